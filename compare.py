@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""Compare a PyMC sampler with the exact conjugate posterior, over sample sizes and data sets.
+
+Exit status: 0 when every row agrees, 1 when a comparison fails (listed), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+from models.families import FAMILIES
+from models.samplers import SAMPLERS
+
+EXAMPLE = """\
+examples:
+  python compare.py                                 # the default study (about 10 s once compiled)
+  python compare.py --n 10 30 100 --reps 50 --out results/quick
+  python compare.py --prior-mean 0 --prior-var 0.5  # a stronger, more wrong prior
+
+The spreads are variances: --noise-var 5 means x_i ~ Normal(mu, sd = sqrt(5)).
+"""
+
+
+class BadInput(Exception):
+    """Input the study cannot run with; reported in one line with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit with status 2."""
+
+    def error(self, message: str):  # noqa: D102
+        raise BadInput(message)
+
+
+def _whole(name: str, minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+        if not math.isfinite(value) or value != int(value):
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {text!r}")
+        return int(value)
+
+    return parse
+
+
+def _number(name: str, *, positive: bool = False, below_one: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{name} must be finite, got {text!r}")
+        if positive and value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be > 0, got {text!r}")
+        if below_one and not value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be < 1, got {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> Parser:
+    """The command line, with the default experiment's values."""
+    p = Parser(
+        prog="compare.py",
+        description=__doc__.splitlines()[0],
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--n", nargs="+", type=_whole("N", 1), default=[10, 100, 1000], metavar="N",
+                   help="sample sizes (default: 10 100 1000)")
+    p.add_argument("--reps", type=_whole("reps", 1), default=20, help="data sets per sample size (default: 20)")
+    p.add_argument("--seed", type=_whole("seed", 0), default=2026, help="study seed (default: 2026)")
+    p.add_argument("--true-mean", type=_number("true mean"), default=2.0, help="true mu (default: 2)")
+    p.add_argument("--noise-var", type=_number("noise variance", positive=True), default=5.0,
+                   help="known noise variance sigma^2 (default: 5)")
+    p.add_argument("--prior-mean", type=_number("prior mean"), default=1.0, help="prior mean nu (default: 1)")
+    p.add_argument("--prior-var", type=_number("prior variance", positive=True), default=2.0,
+                   help="prior variance beta^2 (default: 2)")
+    p.add_argument("--draws", type=_whole("draws", 1), default=1000, help="draws per chain (default: 1000)")
+    p.add_argument("--tune", type=_whole("tune", 0), default=1000, help="tuning steps per chain (default: 1000)")
+    p.add_argument("--chains", type=_whole("chains", 1), default=4, help="chains (default: 4)")
+    p.add_argument("--cores", type=_whole("cores", 1), default=1,
+                   help="processes for the chains (default: 1; one batched model is faster in one process)")
+    p.add_argument("--sampler", default="nuts", metavar="NAME",
+                   help=f"inference engine, one of: {', '.join(SAMPLERS)} (default: nuts)")
+    p.add_argument("--alpha", type=_number("alpha", positive=True, below_one=True), default=0.01,
+                   help="false-alarm probability of the whole run's agreement tests (default: 0.01)")
+    p.add_argument("--prob", type=_number("prob", positive=True, below_one=True), default=0.95,
+                   help="probability of the posterior intervals whose coverage is reported (default: 0.95)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show PyMC's progress bar (default: when the terminal is interactive)")
+    return p
+
+
+def check_out(out: Path) -> None:
+    """Raise BadInput unless ``out`` is, or can be created as, a writable folder."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"output path {str(out)!r} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BadInput(f"output path {str(out)!r} lies under {str(parent)!r}, which is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInput(f"output folder {str(parent)!r} is not writable")
+
+
+def parse(argv: list[str] | None):
+    """Parse and validate the command line into a StudyConfig and the output folder."""
+    from study.run import StudyConfig
+
+    args = build_parser().parse_args(argv)
+    if args.sampler not in SAMPLERS:
+        raise BadInput(f"unknown sampler {args.sampler!r}; choose from: {', '.join(SAMPLERS)}")
+    check_out(args.out)
+    family = FAMILIES["normal_normal"]
+    settings = family.settings(
+        true_mean=args.true_mean, noise_var=args.noise_var, prior_mean=args.prior_mean, prior_var=args.prior_var
+    )
+    config = StudyConfig(
+        family=family.key,
+        sampler=args.sampler,
+        ns=tuple(dict.fromkeys(sorted(args.n))),
+        reps=args.reps,
+        seed=args.seed,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        cores=args.cores,
+        alpha=args.alpha,
+        prob=args.prob,
+        settings=settings,
+    )
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    return config, args.out, progress
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the study; return 0 if every row agrees, 1 if any disagrees, 2 for bad input."""
+    try:
+        config, out, progress = parse(argv)
+    except (BadInput, ValueError) as err:
+        print(f"compare.py: error: {err}", file=sys.stderr)
+        return 2
+
+    from report import tables
+    from report.files import write_outputs
+    from report.interpret import interpret
+    from study.aggregate import per_n, washout
+    from study.run import run_study
+
+    result = run_study(config, progress=progress)
+    agg = per_n(result)
+    wash = washout(config)
+    text = interpret(result, agg, wash)
+    print(f"\n== Sampled vs exact posterior ({config.family}, {config.sampler}; "
+          f"each test at false-alarm probability {result.thresholds.alpha_per_test:.2g}, "
+          f"|z| limit {result.thresholds.z_crit:.2f}) ==")
+    print(tables.agreement_table(result))
+    print("\n== The prior's pull, fading with N ==")
+    print(tables.fade_table(agg, wash))
+    print(f"\n== MLE vs MAP over {config.reps} data sets per N (true {config.settings.truth}) ==")
+    print(tables.risk_table(agg))
+    print(f"\n== Coverage of the true value by the central {config.prob:.0%} posterior interval ==")
+    print(tables.coverage_table(agg, config.prob))
+    print("\n== Reading ==")
+    print(text)
+    print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
+    try:
+        written = write_outputs(result, agg, wash, text, out)
+    except OSError as err:
+        print(f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
+    failures = result.failures
+    if len(failures):
+        print(f"\n{len(failures)} comparison(s) FAILED:")
+        for r in failures.itertuples():
+            print(f"  {r.model} {r.sampler} N={r.n} rep={r.rep} {r.param}: {r.reason}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Everything that touches PyMC: one model module per family, the family and sampler registries."""

@@ -1,0 +1,149 @@
+"""The Normal-Normal model in PyMC, batched over sample sizes and replications.
+
+One model holds every data set of a study: ``mu`` has dims ``("n", "rep")`` and each
+sample size N has its own observed matrix of shape ``(reps, N)``. The cells share no
+parameter, so the joint posterior is the product of the per-data-set posteriors, and a
+single compiled model and one sampler run serve the whole study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+
+from analytic import normal_normal as nn
+from analytic.validation import finite, positive
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Truth and prior of the Normal-Normal experiment; all spreads are variances."""
+
+    true_mean: float = 2.0
+    noise_var: float = 5.0
+    prior_mean: float = 1.0
+    prior_var: float = 2.0
+
+    def __post_init__(self) -> None:
+        finite("true mean", self.true_mean)
+        positive("noise variance", self.noise_var)
+        finite("prior mean", self.prior_mean)
+        positive("prior variance", self.prior_var)
+
+    @property
+    def truth(self) -> dict[str, float]:
+        """True parameter values, keyed by parameter name."""
+        return {"mu": self.true_mean}
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """Closed-form keyword arguments shared by the analytic functions."""
+        return {
+            "noise_var": self.noise_var,
+            "prior_mean": self.prior_mean,
+            "prior_var": self.prior_var,
+        }
+
+
+def data_name(n: int) -> str:
+    """Name of the ``pm.Data`` container that holds the data sets of size ``n``."""
+    return f"data_n{n}"
+
+
+def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
+    """Build one PyMC model for all data sets.
+
+    Parameters
+    ----------
+    datasets
+        Maps each sample size N to an array of shape ``(reps, N)``; every N has the
+        same number of replications.
+    settings
+        Prior and noise variance (variances; PyMC's Normal takes standard deviations).
+
+    Returns
+    -------
+    pm.Model
+        ``mu`` with dims ``("n", "rep")``; observed ``x_n{N}`` per sample size.
+    """
+    ns = list(datasets)
+    reps = {np.shape(x)[0] for x in datasets.values()}
+    if len(reps) != 1:
+        raise ValueError(f"every sample size needs the same number of replications, got {reps}")
+    coords = {"n": ns, "rep": np.arange(reps.pop())}
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal(
+            "mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=("n", "rep")
+        )
+        for i, n in enumerate(ns):
+            model.add_coord(f"obs_n{n}", np.arange(n))
+            x = pm.Data(data_name(n), np.asarray(datasets[n], dtype=float), dims=("rep", f"obs_n{n}"))
+            pm.Normal(
+                f"x_n{n}",
+                mu=mu[i][:, None],
+                sigma=np.sqrt(settings.noise_var),
+                observed=x,
+                dims=("rep", f"obs_n{n}"),
+            )
+    return model
+
+
+def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np.ndarray]]:
+    """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``), per parameter."""
+    post = nn.posterior(x=x, **settings.prior)
+    return {
+        "mu": {
+            "true_value": np.full(post.mean.shape, settings.true_mean),
+            "mle": nn.mle(x=x),
+            "map_exact": nn.map_estimate(x=x, **settings.prior),
+            "post_mean_exact": post.mean,
+            "post_sd_exact": post.sd,
+            "prior_weight": np.broadcast_to(
+                nn.prior_weight(n=x.shape[-1], noise_var=settings.noise_var, prior_var=settings.prior_var),
+                post.mean.shape,
+            ),
+        }
+    }
+
+
+def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings) -> np.ndarray:
+    """Draw ``reps`` data sets of size ``n`` from the true model, shape ``(reps, n)``."""
+    return nn.simulate(rng, n=n, reps=reps, true_mean=settings.true_mean, noise_var=settings.noise_var)
+
+
+def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
+    """Prior, normalised likelihood and exact posterior of ``mu`` for one data set ``x``.
+
+    Each is a frozen ``scipy.stats`` distribution; the likelihood of mu, normalised, is
+    ``Normal(mean(x), sigma^2 / N)``.
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    return {
+        "mu": {
+            "prior": nn.NormalDistribution(settings.prior_mean, settings.prior_var).dist,
+            "likelihood": nn.NormalDistribution(nn.mle(x=x), settings.noise_var / n).dist,
+            "posterior": nn.posterior(x=x, **settings.prior).dist,
+        }
+    }
+
+
+def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+    """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
+    mle = nn.mle_risk(n=n, true_mean=settings.true_mean, noise_var=settings.noise_var)
+    map_ = nn.map_risk(n=n, true_mean=settings.true_mean, **settings.prior)
+    coverage = nn.interval_coverage(n=n, true_mean=settings.true_mean, prob=prob, **settings.prior)
+    return {
+        "mu": {
+            "mle_bias": mle.bias,
+            "mle_var": mle.var,
+            "mle_mse": mle.mse,
+            "map_bias": map_.bias,
+            "map_var": map_.var,
+            "map_mse": map_.mse,
+            "coverage": coverage,
+        }
+    }

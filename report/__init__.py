@@ -1,0 +1,1 @@
+"""Tables, plots, interpretation and output files built from study results."""

@@ -1,0 +1,86 @@
+"""Per-N aggregates of a study: the prior's fading pull, estimator risk, interval coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.families import FAMILIES
+from study.run import StudyConfig, StudyResult, simulate_datasets
+
+
+def per_n(result: StudyResult) -> pd.DataFrame:
+    """One row per (param, n): measured pull, risk and coverage beside their exact values."""
+    config = result.config
+    family = FAMILIES[config.family]
+    rows = result.rows
+    out = []
+    for (param, n), g in rows.groupby(["param", "n"], sort=True):
+        gap = (g["map_exact"] - g["mle"]).abs()
+        mle_err = g["mle"] - g["true_value"]
+        map_err = g["map_exact"] - g["true_value"]
+        exact = {k: float(np.asarray(v)) for k, v in family.risks(n, config.settings, prob=config.prob)[param].items()}
+        exact_cover = (g["post_mean_exact"] - g["true_value"]).abs() <= g["post_sd_exact"] * _z(config.prob)
+        out.append(
+            {
+                "param": param,
+                "n": n,
+                "reps": len(g),
+                "agree": int(g["agree"].sum()),
+                "prior_weight": float(g["prior_weight"].mean()),
+                "map_mle_gap": float(gap.mean()),
+                "map_mle_gap_sd": float((gap / g["post_sd_exact"]).mean()),
+                "mcmc_mle_gap": float((g["post_mean"] - g["mle"]).abs().mean()),
+                "post_sd_exact": float(g["post_sd_exact"].mean()),
+                "mle_bias": float(mle_err.mean()),
+                "mle_var": float(mle_err.var(ddof=1)),
+                "mle_mse": float((mle_err**2).mean()),
+                "mle_mse_se": float((mle_err**2).std(ddof=1) / np.sqrt(len(g))),
+                "map_bias": float(map_err.mean()),
+                "map_var": float(map_err.var(ddof=1)),
+                "map_mse": float((map_err**2).mean()),
+                "map_mse_se": float((map_err**2).std(ddof=1) / np.sqrt(len(g))),
+                **{f"{k}_exact": v for k, v in exact.items() if k != "coverage"},
+                "coverage_mcmc": float(g["covers_true"].mean()),
+                "coverage_exact_interval": float(exact_cover.mean()),
+                "coverage_theory": exact["coverage"],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _z(prob: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + prob / 2))
+
+
+@dataclass(frozen=True)
+class Washout:
+    """Mean |MAP - MLE| over replications on a dense grid of N, with its log-log slope."""
+
+    ns: np.ndarray
+    gap: np.ndarray
+    slope: float
+    intercept: float
+
+
+def washout(config: StudyConfig, *, grid: np.ndarray | None = None) -> Washout:
+    """Fit ``log mean|MAP - MLE| = a + b log N`` over a dense grid (closed forms only).
+
+    The data sets come from the study's seeds, so at the study's own sample sizes they
+    are the very data the sampler saw. For the Normal-Normal model
+    ``|MAP - MLE| = w_N |nu - mean(x)|`` with ``w_N ~ sigma^2 / (N beta^2)``, so b -> -1.
+    """
+    family = FAMILIES[config.family]
+    if grid is None:
+        grid = np.unique(np.round(np.geomspace(10, 10_000, 13)).astype(int))
+    gaps = []
+    for n in grid:
+        x = simulate_datasets(family, config.settings, [int(n)], config.reps, config.seed)[int(n)]
+        exact = family.exact(x, config.settings)
+        gaps.append(np.mean([np.abs(e["map_exact"] - e["mle"]).mean() for e in exact.values()]))
+    slope, intercept = np.polyfit(np.log(grid), np.log(gaps), 1)
+    return Washout(ns=np.asarray(grid), gap=np.asarray(gaps), slope=float(slope), intercept=float(intercept))

@@ -1,0 +1,150 @@
+"""Run one study: every sample size and replication of one family, fitted by one sampler."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from models.families import FAMILIES, Family
+from models.samplers import SAMPLERS, Sampler
+from study import checks
+from study.seeds import data_rng, sampler_seed
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that determines a study's results."""
+
+    family: str = "normal_normal"
+    sampler: str = "nuts"
+    ns: tuple[int, ...] = (10, 100, 1000)
+    reps: int = 20
+    seed: int = 2026
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int = 1
+    alpha: float = 0.01
+    prob: float = 0.95
+    settings: Any = None
+
+    def __post_init__(self) -> None:
+        if self.settings is None:
+            object.__setattr__(self, "settings", FAMILIES[self.family].settings())
+
+
+@dataclass
+class StudyResult:
+    """Rows (one per n, rep, param), the sampled posterior and the data it came from."""
+
+    config: StudyConfig
+    rows: pd.DataFrame
+    idata: xr.DataTree
+    datasets: dict[int, np.ndarray]
+    thresholds: checks.Thresholds
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Rows whose sampled posterior disagrees with the exact one."""
+        return self.rows[~self.rows["agree"]]
+
+
+def simulate_datasets(family: Family, settings: Any, ns, reps: int, seed: int) -> dict[int, np.ndarray]:
+    """One array ``(reps, n, ...)`` per sample size, each data set from its own seed."""
+    return {
+        n: np.concatenate(
+            [family.simulate(data_rng(seed, family.key, n, r), n=n, reps=1, settings=settings) for r in range(reps)]
+        )
+        for n in ns
+    }
+
+
+def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray]:
+    """ArviZ summaries of one parameter's draws, reduced over chain and draw."""
+    eti = azs.eti(draws, prob=prob)
+    return {
+        "post_mean": draws.mean(("chain", "draw")),
+        "post_sd": draws.std(("chain", "draw"), ddof=1),
+        "post_mode": azs.mode(draws, round_to="none"),
+        "mcse_mean": azs.mcse(draws, method="mean"),
+        "ess_bulk": azs.ess(draws, method="bulk"),
+        "ess_tail": azs.ess(draws, method="tail"),
+        "r_hat": azs.rhat(draws),
+        "eti_low": eti.sel(ci_bound="lower", drop=True),
+        "eti_high": eti.sel(ci_bound="upper", drop=True),
+    }
+
+
+def tabulate(
+    family: Family, sampler: Sampler, config: StudyConfig, datasets: dict[int, np.ndarray], idata: xr.DataTree
+) -> tuple[pd.DataFrame, checks.Thresholds]:
+    """Build the tidy rows: exact and sampled summaries side by side, with verdicts."""
+    divergences = int(idata["sample_stats"]["divergences"].sum()) if "sample_stats" in idata else 0
+    frames = []
+    for param in family.params:
+        sampled = _posterior_stats(idata["posterior"][param], config.prob)
+        for n, x in datasets.items():
+            exact = family.exact(x, config.settings)[param]
+            frame = pd.DataFrame({"n": n, "rep": np.arange(len(x)), "param": param, **exact})
+            for name, da in sampled.items():
+                frame[name] = da.sel(n=n).values
+            frames.append(frame)
+    rows = pd.concat(frames, ignore_index=True)
+    rows.insert(0, "sampler", sampler.name)
+    rows.insert(0, "model", family.key)
+    rows["divergences"] = divergences
+    rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
+    rows["mode_error_sd"] = (rows["post_mode"] - rows["map_exact"]) / rows["post_sd_exact"]
+    thresholds = checks.Thresholds(alpha=config.alpha, rows=len(rows))
+    effective = np.minimum(rows["ess_bulk"], config.chains * config.draws)
+    rows["mode_tol_sd"] = thresholds.z_crit * checks.mode_spread(effective)
+    rows["covers_true"] = (rows["eti_low"] <= rows["true_value"]) & (rows["true_value"] <= rows["eti_high"])
+    rows["agree"], rows["reason"] = checks.verdicts(
+        z_mean=rows["z_mean"].to_numpy(),
+        mode_error_sd=rows["mode_error_sd"].to_numpy(),
+        mode_tol_sd=rows["mode_tol_sd"].to_numpy(),
+        r_hat=rows["r_hat"].to_numpy(),
+        ess_bulk=rows["ess_bulk"].to_numpy(),
+        divergences=rows["divergences"].to_numpy(),
+        z_crit=thresholds.z_crit,
+    )
+    return rows, thresholds
+
+
+def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False) -> StudyResult:
+    """Simulate, build one batched model, sample it once, and compare with the closed forms."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    family, sampler = FAMILIES[config.family], SAMPLERS[config.sampler]
+    timings = {}
+    start = time.perf_counter()
+    datasets = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
+    model = family.build_model(datasets, config.settings)
+    log(
+        f"[{family.key}] sampling {len(config.ns) * config.reps} data sets "
+        f"(N = {', '.join(map(str, config.ns))}; {config.reps} reps each) in one model with "
+        f"{sampler.name}: {config.chains} chains x {config.draws} draws after {config.tune} tuning"
+    )
+    t0 = time.perf_counter()
+    idata = sampler.run(
+        model,
+        draws=config.draws,
+        tune=config.tune,
+        chains=config.chains,
+        cores=config.cores,
+        seed=sampler_seed(config.seed, family.key, sampler.name),
+        progress=progress,
+    )
+    timings["sampling"] = time.perf_counter() - t0
+    log(f"[{family.key}] sampled in {timings['sampling']:.1f} s; comparing with the closed forms")
+    rows, thresholds = tabulate(family, sampler, config, datasets, idata)
+    timings["total"] = time.perf_counter() - start
+    return StudyResult(config, rows, idata, datasets, thresholds, timings)
