@@ -69,37 +69,75 @@ def _number(name: str, *, positive: bool = False, below_one: bool = False):
 
 
 def build_parser() -> Parser:
-    """The command line, with the default experiment's values."""
+    """Build the command line, with the default experiment's values."""
     p = Parser(
         prog="compare.py",
         description=__doc__.splitlines()[0],
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--n", nargs="+", type=_whole("N", 1), default=[10, 100, 1000], metavar="N",
-                   help="sample sizes (default: 10 100 1000)")
-    p.add_argument("--reps", type=_whole("reps", 1), default=20, help="data sets per sample size (default: 20)")
+    p.add_argument(
+        "--n",
+        nargs="+",
+        type=_whole("N", 1),
+        default=[10, 100, 1000],
+        metavar="N",
+        help="sample sizes (default: 10 100 1000)",
+    )
+    p.add_argument(
+        "--reps", type=_whole("reps", 1), default=20, help="data sets per sample size (default: 20)"
+    )
     p.add_argument("--seed", type=_whole("seed", 0), default=2026, help="study seed (default: 2026)")
     p.add_argument("--true-mean", type=_number("true mean"), default=2.0, help="true mu (default: 2)")
-    p.add_argument("--noise-var", type=_number("noise variance", positive=True), default=5.0,
-                   help="known noise variance sigma^2 (default: 5)")
+    p.add_argument(
+        "--noise-var",
+        type=_number("noise variance", positive=True),
+        default=5.0,
+        help="known noise variance sigma^2 (default: 5)",
+    )
     p.add_argument("--prior-mean", type=_number("prior mean"), default=1.0, help="prior mean nu (default: 1)")
-    p.add_argument("--prior-var", type=_number("prior variance", positive=True), default=2.0,
-                   help="prior variance beta^2 (default: 2)")
+    p.add_argument(
+        "--prior-var",
+        type=_number("prior variance", positive=True),
+        default=2.0,
+        help="prior variance beta^2 (default: 2)",
+    )
     p.add_argument("--draws", type=_whole("draws", 1), default=1000, help="draws per chain (default: 1000)")
-    p.add_argument("--tune", type=_whole("tune", 0), default=1000, help="tuning steps per chain (default: 1000)")
+    p.add_argument(
+        "--tune", type=_whole("tune", 0), default=1000, help="tuning steps per chain (default: 1000)"
+    )
     p.add_argument("--chains", type=_whole("chains", 1), default=4, help="chains (default: 4)")
-    p.add_argument("--cores", type=_whole("cores", 1), default=1,
-                   help="processes for the chains (default: 1; one batched model is faster in one process)")
-    p.add_argument("--sampler", default="nuts", metavar="NAME",
-                   help=f"inference engine, one of: {', '.join(SAMPLERS)} (default: nuts)")
-    p.add_argument("--alpha", type=_number("alpha", positive=True, below_one=True), default=0.01,
-                   help="false-alarm probability of the whole run's agreement tests (default: 0.01)")
-    p.add_argument("--prob", type=_number("prob", positive=True, below_one=True), default=0.95,
-                   help="probability of the posterior intervals whose coverage is reported (default: 0.95)")
+    p.add_argument(
+        "--cores",
+        type=_whole("cores", 1),
+        default=1,
+        help="processes for the chains (default: 1; one batched model is faster in one process)",
+    )
+    p.add_argument(
+        "--sampler",
+        default="nuts",
+        metavar="NAME",
+        help=f"inference engine, one of: {', '.join(SAMPLERS)} (default: nuts)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=_number("alpha", positive=True, below_one=True),
+        default=0.01,
+        help="false-alarm probability of the whole run's agreement tests (default: 0.01)",
+    )
+    p.add_argument(
+        "--prob",
+        type=_number("prob", positive=True, below_one=True),
+        default=0.95,
+        help="probability of the posterior intervals whose coverage is reported (default: 0.95)",
+    )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show PyMC's progress bar (default: when the terminal is interactive)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show PyMC's progress bar (default: when the terminal is interactive)",
+    )
     return p
 
 
@@ -126,7 +164,10 @@ def parse(argv: list[str] | None):
     check_out(args.out)
     family = FAMILIES["normal_normal"]
     settings = family.settings(
-        true_mean=args.true_mean, noise_var=args.noise_var, prior_mean=args.prior_mean, prior_var=args.prior_var
+        true_mean=args.true_mean,
+        noise_var=args.noise_var,
+        prior_mean=args.prior_mean,
+        prior_var=args.prior_var,
     )
     config = StudyConfig(
         family=family.key,
@@ -164,9 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     agg = per_n(result)
     wash = washout(config)
     text = interpret(result, agg, wash)
-    print(f"\n== Sampled vs exact posterior ({config.family}, {config.sampler}; "
-          f"each test at false-alarm probability {result.thresholds.alpha_per_test:.2g}, "
-          f"|z| limit {result.thresholds.z_crit:.2f}) ==")
+    print(
+        f"\n== Sampled vs exact posterior ({config.family}, {config.sampler}; "
+        f"each test at false-alarm probability {result.thresholds.alpha_per_test:.2g}, "
+        f"|z| limit {result.thresholds.z_crit:.2f}) =="
+    )
     print(tables.agreement_table(result))
     print("\n== The prior's pull, fading with N ==")
     print(tables.fade_table(agg, wash))
@@ -180,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         written = write_outputs(result, agg, wash, text, out)
     except OSError as err:
-        print(f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr)
+        print(
+            f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr
+        )
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
     failures = result.failures

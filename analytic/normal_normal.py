@@ -138,9 +138,7 @@ def interval_coverage(*, n, true_mean, noise_var, prior_mean, prior_var, prob) -
     MAP's bias and variance, so coverage is a difference of two Normal CDFs.
     """
     n = np.asarray(n)
-    risk = map_risk(
-        n=n, true_mean=true_mean, noise_var=noise_var, prior_mean=prior_mean, prior_var=prior_var
-    )
+    risk = map_risk(n=n, true_mean=true_mean, noise_var=noise_var, prior_mean=prior_mean, prior_var=prior_var)
     tau = np.sqrt(noise_var * prior_var / (n * prior_var + noise_var))
     half = stats.norm.ppf(0.5 + prob / 2) * tau
     sd = np.sqrt(risk.var)

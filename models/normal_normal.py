@@ -75,9 +75,7 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
         raise ValueError(f"every sample size needs the same number of replications, got {reps}")
     coords = {"n": ns, "rep": np.arange(reps.pop())}
     with pm.Model(coords=coords) as model:
-        mu = pm.Normal(
-            "mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=("n", "rep")
-        )
+        mu = pm.Normal("mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=("n", "rep"))
         for i, n in enumerate(ns):
             model.add_coord(f"obs_n{n}", np.arange(n))
             x = pm.Data(data_name(n), np.asarray(datasets[n], dtype=float), dims=("rep", f"obs_n{n}"))

@@ -54,8 +54,8 @@ def interpret(result: StudyResult, agg: pd.DataFrame, wash: Washout) -> str:
         for r in g.itertuples():
             better = "MAP" if r.map_mse_exact < r.mle_mse_exact else "MLE"
             parts.append(
-                f"N = {r.n}: {better} lower (exact MSE MAP {r.map_mse_exact:.3g} vs MLE {r.mle_mse_exact:.3g}; "
-                f"measured {r.map_mse:.3g} vs {r.mle_mse:.3g})"
+                f"N = {r.n}: {better} lower (exact MSE MAP {r.map_mse_exact:.3g} vs MLE "
+                f"{r.mle_mse_exact:.3g}; measured {r.map_mse:.3g} vs {r.mle_mse:.3g})"
             )
         first_bias2 = first.map_bias_exact**2
         cut = 1 - first.map_var_exact / first.mle_var_exact
@@ -68,7 +68,8 @@ def interpret(result: StudyResult, agg: pd.DataFrame, wash: Washout) -> str:
         out.append(
             f"MSE of {param}: " + "; ".join(parts) + f". Shrinking toward the prior mean adds bias^2 "
             f"{first_bias2:.3g} at N = {first.n} but cuts the variance by {_pct(cut)}; with this prior the "
-            f"MAP has the lower MSE {when}. Both MSEs fall like 1/N and their difference vanishes as w_N -> 0."
+            f"MAP has the lower MSE {when}. Both MSEs fall like 1/N and their ratio tends to 1 "
+            f"as w_N -> 0."
         )
         cov = ", ".join(f"{_pct(r.coverage_mcmc)} at N = {r.n}" for r in g.itertuples())
         theory = ", ".join(_pct(r.coverage_theory) for r in g.itertuples())

@@ -28,7 +28,9 @@ def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
         pc = azp.plot_trace_dist(
             result.idata, var_names=list(family.params), coords={"n": n, "rep": reps}, backend="matplotlib"
         )
-        pc.add_title(f"{family.key}, {result.config.sampler}, N = {n}: replications {reps} (colour), chains (style)")
+        pc.add_title(
+            f"{family.key}, {result.config.sampler}, N = {n}: replications {reps} (colour), chains (style)"
+        )
         path = folder / f"trace_{family.key}_n{n}.png"
         pc.savefig(path, dpi=90)
         plt.close("all")
@@ -68,10 +70,23 @@ def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: Washout, folder: 
     """log-log: mean |MAP - MLE| against N, the fit, the sampler's gap and the prior weight."""
     fig, ax = plt.subplots(figsize=(6, 4.2))
     ax.loglog(wash.ns, wash.gap, "o", color="C0", label="mean |MAP - MLE| (exact, dense grid)")
-    ax.loglog(wash.ns, np.exp(wash.intercept) * wash.ns**wash.slope, "-", color="C0", lw=1,
-              label=f"fit: slope {wash.slope:.3f}")
-    ax.loglog(agg["n"], agg["mcmc_mle_gap"], "s", mfc="none", color="C3", ms=9,
-              label=f"mean |{result.config.sampler} mean - MLE|")
+    ax.loglog(
+        wash.ns,
+        np.exp(wash.intercept) * wash.ns**wash.slope,
+        "-",
+        color="C0",
+        lw=1,
+        label=f"fit: slope {wash.slope:.3f}",
+    )
+    ax.loglog(
+        agg["n"],
+        agg["mcmc_mle_gap"],
+        "s",
+        mfc="none",
+        color="C3",
+        ms=9,
+        label=f"mean |{result.config.sampler} mean - MLE|",
+    )
     ax.loglog(agg["n"], agg["post_sd_exact"], "^--", color="0.5", label="posterior sd (exact)")
     ax.set(xlabel="N", ylabel="distance", title=f"{result.config.family}: the prior washes out")
     ax.legend(fontsize=8)
@@ -83,19 +98,33 @@ def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: Washout, folder: 
 
 
 def mse_plot(result: StudyResult, agg: pd.DataFrame, folder: Path) -> Path:
-    """Exact MSE curves of MLE and MAP against N, with the measured MSE +- its standard error."""
+    """Exact MSE of MLE and MAP against N with the measured MSE +- se; right panel N x MSE."""
     config = result.config
     family = FAMILIES[config.family]
     param = family.params[0]
     grid = np.unique(np.round(np.geomspace(min(config.ns), max(config.ns), 200)).astype(int))
     risk = family.risks(grid, config.settings, prob=config.prob)[param]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for est, color in (("mle", "C1"), ("map", "C0")):
-        ax.loglog(grid, risk[f"{est}_mse"], color=color, label=f"{est.upper()} (exact)")
-        ax.errorbar(agg["n"], agg[f"{est}_mse"], yerr=agg[f"{est}_mse_se"], fmt="o", color=color,
-                    capsize=3, label=f"{est.upper()} ({int(agg['reps'].iloc[0])} reps)")
-    ax.set(xlabel="N", ylabel=f"MSE of {param}", title=f"{family.key}: MSE of MLE vs MAP")
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, scale in zip(axes, (1, "n"), strict=True):
+        k_grid = grid if scale == "n" else 1
+        k_agg = agg["n"] if scale == "n" else 1
+        for est, color in (("mle", "C1"), ("map", "C0")):
+            ax.plot(grid, k_grid * risk[f"{est}_mse"], color=color, label=f"{est.upper()} (exact)")
+            ax.errorbar(
+                agg["n"],
+                k_agg * agg[f"{est}_mse"],
+                yerr=k_agg * agg[f"{est}_mse_se"],
+                fmt="o",
+                color=color,
+                capsize=3,
+                label=f"{est.upper()} ({int(agg['reps'].iloc[0])} reps)",
+            )
+        ax.set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[0].set(xlabel="N", ylabel=f"MSE of {param}", title="MSE")
+    axes[1].set(xlabel="N", ylabel=f"N x MSE of {param}", title="N x MSE (MLE: the noise variance)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{family.key}: MLE vs MAP over repeated data sets")
     fig.tight_layout()
     path = folder / f"mse_{family.key}.png"
     fig.savefig(path, dpi=90)

@@ -46,7 +46,7 @@ def agreement_table(result: StudyResult) -> str:
 
 
 def fade_table(agg: pd.DataFrame, wash: Washout) -> str:
-    """The prior's pull per N, and the fitted washout slope."""
+    """Tabulate the prior's pull per N, and the fitted washout slope."""
     rows = [
         [r.param, r.n, r.prior_weight, r.map_mle_gap, r.map_mle_gap_sd, r.mcmc_mle_gap]
         for r in agg.itertuples()
@@ -85,7 +85,8 @@ def risk_table(agg: pd.DataFrame) -> str:
 def coverage_table(agg: pd.DataFrame, prob: float) -> str:
     """How often the central posterior interval contains the true value."""
     rows = [
-        [r.param, r.n, r.coverage_mcmc, r.coverage_exact_interval, r.coverage_theory] for r in agg.itertuples()
+        [r.param, r.n, r.coverage_mcmc, r.coverage_exact_interval, r.coverage_theory]
+        for r in agg.itertuples()
     ]
     headers = ["param", "N", f"{prob:.0%} ETI (MCMC)", "exact interval", "theory"]
     return format_table(headers, rows)

@@ -21,7 +21,10 @@ def per_n(result: StudyResult) -> pd.DataFrame:
         gap = (g["map_exact"] - g["mle"]).abs()
         mle_err = g["mle"] - g["true_value"]
         map_err = g["map_exact"] - g["true_value"]
-        exact = {k: float(np.asarray(v)) for k, v in family.risks(n, config.settings, prob=config.prob)[param].items()}
+        exact = {
+            k: float(np.asarray(v))
+            for k, v in family.risks(n, config.settings, prob=config.prob)[param].items()
+        }
         exact_cover = (g["post_mean_exact"] - g["true_value"]).abs() <= g["post_sd_exact"] * _z(config.prob)
         out.append(
             {

@@ -62,7 +62,10 @@ def simulate_datasets(family: Family, settings: Any, ns, reps: int, seed: int) -
     """One array ``(reps, n, ...)`` per sample size, each data set from its own seed."""
     return {
         n: np.concatenate(
-            [family.simulate(data_rng(seed, family.key, n, r), n=n, reps=1, settings=settings) for r in range(reps)]
+            [
+                family.simulate(data_rng(seed, family.key, n, r), n=n, reps=1, settings=settings)
+                for r in range(reps)
+            ]
         )
         for n in ns
     }
@@ -120,7 +123,9 @@ def tabulate(
     return rows, thresholds
 
 
-def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False) -> StudyResult:
+def run_study(
+    config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False
+) -> StudyResult:
     """Simulate, build one batched model, sample it once, and compare with the closed forms."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     family, sampler = FAMILIES[config.family], SAMPLERS[config.sampler]

@@ -19,7 +19,7 @@ def _key(name: str) -> int:
 
 
 def data_rng(seed: int, family: str, n: int, rep: int) -> np.random.Generator:
-    """Generator for the data set of size ``n``, replication ``rep``."""
+    """Return the generator for the data set of size ``n``, replication ``rep``."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_DATA, _key(family), n, rep)))
 
 

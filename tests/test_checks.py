@@ -1,0 +1,79 @@
+"""The calibration behind the agreement tests, and the seeding scheme."""
+
+import numpy as np
+import pytest
+from arviz_stats.base import array_stats
+from scipy import stats
+
+from models.families import FAMILIES
+from study import checks
+from study.run import simulate_datasets
+from study.seeds import data_rng, sampler_seed
+
+
+@pytest.mark.parametrize("m", [700, 3000])
+def test_mode_spread_bounds_a_fresh_measurement(m):
+    """The fitted spread is an upper bound on the half-sample mode's RMSE, and not a loose one.
+
+    A fresh simulation (new seed, 2000 sets) measures the RMSE to about 1.6%; the fitted
+    bound must lie above it (allowing 3 se for this check's own noise) and within 25%.
+    """
+    reps = 2000
+    modes = np.asarray(array_stats.mode(np.random.default_rng(99).standard_normal((reps, m)), axis=-1))
+    rmse = np.sqrt(np.mean(modes**2))
+    se = rmse / np.sqrt(2 * reps)
+    bound = float(checks.mode_spread(m))
+    assert bound > rmse - 3 * se
+    assert bound < 1.25 * rmse
+
+
+def test_thresholds_split_alpha_over_rows_and_tests():
+    t = checks.Thresholds(alpha=0.01, rows=60)
+    assert t.alpha_per_test == pytest.approx(0.01 / 120)
+    assert stats.norm.sf(t.z_crit) * 2 == pytest.approx(t.alpha_per_test)
+
+
+def test_verdicts_name_each_failure():
+    agree, reasons = checks.verdicts(
+        z_mean=np.array([0.1, 5.0, 0.0, 0.0]),
+        mode_error_sd=np.array([0.0, 0.0, 0.9, 0.0]),
+        mode_tol_sd=np.array([0.5, 0.5, 0.5, 0.5]),
+        r_hat=np.array([1.0, 1.0, 1.0, 1.05]),
+        ess_bulk=np.array([1000, 1000, 1000, 100]),
+        divergences=np.array([0, 0, 0, 3]),
+        z_crit=4.0,
+    )
+    assert agree.tolist() == [True, False, False, False]
+    assert reasons[0] == ""
+    assert "mean off by +5.00 MCSE" in reasons[1]
+    assert "mode off by +0.900 sd" in reasons[2]
+    assert "R-hat" in reasons[3] and "bulk ESS 100" in reasons[3] and "3 divergences" in reasons[3]
+
+
+def test_nan_statistics_never_agree():
+    agree, _ = checks.verdicts(
+        z_mean=np.array([np.nan]),
+        mode_error_sd=np.array([0.0]),
+        mode_tol_sd=np.array([1.0]),
+        r_hat=np.array([np.nan]),
+        ess_bulk=np.array([np.nan]),
+        divergences=np.array([0]),
+        z_crit=4.0,
+    )
+    assert not agree[0]
+
+
+def test_each_data_set_depends_only_on_seed_and_its_cell():
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    a = simulate_datasets(family, settings, (10, 100), 5, seed=1)
+    b = simulate_datasets(family, settings, (100, 3), 7, seed=1)
+    np.testing.assert_array_equal(a[100], b[100][:5])
+    assert not np.array_equal(a[10][0], simulate_datasets(family, settings, (10,), 1, seed=2)[10][0])
+    x = family.simulate(data_rng(1, family.key, 100, 4), n=100, reps=1, settings=settings)
+    np.testing.assert_array_equal(a[100][4], x[0])
+
+
+def test_sampler_seed_is_stable_and_distinct():
+    assert sampler_seed(1, "normal_normal", "nuts") == sampler_seed(1, "normal_normal", "nuts")
+    assert sampler_seed(1, "normal_normal", "nuts") != sampler_seed(2, "normal_normal", "nuts")

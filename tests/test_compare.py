@@ -1,0 +1,220 @@
+"""The command line: a smoke run with tiny sizes, outputs that reopen, and bad input."""
+
+import json
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import compare
+from models.families import FAMILIES
+from study.run import StudyConfig, simulate_datasets, tabulate
+
+TINY = ["--n", "3", "30", "--reps", "2", "--draws", "500", "--tune", "300", "--chains", "2", "--seed", "5"]
+COLUMNS = [
+    "model",
+    "sampler",
+    "n",
+    "rep",
+    "param",
+    "true_value",
+    "mle",
+    "map_exact",
+    "post_mean_exact",
+    "post_sd_exact",
+    "post_mean",
+    "post_mode",
+    "mcse_mean",
+    "ess_bulk",
+    "r_hat",
+    "divergences",
+    "z_mean",
+    "prior_weight",
+    "agree",
+]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke") / "results"
+    code = compare.main([*TINY, "--out", str(out)])
+    return code, out
+
+
+def test_smoke_run_exits_zero_and_writes_every_output(smoke):
+    code, out = smoke
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        [
+            "summary.csv",
+            "results.json",
+            "posterior_normal_normal_nuts.nc",
+            "trace_normal_normal_n3.png",
+            "trace_normal_normal_n30.png",
+            "densities_normal_normal.png",
+            "washout_normal_normal.png",
+            "mse_normal_normal.png",
+        ]
+    )
+
+
+def test_summary_csv_has_one_row_per_n_rep_param(smoke):
+    _, out = smoke
+    rows = pd.read_csv(out / "summary.csv")
+    assert set(COLUMNS) <= set(rows.columns)
+    assert len(rows) == 2 * 2
+    assert sorted(zip(rows["n"], rows["rep"], strict=True)) == [(3, 0), (3, 1), (30, 0), (30, 1)]
+    np.testing.assert_allclose(
+        rows["z_mean"], (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
+    )
+
+
+def test_results_json_holds_rows_aggregates_and_settings(smoke):
+    _, out = smoke
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["settings"] == {"true_mean": 2.0, "noise_var": 5.0, "prior_mean": 1.0, "prior_var": 2.0}
+    assert doc["config"]["ns"] == [3, 30] and doc["config"]["reps"] == 2
+    assert len(doc["rows"]) == 4 and [a["n"] for a in doc["per_n"]] == [3, 30]
+    assert doc["washout"]["slope"] < -0.5
+    assert "Prior's pull" in doc["interpretation"]
+
+
+def test_posterior_netcdf_reopens_with_arviz(smoke):
+    _, out = smoke
+    tree = az.from_netcdf(out / "posterior_normal_normal_nuts.nc")
+    assert isinstance(tree, xr.DataTree)
+    assert dict(tree["posterior"]["mu"].sizes) == {"chain": 2, "draw": 500, "n": 2, "rep": 2}
+
+
+def test_terminal_output_has_tables_and_reading(capsys, tmp_path):
+    code = compare.main([*TINY, "--n", "4", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0
+    for heading in ("Sampled vs exact posterior", "The prior's pull", "MLE vs MAP", "Coverage", "Reading"):
+        assert heading in text
+
+
+def test_disagreement_exits_one_and_lists_rows(monkeypatch, tmp_path, capsys):
+    """A sampler whose draws are shifted by half a posterior sd is caught and listed."""
+    from models import samplers
+
+    family = FAMILIES["normal_normal"]
+
+    def shifted(model, *, draws, chains, seed, **_):
+        rng = np.random.default_rng(seed)
+        ns = list(model.coords["n"])
+        reps = len(model.coords["rep"])
+        settings = family.settings()
+        data = {n: model[f"data_n{n}"].get_value() for n in ns}
+        mean = np.stack([family.exact(data[n], settings)["mu"]["post_mean_exact"] for n in ns])
+        sd = np.stack([family.exact(data[n], settings)["mu"]["post_sd_exact"] for n in ns])
+        mu = rng.normal(mean + 0.5 * sd, sd, size=(chains, draws, len(ns), reps))
+        return xr.DataTree.from_dict(
+            {"posterior": xr.Dataset({"mu": (("chain", "draw", "n", "rep"), mu)}, coords={"n": ns})}
+        )
+
+    fake = samplers.Sampler("shifted", "test double", True, "distribution", None, shifted)
+    monkeypatch.setitem(samplers.SAMPLERS, "shifted", fake)
+    code = compare.main([*TINY, "--sampler", "shifted", "--out", str(tmp_path / "o")])
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "comparison(s) FAILED" in text and "mean off by" in text
+
+
+def test_exact_iid_draws_agree_and_shifted_draws_do_not():
+    """The verdict machinery itself: iid exact draws pass, draws off by 0.2 sd fail."""
+    family = FAMILIES["normal_normal"]
+    config = StudyConfig(ns=(10, 1000), reps=5, draws=1000, chains=4)
+    data = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
+    rng = np.random.default_rng(0)
+    exact = {n: family.exact(data[n], config.settings)["mu"] for n in config.ns}
+    for shift, expect in ((0.0, True), (0.2, False)):
+        mu = np.stack(
+            [
+                rng.normal(
+                    exact[n]["post_mean_exact"] + shift * exact[n]["post_sd_exact"],
+                    exact[n]["post_sd_exact"],
+                    size=(4, 1000, config.reps),
+                )
+                for n in config.ns
+            ],
+            axis=2,
+        )
+        idata = xr.DataTree.from_dict(
+            {
+                "posterior": xr.Dataset(
+                    {"mu": (("chain", "draw", "n", "rep"), mu)}, coords={"n": list(config.ns)}
+                )
+            }
+        )
+        from models.samplers import SAMPLERS
+
+        rows, _ = tabulate(family, SAMPLERS["nuts"], config, data, idata)
+        assert rows["agree"].all() if expect else not rows["agree"].any()
+
+
+BAD = [
+    (["--noise-var", "0"], "noise variance must be > 0"),
+    (["--noise-var", "-5"], "noise variance must be > 0"),
+    (["--prior-var", "nan"], "prior variance must be finite"),
+    (["--prior-var", "inf"], "prior variance must be finite"),
+    (["--true-mean", "two"], "true mean must be a number"),
+    (["--n", "0"], "N must be >= 1"),
+    (["--n", "2.5"], "N must be a whole number"),
+    (["--n", "ten"], "N must be a whole number"),
+    (["--reps", "0"], "reps must be >= 1"),
+    (["--sampler", "gibbs"], "unknown sampler 'gibbs'"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_two_nothing_written(args, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = compare.main([*args, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("compare.py: error: ") and message in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_output_path_that_is_a_file_is_rejected(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("keep me")
+    for out in (target, target / "sub"):
+        assert compare.main(["--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "file" in err
+    assert target.read_text() == "keep me"
+
+
+def test_unwritable_output_folder_is_rejected(tmp_path, capsys, monkeypatch):
+    # root can write anywhere, so the permission check itself is made to say no
+    monkeypatch.setattr(compare.os, "access", lambda *a, **k: False)
+    assert compare.main(["--out", str(tmp_path / "x")]) == 2
+    assert "is not writable" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    from report import plots
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plots, "mse_plot", broken)
+    out = tmp_path / "new" / "results"
+    assert compare.main([*TINY, "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_help_has_an_example(capsys):
+    with pytest.raises(SystemExit) as exc:
+        compare.main(["--help"])
+    assert exc.value.code == 0
+    assert "examples:" in capsys.readouterr().out

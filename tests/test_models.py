@@ -1,0 +1,80 @@
+"""The PyMC models against the closed forms, without sampling."""
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from analytic import normal_normal as nn
+from models.families import FAMILIES
+from study.run import simulate_datasets
+
+NS, REPS = (1, 10, 200), 3
+
+
+@pytest.fixture(scope="module", params=list(FAMILIES))
+def case(request):
+    family = FAMILIES[request.param]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, NS, REPS, seed=7)
+    return family, settings, datasets, family.build_model(datasets, settings)
+
+
+def test_model_has_one_batched_variable_per_parameter(case):
+    family, _, datasets, model = case
+    assert [v.name for v in model.free_RVs] == list(family.params)
+    for param in family.params:
+        assert model.named_vars_to_dims[param][:2] == ("n", "rep")
+    assert list(model.coords["n"]) == list(datasets)
+    assert len(model.coords["rep"]) == REPS
+
+
+def test_log_density_minus_exact_log_posterior_is_constant():
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, NS, REPS, seed=7)
+    model = family.build_model(datasets, settings)
+    logp = model.compile_logp()
+    rng = np.random.default_rng(3)
+    diffs = []
+    for _ in range(50):
+        mu = rng.normal(1.5, 3.0, size=(len(NS), REPS))
+        exact = sum(nn.log_posterior(mu[i], x=datasets[n], **settings.prior).sum() for i, n in enumerate(NS))
+        diffs.append(logp({"mu": mu}) - exact)
+    diffs = np.array(diffs)
+    # the difference is log p(x), the same at every mu; the spread is float rounding only
+    assert np.ptp(diffs) < 1e-9 * np.abs(diffs).max()
+
+
+def test_find_map_equals_the_closed_form_map():
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, NS, REPS, seed=11)
+    model = family.build_model(datasets, settings)
+    idata = pm.find_MAP(
+        model=model,
+        progressbar=False,
+        return_inferencedata=True,
+        jitter=True,
+        random_seed=5,
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000},
+    )
+    point = {"mu": idata["posterior"]["mu"].squeeze(("chain", "draw"), drop=True).values}
+    for i, n in enumerate(NS):
+        expected = nn.map_estimate(x=datasets[n], **settings.prior)
+        sd = nn.posterior(x=datasets[n], **settings.prior).sd
+        # with tight optimiser tolerances the MAP is found to 1e-6 posterior sd, far below sampler noise
+        np.testing.assert_array_less(np.abs(point["mu"][i] - expected), 1e-6 * sd)
+
+
+def test_unequal_replications_are_rejected():
+    family = FAMILIES["normal_normal"]
+    with pytest.raises(ValueError, match="same number of replications"):
+        family.build_model({1: np.zeros((2, 1)), 3: np.zeros((3, 3))}, family.settings())
+
+
+def test_settings_reject_bad_variances():
+    settings = FAMILIES["normal_normal"].settings
+    with pytest.raises(ValueError, match="noise variance must be > 0"):
+        settings(noise_var=0)
+    with pytest.raises(ValueError, match="prior variance must be finite"):
+        settings(prior_var=float("nan"))
