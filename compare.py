@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Compare a PyMC sampler with the exact conjugate posterior, over sample sizes and data sets.
+"""Compare PyMC's inference engines with the exact conjugate posterior, over sample sizes and data sets.
 
 Exit status: 0 when every row agrees, 1 when a comparison fails (listed), 2 for bad input.
 """
@@ -20,6 +20,9 @@ examples:
   python compare.py                                 # the default study (about 10 s once compiled)
   python compare.py --n 10 30 100 --reps 50 --out results/quick
   python compare.py --prior-mean 0 --prior-var 0.5  # a stronger, more wrong prior
+  python compare.py --sampler nuts,advi,find_map    # engines side by side on the same data
+  python compare.py --sampler all                   # every available engine (a few minutes)
+  python compare.py --list-samplers                 # what each engine is, and whether it is installed
 
 The spreads are variances: --noise-var 5 means x_i ~ Normal(mu, sd = sqrt(5)).
 """
@@ -116,8 +119,11 @@ def build_parser() -> Parser:
     p.add_argument(
         "--sampler",
         default="nuts",
-        metavar="NAME",
-        help=f"inference engine, one of: {', '.join(SAMPLERS)} (default: nuts)",
+        metavar="NAMES",
+        help=f"engine(s): a name, a comma list or 'all'; from: {', '.join(SAMPLERS)} (default: nuts)",
+    )
+    p.add_argument(
+        "--list-samplers", action="store_true", help="list the engines with their availability, and exit"
     )
     p.add_argument(
         "--alpha",
@@ -154,13 +160,35 @@ def check_out(out: Path) -> None:
         raise BadInput(f"output folder {str(parent)!r} is not writable")
 
 
+def parse_samplers(text: str) -> tuple[list[str], list[str]]:
+    """Engines named by ``--sampler`` (a name, a comma list or 'all'), and the skipped ones.
+
+    'all' means every available engine and reports the others as skipped; naming an
+    unavailable engine is bad input, with the install hint.
+    """
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        available = [n for n, s in SAMPLERS.items() if s.available]
+        skipped = [f"{n} (unavailable: {s.install_hint})" for n, s in SAMPLERS.items() if not s.available]
+        return available, skipped
+    if not names:
+        raise BadInput("--sampler needs at least one name")
+    for name in names:
+        if name not in SAMPLERS:
+            raise BadInput(f"unknown sampler {name!r}; choose from: {', '.join(SAMPLERS)} or all")
+        if not SAMPLERS[name].available:
+            raise BadInput(
+                f"sampler {name!r} is unavailable here; install it with: {SAMPLERS[name].install_hint}"
+            )
+    return list(dict.fromkeys(names)), []
+
+
 def parse(argv: list[str] | None):
-    """Parse and validate the command line into a StudyConfig and the output folder."""
+    """Parse and validate the command line into StudyConfigs (one per engine) and the output folder."""
     from study.run import StudyConfig
 
     args = build_parser().parse_args(argv)
-    if args.sampler not in SAMPLERS:
-        raise BadInput(f"unknown sampler {args.sampler!r}; choose from: {', '.join(SAMPLERS)}")
+    samplers, skipped = parse_samplers(args.sampler)
     check_out(args.out)
     family = FAMILIES["normal_normal"]
     settings = family.settings(
@@ -169,9 +197,10 @@ def parse(argv: list[str] | None):
         prior_mean=args.prior_mean,
         prior_var=args.prior_var,
     )
-    config = StudyConfig(
+    # The family's own plots show the first engine that returns draws.
+    samplers.sort(key=lambda name: SAMPLERS[name].kind != "distribution")
+    common = dict(
         family=family.key,
-        sampler=args.sampler,
         ns=tuple(dict.fromkeys(sorted(args.n))),
         reps=args.reps,
         seed=args.seed,
@@ -183,17 +212,27 @@ def parse(argv: list[str] | None):
         prob=args.prob,
         settings=settings,
     )
+    configs = [StudyConfig(sampler=name, **common) for name in samplers]
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    return config, args.out, progress
+    return configs, skipped, args.out, progress
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the study; return 0 if every row agrees, 1 if any disagrees, 2 for bad input."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--list-samplers" in argv:
+        from report.tables import engine_list
+
+        print(engine_list())
+        return 0
     try:
-        config, out, progress = parse(argv)
+        configs, skipped, out, progress = parse(argv)
     except (BadInput, ValueError) as err:
         print(f"compare.py: error: {err}", file=sys.stderr)
         return 2
+
+    import pandas as pd
 
     from report import tables
     from report.files import write_outputs
@@ -201,35 +240,40 @@ def main(argv: list[str] | None = None) -> int:
     from study.aggregate import per_n, washout
     from study.run import run_study
 
-    result = run_study(config, progress=progress)
-    agg = per_n(result)
+    for note in skipped:
+        print(f"compare.py: skipping {note}", file=sys.stderr)
+    results = [run_study(config, progress=progress) for config in configs]
+    first, config = results[0], configs[0]
+    agg = per_n(first)
     wash = washout(config)
-    text = interpret(result, agg, wash)
+    text = interpret(results, agg, wash)
     print(
-        f"\n== Sampled vs exact posterior ({config.family}, {config.sampler}; "
-        f"each test at false-alarm probability {result.thresholds.alpha_per_test:.2g}, "
-        f"|z| limit {result.thresholds.z_crit:.2f}) =="
+        f"\n== Engines against the exact posterior ({config.family}; samplers' tests at false-alarm "
+        f"probability {first.thresholds.alpha_per_test:.2g} each, |z| limit {first.thresholds.z_crit:.2f}) =="
     )
-    print(tables.agreement_table(result))
+    print(tables.engines_table(results))
     print("\n== The prior's pull, fading with N ==")
     print(tables.fade_table(agg, wash))
     truth = ", ".join(f"{k} = {v:g}" for k, v in config.settings.truth.items())
     print(f"\n== MLE vs MAP over {config.reps} data sets per N (true {truth}) ==")
     print(tables.risk_table(agg))
-    print(f"\n== Coverage of the true value by the central {config.prob:.0%} posterior interval ==")
+    print(
+        f"\n== Coverage of the true value by the central {config.prob:.0%} posterior interval "
+        f"({config.sampler}) =="
+    )
     print(tables.coverage_table(agg, config.prob))
     print("\n== Reading ==")
     print(text)
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
     try:
-        written = write_outputs(result, agg, wash, text, out)
+        written = write_outputs(results, agg, wash, text, out)
     except OSError as err:
         print(
             f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr
         )
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
-    failures = result.failures
+    failures = pd.concat([r.failures for r in results])
     if len(failures):
         print(f"\n{len(failures)} comparison(s) FAILED:")
         for r in failures.itertuples():

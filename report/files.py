@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from models.samplers import SAMPLERS, map_groups
 from report import plots
+from study import checks
 from study.aggregate import Washout
 from study.run import StudyResult
 
@@ -35,21 +38,39 @@ def _jsonable(value):
     return value
 
 
-def results_document(result: StudyResult, agg: pd.DataFrame, wash: Washout, interpretation: str) -> dict:
+def storable(idata: xr.DataTree) -> xr.DataTree:
+    """Drop the variables NetCDF cannot hold (SMC keeps per-stage lists), keeping every group."""
+    return map_groups(
+        idata, lambda ds: ds.drop_vars([k for k, v in ds.data_vars.items() if v.dtype == object])
+    )
+
+
+def results_document(
+    results: list[StudyResult], agg: pd.DataFrame, wash: Washout, interpretation: str
+) -> dict:
     """Everything a reader needs to audit the run, as plain JSON types."""
-    config = dataclasses.asdict(result.config)
+    config = dataclasses.asdict(results[0].config)
+    config.pop("sampler")
     return _jsonable(
         {
             "settings": config.pop("settings"),
             "config": config,
-            "tests": {
-                "alpha_run": result.thresholds.alpha,
-                "alpha_per_test": result.thresholds.alpha_per_test,
-                "z_crit": result.thresholds.z_crit,
-                "tests_per_row": 2,
+            "samplers": {
+                r.config.sampler: {
+                    "tests": {
+                        "alpha_run": r.thresholds.alpha,
+                        "alpha_per_test": r.thresholds.alpha_per_test,
+                        "z_crit": r.thresholds.z_crit,
+                        "tests_per_row": checks.TESTS_PER_ROW,
+                    },
+                    "judged_as": SAMPLERS[r.config.sampler].check,
+                    "promise": SAMPLERS[r.config.sampler].promise,
+                    "thin": SAMPLERS[r.config.sampler].thin,
+                    "timings_s": r.timings,
+                }
+                for r in results
             },
-            "timings_s": result.timings,
-            "rows": result.rows.to_dict(orient="records"),
+            "rows": pd.concat([r.rows for r in results]).to_dict(orient="records"),
             "per_n": agg.to_dict(orient="records"),
             "washout": {"n": wash.ns, "mean_abs_map_minus_mle": wash.gap, "slope": wash.slope},
             "interpretation": interpretation,
@@ -58,23 +79,32 @@ def results_document(result: StudyResult, agg: pd.DataFrame, wash: Washout, inte
 
 
 def write_outputs(
-    result: StudyResult, agg: pd.DataFrame, wash: Washout, interpretation: str, out: Path
+    results: list[StudyResult], agg: pd.DataFrame, wash: Washout, interpretation: str, out: Path
 ) -> list[Path]:
-    """Write summary.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``."""
+    """Write summary.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``.
+
+    ``results`` are one family's studies, one per engine, on the same data sets; the
+    first is the one whose draws the family's own plots show.
+    """
     created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
-        family, sampler = result.config.family, result.config.sampler
-        result.rows.to_csv(stage / "summary.csv", index=False)
-        doc = results_document(result, agg, wash, interpretation)
+        first = results[0]
+        family = first.config.family
+        pd.concat([r.rows for r in results]).to_csv(stage / "summary.csv", index=False)
+        doc = results_document(results, agg, wash, interpretation)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        result.idata.to_netcdf(stage / f"posterior_{family}_{sampler}.nc", engine="netcdf4")
-        plots.trace_plots(result, stage)
-        plots.density_plot(result, stage)
-        plots.washout_plot(result, agg, wash, stage)
-        plots.mse_plot(result, agg, stage)
+        for r in results:
+            storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
+            if SAMPLERS[r.config.sampler].kind == "distribution":
+                plots.trace_plots(r, stage)
+        plots.density_plot(first, stage)
+        plots.washout_plot(first, agg, wash, stage)
+        plots.mse_plot(first, agg, stage)
+        plots.engines_density_plot(results, stage)
+        plots.cost_accuracy_plot(results, stage)
         written = []
         for path in sorted(stage.iterdir()):
             target = out / path.name

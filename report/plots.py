@@ -1,4 +1,9 @@
-"""PNG plots of a study: ArviZ trace plots, densities against the exact posterior, washout, MSE."""
+"""PNG plots of a study.
+
+Per engine: ArviZ trace plots. Per family: densities against the exact posterior, the
+washout and MSE. Across engines: each engine's draws over the exact density, and cost
+against accuracy.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
         pc.add_title(
             f"{family.key}, {result.config.sampler}, N = {n}: replications {reps} (colour), chains (style)"
         )
-        path = folder / f"trace_{family.key}_n{n}.png"
+        path = folder / f"trace_{family.key}_{result.config.sampler}_n{n}.png"
         pc.savefig(path, dpi=90)
         plt.close("all")
         paths.append(path)
@@ -127,6 +132,67 @@ def mse_plot(result: StudyResult, agg: pd.DataFrame, folder: Path) -> Path:
     fig.suptitle(f"{family.key}: MLE vs MAP over repeated data sets")
     fig.tight_layout()
     path = folder / f"mse_{family.key}.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def engines_density_plot(results: list[StudyResult], folder: Path, rep: int = 0) -> Path:
+    """One row per engine, one column per N: its draws (or point) over the exact posterior density."""
+    config = results[0].config
+    family = FAMILIES[config.family]
+    param = family.params[0]
+    fig, axes = plt.subplots(
+        len(results), len(config.ns), figsize=(3.6 * len(config.ns), 1.9 * len(results) + 0.6), squeeze=False
+    )
+    for row, result in zip(axes, results, strict=True):
+        name = result.config.sampler
+        for ax, n in zip(row, config.ns, strict=True):
+            post = family.densities(result.datasets[n][rep], config.settings)[param]["posterior"]
+            lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)
+            grid = np.linspace(lo, hi, 300)
+            draws = result.idata["posterior"][param].sel(n=n, rep=rep).values.ravel()
+            if draws.size > 1:
+                ax.hist(draws, bins=50, range=(lo, hi), density=True, color="0.75")
+            else:
+                ax.axvline(draws[0], color="C3", lw=2)
+            ax.plot(grid, post.pdf(grid), "C0-", lw=1.5)
+            ax.set(xlim=(lo, hi), yticks=[])
+            ax.tick_params(labelsize=7)
+            if ax is row[0]:
+                ax.set_ylabel(name, fontsize=9)
+            if result is results[0]:
+                ax.set_title(f"N = {n}", fontsize=10)
+    fig.suptitle(
+        f"{family.key}, rep {rep}: draws (grey) or point (red) over the exact posterior (blue)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path = folder / f"engines_{family.key}.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def cost_accuracy_plot(results: list[StudyResult], folder: Path) -> Path:
+    """Wall time of each engine's run against its RMS error of the posterior mean (or MAP), in sd."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for i, result in enumerate(results):
+        rows = result.rows
+        error = rows["mean_error_sd"] if rows["mean_error_sd"].notna().any() else rows["mode_error_sd"]
+        rms = float(np.sqrt(np.mean(error**2)))
+        wall = float(rows["wall_time"].iloc[0])
+        marker = "o" if rows["agree"].all() else "x"
+        ax.loglog(wall, max(rms, 1e-6), marker, color=f"C{i % 10}", ms=8)
+        ax.annotate(result.config.sampler, (wall, max(rms, 1e-6)), fontsize=8, xytext=(4, 3),
+                    textcoords="offset points")  # fmt: skip
+    ax.set(
+        xlabel="wall time of the run, s (compilation included)",
+        ylabel="RMS error of the posterior mean, exact sd units\n(find_map: of the MAP)",
+        title=f"{results[0].config.family}: cost against accuracy (x: some rows disagree)",
+    )
+    fig.tight_layout()
+    path = folder / f"cost_accuracy_{results[0].config.family}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path

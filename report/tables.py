@@ -4,19 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
+from models.samplers import SAMPLERS
 from study.aggregate import Washout
 from study.run import StudyResult
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Right-aligned fixed-width table with a rule under the header."""
+    """Fixed-width table with a rule under the header: numbers right-aligned, text left-aligned."""
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    numeric = [
+        all(isinstance(row[i], int | float | np.number) or row[i] == "-" for row in rows)
+        for i in range(len(headers))
+    ]
+    lines = [
+        "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True))
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _is_number(v: object) -> bool:
+    """Tell whether a cell is a number, a numeral or the '-' that stands for a missing number."""
+    if isinstance(v, int | float | np.number) or v == "-":
+        return True
+    try:
+        float(str(v))
+    except ValueError:
+        return False
+    return True
 
 
 def _fmt(v: object) -> str:
@@ -90,3 +110,70 @@ def coverage_table(agg: pd.DataFrame, prob: float) -> str:
     ]
     headers = ["param", "N", f"{prob:.0%} ETI (MCMC)", "exact interval", "theory"]
     return format_table(headers, rows)
+
+
+def _span(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "-"
+    lo, hi = float(values.min()), float(values.max())
+    return f"{lo:.3f}" if np.isclose(lo, hi) else f"{lo:.3f}-{hi:.3f}"
+
+
+def _worst(values: pd.Series, how: str = "absmax") -> object:
+    values = values.dropna()
+    if values.empty:
+        return "-"
+    return float({"absmax": values.abs().max(), "min": values.min(), "max": values.max()}[how])
+
+
+def engines_table(results: Sequence[StudyResult]) -> str:
+    """Per parameter and N, one line per engine: accuracy against the exact posterior and cost.
+
+    Errors are in units of the exact posterior sd except ``|z|`` (MCSE units); ``KS p`` is
+    the smallest ESS-thinned KS p-value; times are the whole run's (all data sets in one
+    model), so ``ESS/s`` is each data set's bulk ESS per second of that run.
+    """
+    blocks = []
+    rows = pd.concat([r.rows for r in results], ignore_index=True)
+    headers = [
+        "engine", "judged as", "agree", "max|z|", "max|err|/sd", "sd ratio", "min KS p",
+        "max|mode-MAP|/sd", "ESS bulk", "ESS tail", "R-hat", "div.", "compile s", "run s", "ESS/s",
+    ]  # fmt: skip
+    for (param, n), g in rows.groupby(["param", "n"], sort=True):
+        lines = []
+        for sampler, e in g.groupby("sampler", sort=False):
+            lines.append(
+                [
+                    sampler,
+                    JUDGED[SAMPLERS[sampler].check],
+                    f"{int(e['agree'].sum())}/{len(e)}",
+                    _worst(e["z_mean"]),
+                    _worst(e["mean_error_sd"]),
+                    _span(e["sd_ratio"]),
+                    _worst(e["ks_pvalue"], "min"),
+                    _worst(e["mode_error_sd"]),
+                    _worst(e["ess_bulk"], "min"),
+                    _worst(e["ess_tail"], "min"),
+                    _worst(e["r_hat"], "max"),
+                    int(e["divergences"].max()),
+                    "-" if np.isnan(e["compile_time"].iloc[0]) else float(e["compile_time"].iloc[0]),
+                    float(e["sampling_time"].iloc[0]),
+                    _worst(e["ess_per_s"], "min"),
+                ]
+            )
+        blocks.append(f"{param}, N = {n}:\n" + format_table(headers, lines))
+    return "\n\n".join(blocks)
+
+
+JUDGED = {"sampler": "exact (tests)", "close": "approx (bounds)", "map": "point (MAP)"}
+
+
+def engine_list() -> str:
+    """Every registered engine, what it promises and whether it can run here."""
+    lines = []
+    for s in SAMPLERS.values():
+        status = "available" if s.available else f"unavailable: {s.install_hint}"
+        kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
+        lines.append([s.name, kind, status, s.description])
+    return format_table(["engine", "kind", "status", "description"], lines)

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from models.families import FAMILIES, Family
-from models.samplers import SAMPLERS, Sampler
+from models.samplers import SAMPLERS, Sampler, map_groups
 from study import checks
 from study.seeds import data_rng, sampler_seed
 
@@ -87,40 +87,100 @@ def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray
     }
 
 
+_DISTRIBUTION_COLUMNS = (
+    "post_mean",
+    "post_sd",
+    "mcse_mean",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+    "eti_low",
+    "eti_high",
+)
+
+
+def _divergences(idata: xr.DataTree) -> int:
+    """Divergent transitions over the whole run (0 for engines that have none)."""
+    if "sample_stats" not in idata.children:
+        return 0
+    stats = idata["sample_stats"]
+    for name in ("diverging", "divergences"):
+        if name in stats.data_vars:
+            return int(stats[name].sum())
+    return 0
+
+
 def tabulate(
     family: Family, sampler: Sampler, config: StudyConfig, datasets: dict[int, np.ndarray], idata: xr.DataTree
 ) -> tuple[pd.DataFrame, checks.Thresholds]:
     """Build the tidy rows: exact and sampled summaries side by side, with verdicts."""
-    divergences = int(idata["sample_stats"]["divergences"].sum()) if "sample_stats" in idata else 0
     frames = []
     for param in family.params:
-        sampled = _posterior_stats(idata["posterior"][param], config.prob)
+        draws = idata["posterior"][param]
+        if sampler.kind == "distribution":
+            sampled = _posterior_stats(draws, config.prob)
+        else:
+            sampled = {"post_mode": draws.isel(chain=0, draw=0, drop=True)}
         for n, x in datasets.items():
             exact = family.exact(x, config.settings)[param]
             frame = pd.DataFrame({"n": n, "rep": np.arange(len(x)), "param": param, **exact})
-            for name, da in sampled.items():
-                frame[name] = da.sel(n=n).values
+            for name in ("post_mode", *_DISTRIBUTION_COLUMNS):
+                frame[name] = sampled[name].sel(n=n).values if name in sampled else np.nan
+            if sampler.kind == "distribution":
+                frame["ks_pvalue"] = [
+                    checks.ks_pvalue(
+                        draws.sel(n=n, rep=r).values,
+                        family.densities(x[r], config.settings)[param]["posterior"].cdf,
+                        min(frame.at[r, "ess_bulk"], frame.at[r, "ess_tail"]),
+                    )
+                    for r in range(len(x))
+                ]
+            else:
+                frame["ks_pvalue"] = np.nan
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
     rows.insert(0, "model", family.key)
-    rows["divergences"] = divergences
+    rows["divergences"] = _divergences(idata)
     rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
+    rows["mean_error_sd"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["post_sd_exact"]
+    rows["sd_ratio"] = rows["post_sd"] / rows["post_sd_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["map_exact"]) / rows["post_sd_exact"]
     thresholds = checks.Thresholds(alpha=config.alpha, rows=len(rows))
     effective = np.minimum(rows["ess_bulk"], config.chains * config.draws)
     rows["mode_tol_sd"] = thresholds.z_crit * checks.mode_spread(effective)
     rows["covers_true"] = (rows["eti_low"] <= rows["true_value"]) & (rows["true_value"] <= rows["eti_high"])
-    rows["agree"], rows["reason"] = checks.verdicts(
-        z_mean=rows["z_mean"].to_numpy(),
-        mode_error_sd=rows["mode_error_sd"].to_numpy(),
-        mode_tol_sd=rows["mode_tol_sd"].to_numpy(),
-        r_hat=rows["r_hat"].to_numpy(),
-        ess_bulk=rows["ess_bulk"].to_numpy(),
-        divergences=rows["divergences"].to_numpy(),
-        z_crit=thresholds.z_crit,
-    )
+    attrs = idata["posterior"].attrs
+    for name in ("compile_time", "sampling_time", "wall_time"):
+        rows[name] = float(attrs.get(name, np.nan))
+    rows["ess_per_s"] = rows["ess_bulk"] / rows["wall_time"]
+    if sampler.check == "sampler":
+        rows["agree"], rows["reason"] = checks.sampler_verdicts(
+            z_mean=rows["z_mean"].to_numpy(),
+            mode_error_sd=rows["mode_error_sd"].to_numpy(),
+            mode_tol_sd=rows["mode_tol_sd"].to_numpy(),
+            ks_pvalue=rows["ks_pvalue"].to_numpy(),
+            r_hat=rows["r_hat"].to_numpy(),
+            ess_bulk=rows["ess_bulk"].to_numpy(),
+            divergences=rows["divergences"].to_numpy(),
+            thresholds=thresholds,
+        )
+    elif sampler.check == "close":
+        rows["agree"], rows["reason"] = checks.close_verdicts(
+            mean_error_sd=rows["mean_error_sd"].to_numpy(), sd_ratio=rows["sd_ratio"].to_numpy()
+        )
+    else:
+        rows["agree"], rows["reason"] = checks.map_verdicts(mode_error_sd=rows["mode_error_sd"].to_numpy())
     return rows, thresholds
+
+
+def _thinned(idata: xr.DataTree, thin: int) -> xr.DataTree:
+    """Keep every ``thin``-th draw of every group with a draw dimension."""
+    if thin == 1:
+        return idata
+    return map_groups(
+        idata, lambda ds: ds.isel(draw=slice(thin - 1, None, thin)) if "draw" in ds.dims else ds
+    )
 
 
 def run_study(
@@ -133,23 +193,26 @@ def run_study(
     start = time.perf_counter()
     datasets = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
     model = family.build_model(datasets, config.settings)
+    thin = sampler.thin
+    budget = sampler.budget.format(chains=config.chains, draws=config.draws, tune=config.tune, thin=thin)
     log(
-        f"[{family.key}] sampling {len(config.ns) * config.reps} data sets "
+        f"[{family.key}] fitting {len(config.ns) * config.reps} data sets "
         f"(N = {', '.join(map(str, config.ns))}; {config.reps} reps each) in one model with "
-        f"{sampler.name}: {config.chains} chains x {config.draws} draws after {config.tune} tuning"
+        f"{sampler.name}: {budget}"
     )
     t0 = time.perf_counter()
     idata = sampler.run(
         model,
-        draws=config.draws,
-        tune=config.tune,
+        draws=config.draws * thin,
+        tune=config.tune * thin,
         chains=config.chains,
         cores=config.cores,
         seed=sampler_seed(config.seed, family.key, sampler.name),
         progress=progress,
     )
+    idata = _thinned(idata, thin)
     timings["sampling"] = time.perf_counter() - t0
-    log(f"[{family.key}] sampled in {timings['sampling']:.1f} s; comparing with the closed forms")
+    log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
     rows, thresholds = tabulate(family, sampler, config, datasets, idata)
     timings["total"] = time.perf_counter() - start
     return StudyResult(config, rows, idata, datasets, thresholds, timings)

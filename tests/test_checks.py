@@ -29,38 +29,67 @@ def test_mode_spread_bounds_a_fresh_measurement(m):
 
 def test_thresholds_split_alpha_over_rows_and_tests():
     t = checks.Thresholds(alpha=0.01, rows=60)
-    assert t.alpha_per_test == pytest.approx(0.01 / 120)
+    assert t.alpha_per_test == pytest.approx(0.01 / (3 * 60))
     assert stats.norm.sf(t.z_crit) * 2 == pytest.approx(t.alpha_per_test)
 
 
 def test_verdicts_name_each_failure():
-    agree, reasons = checks.verdicts(
-        z_mean=np.array([0.1, 5.0, 0.0, 0.0]),
-        mode_error_sd=np.array([0.0, 0.0, 0.9, 0.0]),
-        mode_tol_sd=np.array([0.5, 0.5, 0.5, 0.5]),
-        r_hat=np.array([1.0, 1.0, 1.0, 1.05]),
-        ess_bulk=np.array([1000, 1000, 1000, 100]),
-        divergences=np.array([0, 0, 0, 3]),
-        z_crit=4.0,
+    t = checks.Thresholds(alpha=0.01, rows=5)
+    agree, reasons = checks.sampler_verdicts(
+        z_mean=np.array([0.1, 5.0, 0.0, 0.0, 0.0]),
+        mode_error_sd=np.array([0.0, 0.0, 0.9, 0.0, 0.0]),
+        mode_tol_sd=np.array([0.5, 0.5, 0.5, 0.5, 0.5]),
+        ks_pvalue=np.array([0.5, 0.5, 0.5, 0.5, 1e-6]),
+        r_hat=np.array([1.0, 1.0, 1.0, 1.05, 1.0]),
+        ess_bulk=np.array([1000, 1000, 1000, 100, 1000]),
+        divergences=np.array([0, 0, 0, 3, 0]),
+        thresholds=t,
     )
-    assert agree.tolist() == [True, False, False, False]
+    assert agree.tolist() == [True, False, False, False, False]
     assert reasons[0] == ""
     assert "mean off by +5.00 MCSE" in reasons[1]
     assert "mode off by +0.900 sd" in reasons[2]
     assert "R-hat" in reasons[3] and "bulk ESS 100" in reasons[3] and "3 divergences" in reasons[3]
+    assert "KS p = 1e-06" in reasons[4]
 
 
 def test_nan_statistics_never_agree():
-    agree, _ = checks.verdicts(
+    agree, _ = checks.sampler_verdicts(
         z_mean=np.array([np.nan]),
         mode_error_sd=np.array([0.0]),
         mode_tol_sd=np.array([1.0]),
+        ks_pvalue=np.array([np.nan]),
         r_hat=np.array([np.nan]),
         ess_bulk=np.array([np.nan]),
         divergences=np.array([0]),
-        z_crit=4.0,
+        thresholds=checks.Thresholds(alpha=0.01, rows=1),
     )
     assert not agree[0]
+    assert not checks.close_verdicts(mean_error_sd=np.array([np.nan]), sd_ratio=np.array([1.0]))[0][0]
+    assert not checks.map_verdicts(mode_error_sd=np.array([np.nan]))[0][0]
+
+
+def test_approximation_bounds_name_each_failure():
+    agree, reasons = checks.close_verdicts(
+        mean_error_sd=np.array([0.1, 0.3, 0.0]), sd_ratio=np.array([1.1, 1.0, 1.3])
+    )
+    assert agree.tolist() == [True, False, False]
+    assert "mean off by +0.300 sd" in reasons[1] and "sd ratio 1.300" in reasons[2]
+    agree, reasons = checks.map_verdicts(mode_error_sd=np.array([1e-5, -0.01]))
+    assert agree.tolist() == [True, False] and "MAP off by -0.01 sd" in reasons[1]
+
+
+def test_ks_pvalue_thins_autocorrelated_draws():
+    """An AR(1) chain with the right marginal passes when thinned by its ESS, fails when not."""
+    rng = np.random.default_rng(3)
+    rho, n = 0.95, 20_000
+    x = np.empty((1, n))
+    x[0, 0] = rng.standard_normal()
+    for i in range(1, n):
+        x[0, i] = rho * x[0, i - 1] + np.sqrt(1 - rho**2) * rng.standard_normal()
+    ess = n * (1 - rho) / (1 + rho)
+    assert checks.ks_pvalue(x, stats.norm.cdf, ess) > 0.01
+    assert checks.ks_pvalue(x, stats.norm.cdf, n) < 0.01
 
 
 def test_each_data_set_depends_only_on_seed_and_its_cell():

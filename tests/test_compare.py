@@ -1,6 +1,7 @@
 """The command line: a smoke run with tiny sizes, outputs that reopen, and bad input."""
 
 import json
+import re
 
 import arviz as az
 import numpy as np
@@ -52,11 +53,13 @@ def test_smoke_run_exits_zero_and_writes_every_output(smoke):
             "summary.csv",
             "results.json",
             "posterior_normal_normal_nuts.nc",
-            "trace_normal_normal_n3.png",
-            "trace_normal_normal_n30.png",
+            "trace_normal_normal_nuts_n3.png",
+            "trace_normal_normal_nuts_n30.png",
             "densities_normal_normal.png",
             "washout_normal_normal.png",
             "mse_normal_normal.png",
+            "engines_normal_normal.png",
+            "cost_accuracy_normal_normal.png",
         ]
     )
 
@@ -93,7 +96,13 @@ def test_terminal_output_has_tables_and_reading(capsys, tmp_path):
     code = compare.main([*TINY, "--n", "4", "--out", str(tmp_path)])
     text = capsys.readouterr().out
     assert code == 0
-    for heading in ("Sampled vs exact posterior", "The prior's pull", "MLE vs MAP", "Coverage", "Reading"):
+    for heading in (
+        "Engines against the exact posterior",
+        "The prior's pull",
+        "MLE vs MAP",
+        "Coverage",
+        "Reading",
+    ):
         assert heading in text
 
 
@@ -116,7 +125,7 @@ def test_disagreement_exits_one_and_lists_rows(monkeypatch, tmp_path, capsys):
             {"posterior": xr.Dataset({"mu": (("chain", "draw", "n", "rep"), mu)}, coords={"n": ns})}
         )
 
-    fake = samplers.Sampler("shifted", "test double", True, "distribution", None, shifted)
+    fake = samplers.Sampler("shifted", "test double", True, "distribution", None, (), shifted)
     monkeypatch.setitem(samplers.SAMPLERS, "shifted", fake)
     code = compare.main([*TINY, "--sampler", "shifted", "--out", str(tmp_path / "o")])
     text = capsys.readouterr().out
@@ -167,6 +176,8 @@ BAD = [
     (["--n", "ten"], "N must be a whole number"),
     (["--reps", "0"], "reps must be >= 1"),
     (["--sampler", "gibbs"], "unknown sampler 'gibbs'"),
+    (["--sampler", "nuts,gibbs"], "unknown sampler 'gibbs'"),
+    (["--sampler", ","], "--sampler needs at least one name"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ]
 
@@ -218,3 +229,65 @@ def test_help_has_an_example(capsys):
         compare.main(["--help"])
     assert exc.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_several_engines_share_data_and_outputs(tmp_path, capsys):
+    """nuts, advi and find_map side by side: one summary, one NetCDF each, the engines table."""
+    out = tmp_path / "o"
+    code = compare.main([*TINY, "--sampler", "find_map,nuts,advi", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    rows = pd.read_csv(out / "summary.csv")
+    assert list(dict.fromkeys(rows["sampler"])) == ["nuts", "advi", "find_map"]  # draws first
+    by = rows.set_index(["sampler", "n", "rep"]).sort_index()
+    assert (by.loc["nuts", "post_mean_exact"] == by.loc["find_map", "post_mean_exact"]).all()
+    for name in ("nuts", "advi", "find_map"):
+        assert (out / f"posterior_normal_normal_{name}.nc").exists()
+        assert re.search(rf"^ *{name}  +(exact|approx|point) ", text, re.MULTILINE), name
+    assert (out / "engines_normal_normal.png").exists() and (out / "cost_accuracy_normal_normal.png").exists()
+    assert rows.loc[rows["sampler"] == "find_map", "post_mean"].isna().all()
+
+
+def test_list_samplers_shows_every_engine_and_availability(capsys):
+    from models.samplers import SAMPLERS
+
+    assert compare.main(["--list-samplers"]) == 0
+    text = capsys.readouterr().out
+    for name, sampler in SAMPLERS.items():
+        assert name in text
+        assert ("available" if sampler.available else sampler.install_hint) in text
+
+
+def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsys):
+    """A missing optional dependency: bad input when named, skipped with its hint under 'all'."""
+    from models import samplers
+
+    ghost = samplers.Sampler(
+        "ghost", "needs a package that is not installed", True, "distribution", "ghost",
+        ("no_such_module_here",), samplers.nuts,
+    )  # fmt: skip
+    monkeypatch.setitem(samplers.SAMPLERS, "ghost", ghost)
+    assert not ghost.available and ghost.install_hint == 'pip install -e ".[ghost]"'
+    code = compare.main([*TINY, "--sampler", "ghost", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "unavailable" in err and ".[ghost]" in err
+    assert not (tmp_path / "o").exists()
+    names, skipped = compare.parse_samplers("all")
+    assert "ghost" not in names and "nuts" in names
+    assert skipped == ['ghost (unavailable: pip install -e ".[ghost]")']
+
+
+def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
+    """--sampler all on a tiny study: every engine's rows, draws file and verdict, exit 0."""
+    from models.samplers import SAMPLERS
+
+    out = tmp_path / "o"
+    code = compare.main([*TINY, "--n", "20", "--sampler", "all", "--out", str(out)])
+    text = capsys.readouterr().out
+    available = [n for n, s in SAMPLERS.items() if s.available]
+    assert code == 0, text
+    rows = pd.read_csv(out / "summary.csv")
+    assert sorted(set(rows["sampler"])) == sorted(available)
+    for name in available:
+        tree = az.from_netcdf(out / f"posterior_normal_normal_{name}.nc")
+        assert "mu" in tree["posterior"].data_vars

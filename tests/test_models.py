@@ -1,11 +1,11 @@
 """The PyMC models against the closed forms, without sampling."""
 
 import numpy as np
-import pymc as pm
 import pytest
 
 from analytic import normal_normal as nn
 from models.families import FAMILIES
+from models.samplers import map_point
 from study.run import simulate_datasets
 
 NS, REPS = (1, 10, 200), 3
@@ -50,15 +50,7 @@ def test_find_map_equals_the_closed_form_map():
     settings = family.settings()
     datasets = simulate_datasets(family, settings, NS, REPS, seed=11)
     model = family.build_model(datasets, settings)
-    idata = pm.find_MAP(
-        model=model,
-        progressbar=False,
-        return_inferencedata=True,
-        jitter=True,
-        random_seed=5,
-        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000},
-    )
-    point = {"mu": idata["posterior"]["mu"].squeeze(("chain", "draw"), drop=True).values}
+    point = map_point(model, seed=5, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000})
     for i, n in enumerate(NS):
         expected = nn.map_estimate(x=datasets[n], **settings.prior)
         sd = nn.posterior(x=datasets[n], **settings.prior).sd
