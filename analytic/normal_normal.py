@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analytic.distributions import EstimatorRisk
 from analytic.validation import finite, observations, positive, sample_size
 
 PARAMS = ("mu",)
@@ -100,19 +101,6 @@ def log_posterior(mu, *, x, noise_var, prior_mean, prior_var) -> np.ndarray:
     """Normalised log posterior density of ``mu`` (broadcast against the batch shape)."""
     post = posterior(x=x, noise_var=noise_var, prior_mean=prior_mean, prior_var=prior_var)
     return post.dist.logpdf(finite("mu", mu))
-
-
-@dataclass(frozen=True)
-class EstimatorRisk:
-    """Sampling bias, variance and MSE of an estimator of mu over repeated data sets."""
-
-    bias: np.ndarray
-    var: np.ndarray
-
-    @property
-    def mse(self) -> np.ndarray:
-        """Mean squared error, bias^2 + variance."""
-        return self.bias**2 + self.var
 
 
 def mle_risk(*, n, true_mean, noise_var) -> EstimatorRisk:

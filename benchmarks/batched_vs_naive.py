@@ -28,6 +28,7 @@ import pymc as pm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models.batched import for_sampling  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from models.samplers import SAMPLERS  # noqa: E402
 from study.run import StudyConfig, simulate_datasets  # noqa: E402
@@ -59,7 +60,7 @@ def naive(config: StudyConfig, datasets) -> float:
 def batched(config: StudyConfig, datasets) -> float:
     """Fit the suite's way: one model for all data sets, one sampler run; returns wall seconds."""
     start = time.perf_counter()
-    model = FAMILIES[config.family].build_model(datasets, config.settings)
+    model = for_sampling(FAMILIES[config.family].build_model(datasets, config.settings))
     SAMPLERS[config.sampler].run(
         model, draws=config.draws, tune=config.tune, chains=config.chains, cores=config.cores, seed=1
     )

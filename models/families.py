@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
-from models import normal_normal
+from models import binomial_beta, exponential_gamma, normal_normal, poisson_gamma
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,29 @@ class Family:
     risks: Callable[..., Mapping[str, Mapping[str, np.ndarray]]]
 
 
+def _family(key: str, description: str, params: tuple[str, ...], module) -> Family:
+    return Family(
+        key=key,
+        description=description,
+        params=params,
+        settings=module.Settings,
+        simulate=module.simulate,
+        exact=module.exact_summaries,
+        build_model=module.build_model,
+        densities=module.densities,
+        risks=module.risks,
+    )
+
+
 FAMILIES: dict[str, Family] = {
-    "normal_normal": Family(
-        key="normal_normal",
-        description="Normal data with known variance, Normal prior on the mean",
-        params=("mu",),
-        settings=normal_normal.Settings,
-        simulate=normal_normal.simulate,
-        exact=normal_normal.exact_summaries,
-        build_model=normal_normal.build_model,
-        densities=normal_normal.densities,
-        risks=normal_normal.risks,
-    ),
-}
+    f.key: f
+    for f in [
+        _family("normal_normal", "Normal data with known variance, Normal prior on the mean", ("mu",),
+                normal_normal),
+        _family("binomial_beta", "binary (Bernoulli) data, Beta prior on the success probability", ("p",),
+                binomial_beta),
+        _family("poisson_gamma", "Poisson counts, Gamma prior on the rate", ("lam",), poisson_gamma),
+        _family("exponential_gamma", "exponential waiting times, Gamma prior on the rate", ("lam",),
+                exponential_gamma),
+    ]
+}  # fmt: skip

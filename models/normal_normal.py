@@ -1,10 +1,4 @@
-"""The Normal-Normal model in PyMC, batched over sample sizes and replications.
-
-One model holds every data set of a study: ``mu`` has dims ``("n", "rep")`` and each
-sample size N has its own observed matrix of shape ``(reps, N)``. The cells share no
-parameter, so the joint posterior is the product of the per-data-set posteriors, and a
-single compiled model and one sampler run serve the whole study.
-"""
+"""The Normal-Normal model in PyMC, batched over sample sizes and replications (see models.batched)."""
 
 from __future__ import annotations
 
@@ -15,7 +9,9 @@ import numpy as np
 import pymc as pm
 
 from analytic import normal_normal as nn
+from analytic.distributions import risk_columns
 from analytic.validation import finite, positive
+from models.batched import batched_model
 
 
 @dataclass(frozen=True)
@@ -48,45 +44,20 @@ class Settings:
         }
 
 
-def data_name(n: int) -> str:
-    """Name of the ``pm.Data`` container that holds the data sets of size ``n``."""
-    return f"data_n{n}"
-
-
 def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
-    """Build one PyMC model for all data sets.
+    """Build one PyMC model for all data sets: ``mu`` with dims ``("n", "rep")``, ``x_n{N}`` observed.
 
-    Parameters
-    ----------
-    datasets
-        Maps each sample size N to an array of shape ``(reps, N)``; every N has the
-        same number of replications.
-    settings
-        Prior and noise variance (variances; PyMC's Normal takes standard deviations).
-
-    Returns
-    -------
-    pm.Model
-        ``mu`` with dims ``("n", "rep")``; observed ``x_n{N}`` per sample size.
+    The spreads are variances; PyMC's Normal takes standard deviations.
     """
-    ns = list(datasets)
-    reps = {np.shape(x)[0] for x in datasets.values()}
-    if len(reps) != 1:
-        raise ValueError(f"every sample size needs the same number of replications, got {reps}")
-    coords = {"n": ns, "rep": np.arange(reps.pop())}
-    with pm.Model(coords=coords) as model:
-        mu = pm.Normal("mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=("n", "rep"))
-        for i, n in enumerate(ns):
-            model.add_coord(f"obs_n{n}", np.arange(n))
-            x = pm.Data(data_name(n), np.asarray(datasets[n], dtype=float), dims=("rep", f"obs_n{n}"))
-            pm.Normal(
-                f"x_n{n}",
-                mu=mu[i][:, None],
-                sigma=np.sqrt(settings.noise_var),
-                observed=x,
-                dims=("rep", f"obs_n{n}"),
-            )
-    return model
+    return batched_model(
+        datasets,
+        prior=lambda dims: pm.Normal(
+            "mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=dims
+        ),
+        likelihood=lambda name, mu, x, dims: pm.Normal(
+            name, mu=mu, sigma=np.sqrt(settings.noise_var), observed=x, dims=dims
+        ),
+    )
 
 
 def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np.ndarray]]:
@@ -134,14 +105,4 @@ def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarr
     mle = nn.mle_risk(n=n, true_mean=settings.true_mean, noise_var=settings.noise_var)
     map_ = nn.map_risk(n=n, true_mean=settings.true_mean, **settings.prior)
     coverage = nn.interval_coverage(n=n, true_mean=settings.true_mean, prob=prob, **settings.prior)
-    return {
-        "mu": {
-            "mle_bias": mle.bias,
-            "mle_var": mle.var,
-            "mle_mse": mle.mse,
-            "map_bias": map_.bias,
-            "map_var": map_.var,
-            "map_mse": map_.mse,
-            "coverage": coverage,
-        }
-    }
+    return {"mu": risk_columns(mle, map_, coverage)}

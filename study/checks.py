@@ -7,8 +7,9 @@ produces any disagreement in the whole run is at most ``alpha``:
 
 * mean: ``z = (sampled mean - exact mean) / MCSE`` against the two-sided Normal quantile;
 * mode: ``|half-sample mode - exact MAP| / exact sd`` against the same quantile times the
-  spread of the half-sample mode (``arviz_stats.mode``) measured on iid Normal draws of
-  the row's effective size (see ``mode_spread``);
+  spread of the half-sample mode (``arviz_stats.mode``) measured on iid draws from the
+  row's exact posterior, as many as the row's effective sample size (see
+  ``mode_tolerance_sd``);
 * distribution: a Kolmogorov-Smirnov test of the draws, thinned to about one draw per
   effective sample, against the exact posterior CDF.
 
@@ -44,10 +45,9 @@ CLOSE_SD_RATIO = (0.8, 1.25)
 # find_MAP: L-BFGS-B stops at a gradient tolerance; measured error below 1e-4 sd.
 MAP_TOL_SD = 1e-3
 
-# Grid and size of the reference simulation that measures the half-sample mode's spread.
-_SPREAD_SIZES = (250, 500, 1000, 2000, 4000, 8000)
-_SPREAD_REPEATS = 400
-_SPREAD_SEED = 20_261_124
+# The reference simulation that measures the half-sample mode's spread.
+_MODE_SETS = 200
+_MODE_SEED = 20_261_124
 
 
 @dataclass(frozen=True)
@@ -68,32 +68,35 @@ class Thresholds:
         return float(stats.norm.isf(self.alpha_per_test / 2))
 
 
-@functools.cache
-def _spread_fit() -> tuple[float, float]:
-    """Fit ``log sd = log c - b log m`` to the measured spread of the half-sample mode.
+def mode_tolerance_sd(posterior, *, mode: float, sd: float, m: int, z_crit: float) -> float:
+    """Tolerance, in exact sd, for the half-sample mode of ``m`` draws around the exact mode.
 
-    For each size m in the grid, ``_SPREAD_REPEATS`` sets of m iid standard Normal
-    draws give the sd of ``arviz_stats``' half-sample mode; its one-sided 99% upper
-    confidence bound (chi-square on repeats - 1 degrees of freedom) is what is fitted,
-    so the tolerance errs towards fewer false alarms. Measured here: sd about 0.24,
-    0.18 and 0.135 at 1000, 4000 and 16000 draws (exponent about -0.2), and the
-    error's tails are lighter than Normal (excess kurtosis about -0.3), so a Normal
-    quantile times this sd is conservative.
+    ``_MODE_SETS`` sets of ``m`` iid draws from the exact posterior (a frozen scipy
+    distribution) give the root mean squared error of ``arviz_stats``' half-sample mode
+    about the exact mode; its one-sided 99% upper confidence bound (chi-square on
+    ``_MODE_SETS - 1`` degrees of freedom) times ``z_crit`` is the tolerance, so it errs
+    towards fewer false alarms. The error includes the estimator's bias on skewed or
+    bounded posteriors. Measured on Normal draws: sd about 0.24, 0.18 and 0.135 exact sd
+    at 1000, 4000 and 16000 draws, with tails lighter than Normal (excess kurtosis about
+    -0.3), so a Normal quantile times this spread is conservative.
     """
-    rng = np.random.default_rng(_SPREAD_SEED)
-    upper = []
-    inflate = np.sqrt((_SPREAD_REPEATS - 1) / stats.chi2.ppf(0.01, _SPREAD_REPEATS - 1))
-    for m in _SPREAD_SIZES:
-        modes = np.asarray(array_stats.mode(rng.standard_normal((_SPREAD_REPEATS, m)), axis=-1))
-        upper.append(np.sqrt(np.mean(modes**2)) * inflate)
-    slope, intercept = np.polyfit(np.log(_SPREAD_SIZES), np.log(upper), 1)
-    return float(np.exp(intercept)), float(-slope)
+    if posterior.dist.name == "norm":  # location-scale: one standard simulation serves all
+        rmse = _standard_normal_rmse(int(m))
+    else:
+        rmse = _rmse(posterior, mode, int(m)) / sd
+    inflate = np.sqrt((_MODE_SETS - 1) / stats.chi2.ppf(0.01, _MODE_SETS - 1))
+    return float(z_crit * rmse * inflate)
 
 
-def mode_spread(m) -> np.ndarray:
-    """Upper bound on the sd of the half-sample mode of ``m`` Normal draws, in sd units."""
-    c, b = _spread_fit()
-    return c * np.asarray(m, dtype=float) ** (-b)
+def _rmse(posterior, mode: float, m: int) -> float:
+    draws = posterior.rvs(size=(_MODE_SETS, m), random_state=np.random.default_rng(_MODE_SEED))
+    modes = np.asarray(array_stats.mode(draws, axis=-1))
+    return float(np.sqrt(np.mean((modes - mode) ** 2)))
+
+
+@functools.cache
+def _standard_normal_rmse(m: int) -> float:
+    return _rmse(stats.norm(), 0.0, m)
 
 
 def ks_pvalue(draws: np.ndarray, cdf, ess: float) -> float:

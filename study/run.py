@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from models.batched import for_sampling
 from models.families import FAMILIES, Family
 from models.samplers import SAMPLERS, Sampler, map_groups
 from study import checks
@@ -126,17 +127,18 @@ def tabulate(
             frame = pd.DataFrame({"n": n, "rep": np.arange(len(x)), "param": param, **exact})
             for name in ("post_mode", *_DISTRIBUTION_COLUMNS):
                 frame[name] = sampled[name].sel(n=n).values if name in sampled else np.nan
+            posts = [family.densities(x[r], config.settings)[param]["posterior"] for r in range(len(x))]
+            frame["ks_pvalue"] = np.nan
             if sampler.kind == "distribution":
                 frame["ks_pvalue"] = [
                     checks.ks_pvalue(
                         draws.sel(n=n, rep=r).values,
-                        family.densities(x[r], config.settings)[param]["posterior"].cdf,
+                        posts[r].cdf,
                         min(frame.at[r, "ess_bulk"], frame.at[r, "ess_tail"]),
                     )
                     for r in range(len(x))
                 ]
-            else:
-                frame["ks_pvalue"] = np.nan
+            frame["posterior"] = posts
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
@@ -147,8 +149,15 @@ def tabulate(
     rows["sd_ratio"] = rows["post_sd"] / rows["post_sd_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["map_exact"]) / rows["post_sd_exact"]
     thresholds = checks.Thresholds(alpha=config.alpha, rows=len(rows))
-    effective = np.minimum(rows["ess_bulk"], config.chains * config.draws)
-    rows["mode_tol_sd"] = thresholds.z_crit * checks.mode_spread(effective)
+    effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
+    rows["mode_tol_sd"] = [
+        checks.mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit)
+        if sampler.kind == "distribution"
+        else np.nan
+        for post, mode, sd, m in zip(
+            rows.pop("posterior"), rows["map_exact"], rows["post_sd_exact"], effective, strict=True
+        )
+    ]
     rows["covers_true"] = (rows["eti_low"] <= rows["true_value"]) & (rows["true_value"] <= rows["eti_high"])
     attrs = idata["posterior"].attrs
     for name in ("compile_time", "sampling_time", "wall_time"):
@@ -192,7 +201,7 @@ def run_study(
     timings = {}
     start = time.perf_counter()
     datasets = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
-    model = family.build_model(datasets, config.settings)
+    model = for_sampling(family.build_model(datasets, config.settings))
     thin = sampler.thin
     budget = sampler.budget.format(chains=config.chains, draws=config.draws, tune=config.tune, thin=thin)
     log(

@@ -117,7 +117,7 @@ def test_disagreement_exits_one_and_lists_rows(monkeypatch, tmp_path, capsys):
         ns = list(model.coords["n"])
         reps = len(model.coords["rep"])
         settings = family.settings()
-        data = {n: model[f"data_n{n}"].get_value() for n in ns}
+        data = {n: model[f"data_n{n}"].data for n in ns}  # frozen into constants for sampling
         mean = np.stack([family.exact(data[n], settings)["mu"]["post_mean_exact"] for n in ns])
         sd = np.stack([family.exact(data[n], settings)["mu"]["post_sd_exact"] for n in ns])
         mu = rng.normal(mean + 0.5 * sd, sd, size=(chains, draws, len(ns), reps))

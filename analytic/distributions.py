@@ -1,0 +1,101 @@
+"""Batched posterior distributions and estimator risks shared by the closed forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class BetaDistribution:
+    """A (batch of) Beta(a, b) distribution(s)."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean ``a / (a + b)``."""
+        return self.a / (self.a + self.b)
+
+    @property
+    def var(self) -> np.ndarray:
+        """Variance ``mean (1 - mean) / (a + b + 1)``."""
+        m = self.mean
+        return m * (1 - m) / (self.a + self.b + 1)
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Standard deviation."""
+        return np.sqrt(self.var)
+
+    @property
+    def mode(self) -> np.ndarray:
+        """Mode of the density, ``(a - 1) / (a + b - 2)``, for ``a, b >= 1`` and ``a + b > 2``."""
+        return (self.a - 1) / (self.a + self.b - 2)
+
+    @property
+    def dist(self):
+        """The same distribution as a frozen ``scipy.stats.beta``."""
+        return stats.beta(self.a, self.b)
+
+
+@dataclass(frozen=True)
+class GammaDistribution:
+    """A (batch of) Gamma distribution(s) with shape ``a`` and rate ``b``."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean ``a / b``."""
+        return self.a / self.b
+
+    @property
+    def var(self) -> np.ndarray:
+        """Variance ``a / b^2``."""
+        return self.a / self.b**2
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Standard deviation."""
+        return np.sqrt(self.var)
+
+    @property
+    def mode(self) -> np.ndarray:
+        """Mode of the density, ``(a - 1) / b`` for ``a >= 1``."""
+        return (self.a - 1) / self.b
+
+    @property
+    def dist(self):
+        """The same distribution as a frozen ``scipy.stats.gamma`` (scale = 1 / rate)."""
+        return stats.gamma(self.a, scale=1 / self.b)
+
+
+@dataclass(frozen=True)
+class EstimatorRisk:
+    """Sampling bias, variance and MSE of an estimator over repeated data sets."""
+
+    bias: np.ndarray
+    var: np.ndarray
+
+    @property
+    def mse(self) -> np.ndarray:
+        """Mean squared error, bias^2 + variance."""
+        return self.bias**2 + self.var
+
+
+def risk_columns(mle: EstimatorRisk, map_: EstimatorRisk, coverage: np.ndarray) -> dict[str, np.ndarray]:
+    """Collect the risk columns every family reports: bias, variance, MSE of MLE and MAP, coverage."""
+    return {
+        "mle_bias": mle.bias,
+        "mle_var": mle.var,
+        "mle_mse": mle.mse,
+        "map_bias": map_.bias,
+        "map_var": map_.var,
+        "map_mse": map_.mse,
+        "coverage": coverage,
+    }

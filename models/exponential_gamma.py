@@ -1,0 +1,89 @@
+"""Exponential waiting times with a Gamma prior on the rate, in PyMC, batched over sizes and replications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+from scipy import stats
+
+from analytic import exponential_gamma as eg
+from analytic.distributions import risk_columns
+from analytic.validation import positive
+from models.batched import batched_model
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Truth and prior: waiting times Exponential(true_rate), prior Gamma(shape prior_a, rate prior_b)."""
+
+    true_rate: float = 0.5
+    prior_a: float = 2.0
+    prior_b: float = 2.0
+
+    def __post_init__(self) -> None:
+        positive("true rate", self.true_rate)
+        positive("prior shape a", self.prior_a)
+        positive("prior rate b", self.prior_b)
+
+    @property
+    def truth(self) -> dict[str, float]:
+        """True parameter values, keyed by parameter name."""
+        return {"lam": self.true_rate}
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """Closed-form keyword arguments shared by the analytic functions."""
+        return {"a": self.prior_a, "b": self.prior_b}
+
+
+def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
+    """``lam`` with dims ``("n", "rep")`` and an Exponential ``x_n{N}`` per sample size."""
+    return batched_model(
+        datasets,
+        prior=lambda dims: pm.Gamma("lam", alpha=settings.prior_a, beta=settings.prior_b, dims=dims),
+        likelihood=lambda name, lam, x, dims: pm.Exponential(name, lam=lam, observed=x, dims=dims),
+    )
+
+
+def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np.ndarray]]:
+    """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
+    post = eg.posterior(x=x, **settings.prior)
+    return {
+        "lam": {
+            "true_value": np.full(post.mean.shape, settings.true_rate),
+            "mle": eg.mle(x=x),
+            "mle_note": eg.mle_note(x=x),
+            "map_exact": post.mode,
+            "post_mean_exact": post.mean,
+            "post_sd_exact": post.sd,
+            "prior_weight": eg.prior_weight(x=x, b=settings.prior_b),
+        }
+    }
+
+
+def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings) -> np.ndarray:
+    """Draw ``reps`` data sets of ``n`` waiting times, shape ``(reps, n)``."""
+    return eg.simulate(rng, n=n, reps=reps, true_rate=settings.true_rate)
+
+
+def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
+    """Prior, normalised likelihood ``Gamma(N + 1, rate S)`` and exact posterior of ``lam``."""
+    x = eg.waiting_times("x", x)
+    return {
+        "lam": {
+            "prior": stats.gamma(settings.prior_a, scale=1 / settings.prior_b),
+            "likelihood": stats.gamma(x.shape[-1] + 1, scale=1 / x.sum(axis=-1)),
+            "posterior": eg.posterior(x=x, **settings.prior).dist,
+        }
+    }
+
+
+def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+    """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
+    mle = eg.mle_risk(n=n, true_rate=settings.true_rate)
+    map_ = eg.map_risk(n=n, true_rate=settings.true_rate, **settings.prior)
+    coverage = eg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
+    return {"lam": risk_columns(mle, map_, coverage)}

@@ -1,0 +1,91 @@
+"""Poisson counts with a Gamma prior on the rate, in PyMC, batched over sample sizes and replications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+from scipy import stats
+
+from analytic import poisson_gamma as pg
+from analytic.distributions import risk_columns
+from analytic.validation import positive
+from models.batched import batched_model
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Truth and prior: counts Poisson(true_rate), prior Gamma(shape prior_a >= 1, rate prior_b)."""
+
+    true_rate: float = 3.0
+    prior_a: float = 2.0
+    prior_b: float = 1.0
+
+    def __post_init__(self) -> None:
+        positive("true rate", self.true_rate)
+        pg.map_risk(n=1, true_rate=self.true_rate, a=self.prior_a, b=self.prior_b)  # validates the prior
+
+    @property
+    def truth(self) -> dict[str, float]:
+        """True parameter values, keyed by parameter name."""
+        return {"lam": self.true_rate}
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """Closed-form keyword arguments shared by the analytic functions."""
+        return {"a": self.prior_a, "b": self.prior_b}
+
+
+def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
+    """``lam`` with dims ``("n", "rep")`` and a Poisson ``x_n{N}`` per sample size."""
+    return batched_model(
+        datasets,
+        prior=lambda dims: pm.Gamma("lam", alpha=settings.prior_a, beta=settings.prior_b, dims=dims),
+        likelihood=lambda name, lam, x, dims: pm.Poisson(name, mu=lam, observed=x, dims=dims),
+        dtype="int64",
+    )
+
+
+def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np.ndarray]]:
+    """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
+    post = pg.posterior(x=x, **settings.prior)
+    return {
+        "lam": {
+            "true_value": np.full(post.mean.shape, settings.true_rate),
+            "mle": pg.mle(x=x),
+            "mle_note": pg.mle_note(x=x),
+            "map_exact": post.mode,
+            "post_mean_exact": post.mean,
+            "post_sd_exact": post.sd,
+            "prior_weight": np.broadcast_to(
+                pg.prior_weight(n=x.shape[-1], b=settings.prior_b), post.mean.shape
+            ),
+        }
+    }
+
+
+def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings) -> np.ndarray:
+    """Draw ``reps`` data sets of ``n`` counts, shape ``(reps, n)``."""
+    return pg.simulate(rng, n=n, reps=reps, true_rate=settings.true_rate)
+
+
+def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
+    """Prior, normalised likelihood ``Gamma(s + 1, rate N)`` and exact posterior of ``lam``."""
+    x = pg.counts("x", x)
+    return {
+        "lam": {
+            "prior": stats.gamma(settings.prior_a, scale=1 / settings.prior_b),
+            "likelihood": stats.gamma(x.sum(axis=-1) + 1, scale=1 / x.shape[-1]),
+            "posterior": pg.posterior(x=x, **settings.prior).dist,
+        }
+    }
+
+
+def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+    """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
+    mle = pg.mle_risk(n=n, true_rate=settings.true_rate)
+    map_ = pg.map_risk(n=n, true_rate=settings.true_rate, **settings.prior)
+    coverage = pg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
+    return {"lam": risk_columns(mle, map_, coverage)}
