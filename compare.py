@@ -7,6 +7,7 @@ Exit status: 0 when every row agrees, 1 when a comparison fails (listed), 2 for 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -91,19 +92,43 @@ def build_parser() -> Parser:
         "--reps", type=_whole("reps", 1), default=20, help="data sets per sample size (default: 20)"
     )
     p.add_argument("--seed", type=_whole("seed", 0), default=2026, help="study seed (default: 2026)")
-    p.add_argument("--true-mean", type=_number("true mean"), default=2.0, help="true mu (default: 2)")
+    p.add_argument(
+        "--model",
+        default="normal_normal",
+        metavar="KEYS",
+        help=f"conjugate family(ies): a key, a comma list or 'all'; from: {', '.join(FAMILIES)} "
+        "(default: normal_normal)",
+    )
+    p.add_argument(
+        "--list-models", action="store_true", help="list the families with their settings, and exit"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a family's truth or prior, e.g. --set true_p=0.1 --set prior_a=5 (see --list-models)",
+    )
+    p.add_argument(
+        "--true-mean", type=_number("true mean"), default=None, help="normal_normal: true mu (default: 2)"
+    )
     p.add_argument(
         "--noise-var",
         type=_number("noise variance", positive=True),
-        default=5.0,
-        help="known noise variance sigma^2 (default: 5)",
+        default=None,
+        help="normal_normal: known noise variance sigma^2 (default: 5)",
     )
-    p.add_argument("--prior-mean", type=_number("prior mean"), default=1.0, help="prior mean nu (default: 1)")
+    p.add_argument(
+        "--prior-mean",
+        type=_number("prior mean"),
+        default=None,
+        help="normal_normal: prior mean nu (default: 1)",
+    )
     p.add_argument(
         "--prior-var",
         type=_number("prior variance", positive=True),
-        default=2.0,
-        help="prior variance beta^2 (default: 2)",
+        default=None,
+        help="normal_normal: prior variance beta^2 (default: 2)",
     )
     p.add_argument("--draws", type=_whole("draws", 1), default=1000, help="draws per chain (default: 1000)")
     p.add_argument(
@@ -166,41 +191,74 @@ def parse_samplers(text: str) -> tuple[list[str], list[str]]:
     'all' means every available engine and reports the others as skipped; naming an
     unavailable engine is bad input, with the install hint.
     """
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    if names == ["all"]:
+    if text.strip() == "all":
         available = [n for n, s in SAMPLERS.items() if s.available]
         skipped = [f"{n} (unavailable: {s.install_hint})" for n, s in SAMPLERS.items() if not s.available]
         return available, skipped
-    if not names:
-        raise BadInput("--sampler needs at least one name")
+    names = parse_names(text, SAMPLERS, "sampler")
     for name in names:
-        if name not in SAMPLERS:
-            raise BadInput(f"unknown sampler {name!r}; choose from: {', '.join(SAMPLERS)} or all")
         if not SAMPLERS[name].available:
             raise BadInput(
                 f"sampler {name!r} is unavailable here; install it with: {SAMPLERS[name].install_hint}"
             )
-    return list(dict.fromkeys(names)), []
+    return names, []
+
+
+def parse_names(text: str, registry: dict, what: str) -> list[str]:
+    """Keys named by a flag: one key, a comma list or 'all'."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        return list(registry)
+    if not names:
+        raise BadInput(f"--{what} needs at least one name")
+    for name in names:
+        if name not in registry:
+            raise BadInput(f"unknown {what} {name!r}; choose from: {', '.join(registry)} or all")
+    return list(dict.fromkeys(names))
+
+
+def family_settings(models: list[str], args) -> dict[str, object]:
+    """Each family's Settings, from its defaults, the --set pairs and the normal_normal shortcuts."""
+    pairs = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"--set needs NAME=VALUE, got {item!r}")
+        try:
+            pairs[name.strip()] = _number(name.strip())(value)
+        except argparse.ArgumentTypeError as err:
+            raise BadInput(str(err)) from None
+    shortcuts = {"true_mean": args.true_mean, "noise_var": args.noise_var, "prior_mean": args.prior_mean,
+                 "prior_var": args.prior_var}  # fmt: skip
+    shortcuts = {k: v for k, v in shortcuts.items() if v is not None}
+    if shortcuts and "normal_normal" not in models:
+        raise BadInput("--true-mean, --noise-var, --prior-mean and --prior-var apply to normal_normal only")
+    settings, used = {}, set()
+    for key in models:
+        fields = {f.name for f in dataclasses.fields(FAMILIES[key].settings)}
+        given = {k: v for k, v in pairs.items() if k in fields}
+        if key == "normal_normal":
+            given |= shortcuts
+        used |= set(given)
+        settings[key] = FAMILIES[key].settings(**given)
+    unknown = sorted(set(pairs) - used)
+    if unknown:
+        raise BadInput(f"--set {unknown[0]!r} is not a setting of {', '.join(models)} (see --list-models)")
+    return settings
 
 
 def parse(argv: list[str] | None):
-    """Parse and validate the command line into StudyConfigs (one per engine) and the output folder."""
+    """Parse and validate the command line into StudyConfigs (one per family and engine) and the output."""
     from study.run import StudyConfig
 
     args = build_parser().parse_args(argv)
+    models = parse_names(args.model, FAMILIES, "model")
     samplers, skipped = parse_samplers(args.sampler)
+    settings = family_settings(models, args)
     check_out(args.out)
-    family = FAMILIES["normal_normal"]
-    settings = family.settings(
-        true_mean=args.true_mean,
-        noise_var=args.noise_var,
-        prior_mean=args.prior_mean,
-        prior_var=args.prior_var,
-    )
     # The family's own plots show the first engine that returns draws.
     samplers.sort(key=lambda name: SAMPLERS[name].kind != "distribution")
     common = dict(
-        family=family.key,
         ns=tuple(dict.fromkeys(sorted(args.n))),
         reps=args.reps,
         seed=args.seed,
@@ -210,9 +268,11 @@ def parse(argv: list[str] | None):
         cores=args.cores,
         alpha=args.alpha,
         prob=args.prob,
-        settings=settings,
     )
-    configs = [StudyConfig(sampler=name, **common) for name in samplers]
+    configs = {
+        key: [StudyConfig(family=key, sampler=name, settings=settings[key], **common) for name in samplers]
+        for key in models
+    }
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     return configs, skipped, args.out, progress
 
@@ -221,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the study; return 0 if every row agrees, 1 if any disagrees, 2 for bad input."""
     if argv is None:
         argv = sys.argv[1:]
-    if "--list-samplers" in argv:
-        from report.tables import engine_list
+    if "--list-samplers" in argv or "--list-models" in argv:
+        from report.tables import engine_list, family_list
 
-        print(engine_list())
+        print(engine_list() if "--list-samplers" in argv else family_list())
         return 0
     try:
         configs, skipped, out, progress = parse(argv)
@@ -234,46 +294,22 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from report import tables
     from report.files import write_outputs
-    from report.interpret import interpret
-    from study.aggregate import per_n, washout
-    from study.run import run_study
+    from report.terminal import family_report
 
     for note in skipped:
         print(f"compare.py: skipping {note}", file=sys.stderr)
-    results = [run_study(config, progress=progress) for config in configs]
-    first, config = results[0], configs[0]
-    agg = per_n(first)
-    wash = washout(config)
-    text = interpret(results, agg, wash)
-    print(
-        f"\n== Engines against the exact posterior ({config.family}; samplers' tests at false-alarm "
-        f"probability {first.thresholds.alpha_per_test:.2g} each, |z| limit {first.thresholds.z_crit:.2f}) =="
-    )
-    print(tables.engines_table(results))
-    print("\n== The prior's pull, fading with N ==")
-    print(tables.fade_table(agg, wash))
-    truth = ", ".join(f"{k} = {v:g}" for k, v in config.settings.truth.items())
-    print(f"\n== MLE vs MAP over {config.reps} data sets per N (true {truth}) ==")
-    print(tables.risk_table(agg))
-    print(
-        f"\n== Coverage of the true value by the central {config.prob:.0%} posterior interval "
-        f"({config.sampler}) =="
-    )
-    print(tables.coverage_table(agg, config.prob))
-    print("\n== Reading ==")
-    print(text)
+    reports = [family_report(family_configs, progress=progress) for family_configs in configs.values()]
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
     try:
-        written = write_outputs(results, agg, wash, text, out)
+        written = write_outputs(reports, out)
     except OSError as err:
         print(
             f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr
         )
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
-    failures = pd.concat([r.failures for r in results])
+    failures = pd.concat([r.failures for report in reports for r in report.results])
     if len(failures):
         print(f"\n{len(failures)} comparison(s) FAILED:")
         for r in failures.itertuples():

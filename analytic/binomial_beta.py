@@ -112,10 +112,11 @@ def interval_coverage(*, n, true_p, a, b, prob) -> np.ndarray:
     a, b = _prior(a, b)
     out = []
     for size in np.atleast_1d(n).astype(int):
-        s = np.arange(size + 1)
+        count = stats.binom(size, true_p)
+        s = np.arange(count.ppf(1e-12), count.isf(1e-12) + 1)  # all but 2e-12 of the mass
         post = stats.beta(a + s, b + size - s)
         lo, hi = post.ppf(0.5 - prob / 2), post.ppf(0.5 + prob / 2)
-        out.append(stats.binom.pmf(s, size, true_p)[(lo <= true_p) & (true_p <= hi)].sum())
+        out.append(count.pmf(s)[(lo <= true_p) & (true_p <= hi)].sum())
     return np.asarray(out).reshape(np.shape(n))
 
 

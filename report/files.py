@@ -19,9 +19,8 @@ import xarray as xr
 
 from models.samplers import SAMPLERS, map_groups
 from report import plots
+from report.terminal import FamilyReport
 from study import checks
-from study.aggregate import Washout
-from study.run import StudyResult
 
 
 def _jsonable(value):
@@ -45,16 +44,16 @@ def storable(idata: xr.DataTree) -> xr.DataTree:
     )
 
 
-def results_document(
-    results: list[StudyResult], agg: pd.DataFrame, wash: Washout, interpretation: str
-) -> dict:
+def results_document(reports: list[FamilyReport]) -> dict:
     """Everything a reader needs to audit the run, as plain JSON types."""
-    config = dataclasses.asdict(results[0].config)
-    config.pop("sampler")
-    return _jsonable(
-        {
-            "settings": config.pop("settings"),
-            "config": config,
+    config = dataclasses.asdict(reports[0].results[0].config)
+    for key in ("sampler", "family", "settings"):
+        config.pop(key)
+    families = {}
+    for report in reports:
+        first = report.results[0]
+        families[first.config.family] = {
+            "settings": dataclasses.asdict(first.config.settings),
             "samplers": {
                 r.config.sampler: {
                     "tests": {
@@ -68,43 +67,37 @@ def results_document(
                     "thin": SAMPLERS[r.config.sampler].thin,
                     "timings_s": r.timings,
                 }
-                for r in results
+                for r in report.results
             },
-            "rows": pd.concat([r.rows for r in results]).to_dict(orient="records"),
-            "per_n": agg.to_dict(orient="records"),
-            "washout": {"n": wash.ns, "mean_abs_map_minus_mle": wash.gap, "slope": wash.slope},
-            "interpretation": interpretation,
+            "per_n": report.agg.to_dict(orient="records"),
+            "washout": {
+                "n": report.wash.ns,
+                "mean_abs_map_minus_mle": report.wash.gap,
+                "slope": report.wash.slope,
+            },
+            "interpretation": report.text,
         }
-    )
+    rows = pd.concat([r.rows for report in reports for r in report.results])
+    return _jsonable({"config": config, "families": families, "rows": rows.to_dict(orient="records")})
 
 
-def write_outputs(
-    results: list[StudyResult], agg: pd.DataFrame, wash: Washout, interpretation: str, out: Path
-) -> list[Path]:
+def write_outputs(reports: list[FamilyReport], out: Path) -> list[Path]:
     """Write summary.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``.
 
-    ``results`` are one family's studies, one per engine, on the same data sets; the
-    first is the one whose draws the family's own plots show.
+    Each report holds one family's studies, one per engine, on the same data sets; the
+    first study is the one whose draws the family's own plots show.
     """
     created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
-        first = results[0]
-        family = first.config.family
-        pd.concat([r.rows for r in results]).to_csv(stage / "summary.csv", index=False)
-        doc = results_document(results, agg, wash, interpretation)
+        rows = pd.concat([r.rows for report in reports for r in report.results])
+        rows.to_csv(stage / "summary.csv", index=False)
+        doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        for r in results:
-            storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
-            if SAMPLERS[r.config.sampler].kind == "distribution":
-                plots.trace_plots(r, stage)
-        plots.density_plot(first, stage)
-        plots.washout_plot(first, agg, wash, stage)
-        plots.mse_plot(first, agg, stage)
-        plots.engines_density_plot(results, stage)
-        plots.cost_accuracy_plot(results, stage)
+        for report in reports:
+            _family_files(report, stage)
         written = []
         for path in sorted(stage.iterdir()):
             target = out / path.name
@@ -117,3 +110,17 @@ def write_outputs(
         if not done:
             for folder in created:  # innermost first: remove only what this call created
                 folder.rmdir()
+
+
+def _family_files(report: FamilyReport, stage: Path) -> None:
+    results, first = report.results, report.results[0]
+    family = first.config.family
+    for r in results:
+        storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
+        if SAMPLERS[r.config.sampler].kind == "distribution":
+            plots.trace_plots(r, stage)
+    plots.density_plot(first, stage)
+    plots.washout_plot(first, report.agg, report.wash, stage)
+    plots.mse_plot(first, report.agg, stage)
+    plots.engines_density_plot(results, stage)
+    plots.cost_accuracy_plot(results, stage)

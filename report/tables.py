@@ -68,10 +68,10 @@ def agreement_table(result: StudyResult) -> str:
 def fade_table(agg: pd.DataFrame, wash: Washout) -> str:
     """Tabulate the prior's pull per N, and the fitted washout slope."""
     rows = [
-        [r.param, r.n, r.prior_weight, r.map_mle_gap, r.map_mle_gap_sd, r.mcmc_mle_gap]
+        [r.param, r.n, r.prior_weight, r.map_mle_gap, r.map_mle_gap_sd, r.mcmc_mle_gap, r.mean_map_gap_sd]
         for r in agg.itertuples()
     ]
-    headers = ["param", "N", "w_N", "|MAP-MLE|", "|MAP-MLE|/sd", "|MCMC mean-MLE|"]
+    headers = ["param", "N", "w_N", "|MAP-MLE|", "|MAP-MLE|/sd", "|MCMC mean-MLE|", "|mean-MAP|/sd"]
     slope = (
         f"slope of log mean|MAP-MLE| on log N over N = {wash.ns[0]}..{wash.ns[-1]} "
         f"({len(wash.ns)} sizes): {wash.slope:.3f}  (theory: -> -1)"
@@ -177,3 +177,16 @@ def engine_list() -> str:
         kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
         lines.append([s.name, kind, status, s.description])
     return format_table(["engine", "kind", "status", "description"], lines)
+
+
+def family_list() -> str:
+    """Every registered conjugate family, its parameters and its settings with their defaults."""
+    import dataclasses
+
+    from models.families import FAMILIES
+
+    lines = []
+    for f in FAMILIES.values():
+        defaults = ", ".join(f"{x.name}={x.default:g}" for x in dataclasses.fields(f.settings))
+        lines.append([f.key, ", ".join(f.params), defaults, f.description])
+    return format_table(["model", "params", "settings (--set NAME=VALUE)", "description"], lines)

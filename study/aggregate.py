@@ -25,7 +25,9 @@ def per_n(result: StudyResult) -> pd.DataFrame:
             k: float(np.asarray(v))
             for k, v in family.risks(n, config.settings, prob=config.prob)[param].items()
         }
-        exact_cover = (g["post_mean_exact"] - g["true_value"]).abs() <= g["post_sd_exact"] * _z(config.prob)
+        post = family.densities(result.datasets[n][g["rep"].to_numpy()], config.settings)[param]["posterior"]
+        truth = g["true_value"].to_numpy()
+        exact_cover = (post.ppf(0.5 - config.prob / 2) <= truth) & (truth <= post.ppf(0.5 + config.prob / 2))
         out.append(
             {
                 "param": param,
@@ -35,6 +37,9 @@ def per_n(result: StudyResult) -> pd.DataFrame:
                 "prior_weight": float(g["prior_weight"].mean()),
                 "map_mle_gap": float(gap.mean()),
                 "map_mle_gap_sd": float((gap / g["post_sd_exact"]).mean()),
+                "mean_map_gap_sd": float(
+                    ((g["post_mean_exact"] - g["map_exact"]).abs() / g["post_sd_exact"]).mean()
+                ),
                 "mcmc_mle_gap": float((g["post_mean"] - g["mle"]).abs().mean()),
                 "post_sd_exact": float(g["post_sd_exact"].mean()),
                 "mle_bias": float(mle_err.mean()),
@@ -52,12 +57,6 @@ def per_n(result: StudyResult) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
-
-
-def _z(prob: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(0.5 + prob / 2))
 
 
 @dataclass(frozen=True)

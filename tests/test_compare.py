@@ -78,11 +78,14 @@ def test_summary_csv_has_one_row_per_n_rep_param(smoke):
 def test_results_json_holds_rows_aggregates_and_settings(smoke):
     _, out = smoke
     doc = json.loads((out / "results.json").read_text())
-    assert doc["settings"] == {"true_mean": 2.0, "noise_var": 5.0, "prior_mean": 1.0, "prior_var": 2.0}
     assert doc["config"]["ns"] == [3, 30] and doc["config"]["reps"] == 2
-    assert len(doc["rows"]) == 4 and [a["n"] for a in doc["per_n"]] == [3, 30]
-    assert doc["washout"]["slope"] < -0.5
-    assert "Prior's pull" in doc["interpretation"]
+    assert len(doc["rows"]) == 4
+    family = doc["families"]["normal_normal"]
+    assert family["settings"] == {"true_mean": 2.0, "noise_var": 5.0, "prior_mean": 1.0, "prior_var": 2.0}
+    assert [a["n"] for a in family["per_n"]] == [3, 30]
+    assert family["washout"]["slope"] < -0.5
+    assert "Prior's pull" in family["interpretation"]
+    assert family["samplers"]["nuts"]["tests"]["tests_per_row"] == 3
 
 
 def test_posterior_netcdf_reopens_with_arviz(smoke):
@@ -178,6 +181,12 @@ BAD = [
     (["--sampler", "gibbs"], "unknown sampler 'gibbs'"),
     (["--sampler", "nuts,gibbs"], "unknown sampler 'gibbs'"),
     (["--sampler", ","], "--sampler needs at least one name"),
+    (["--model", "gamma_gamma"], "unknown model 'gamma_gamma'"),
+    (["--set", "true_p"], "--set needs NAME=VALUE"),
+    (["--set", "true_p=0.3"], "--set 'true_p' is not a setting of normal_normal"),
+    (["--model", "binomial_beta", "--set", "true_p=1.5"], "true p must be < 1"),
+    (["--model", "binomial_beta", "--set", "true_p=nan"], "true_p must be finite"),
+    (["--model", "poisson_gamma", "--noise-var", "2"], "apply to normal_normal only"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ]
 
@@ -291,3 +300,29 @@ def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
     for name in available:
         tree = az.from_netcdf(out / f"posterior_normal_normal_{name}.nc")
         assert "mu" in tree["posterior"].data_vars
+
+
+def test_several_families_in_one_run(tmp_path, capsys):
+    """--model with a list and --set: each family's tables, rows and files; settings applied."""
+    out = tmp_path / "o"
+    args = [*TINY, "--model", "binomial_beta,exponential_gamma", "--set", "true_p=0.1", "--set", "prior_b=3"]
+    code = compare.main([*args, "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    rows = pd.read_csv(out / "summary.csv")
+    assert list(dict.fromkeys(rows["model"])) == ["binomial_beta", "exponential_gamma"]
+    assert set(rows.loc[rows["model"] == "binomial_beta", "true_value"]) == {0.1}
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["families"]["binomial_beta"]["settings"] == {"true_p": 0.1, "prior_a": 2.0, "prior_b": 3.0}
+    assert doc["families"]["exponential_gamma"]["settings"]["prior_b"] == 3.0
+    for key in ("binomial_beta", "exponential_gamma"):
+        assert f"({key}; samplers' tests" in text
+        assert (out / f"posterior_{key}_nuts.nc").exists() and (out / f"washout_{key}.png").exists()
+
+
+def test_list_models_shows_every_family_and_its_settings(capsys):
+    assert compare.main(["--list-models"]) == 0
+    text = capsys.readouterr().out
+    for key in FAMILIES:
+        assert key in text
+    assert "true_p=0.3" in text and "prior_var=2" in text
