@@ -25,36 +25,43 @@ def batched_model(
     datasets: Mapping[int, np.ndarray],
     *,
     prior: Callable[[tuple[str, ...]], pt.TensorVariable],
-    likelihood: Callable[[str, pt.TensorVariable, pt.TensorVariable, tuple[str, ...]], object],
+    likelihood: Callable[[str, pt.TensorVariable, pt.TensorVariable, tuple[str, ...], int], object],
     dtype: str = "float64",
+    coords: Mapping[str, object] | None = None,
+    param_dims: tuple[str, ...] = (),
+    data_dims: tuple[str, ...] = (),
 ) -> pm.Model:
-    """Build the batched model of one scalar-parameter family.
+    """Build the batched model of one family.
 
     Parameters
     ----------
     datasets
-        Maps each sample size N to an array of shape ``(reps, N)``; every N has the
+        Maps each sample size N to an array of shape ``(reps, N, ...)``; every N has the
         same number of replications.
     prior
-        ``prior(dims)`` creates the parameter's random variable with those dims.
+        ``prior(dims)`` creates the parameter's random variable with dims
+        ``("n", "rep", *param_dims)``.
     likelihood
-        ``likelihood(name, theta, x, dims)`` creates the observed variable ``name`` for
-        data ``x`` of shape ``(reps, N)``, with ``theta`` of shape ``(reps, 1)``.
+        ``likelihood(name, theta, x, dims, n)`` creates the observed variable ``name`` for
+        data ``x`` of shape ``(reps, N, ...)`` and dims ``dims``, with ``theta`` the
+        parameter's slice for this N, of shape ``(reps, *param_dims)``.
     dtype
         Data type of the observations (``"int64"`` for counts).
+    coords, param_dims, data_dims
+        Extra coordinates, and the dims the parameter and each observation have beyond
+        ``("n", "rep")`` and ``("rep", "obs_n{N}")``.
     """
     ns = list(datasets)
     reps = {np.shape(x)[0] for x in datasets.values()}
     if len(reps) != 1:
         raise ValueError(f"every sample size needs the same number of replications, got {reps}")
-    coords = {"n": ns, "rep": np.arange(reps.pop())}
-    with pm.Model(coords=coords) as model:
-        theta = prior(("n", "rep"))
+    with pm.Model(coords={"n": ns, "rep": np.arange(reps.pop()), **(coords or {})}) as model:
+        theta = prior(("n", "rep", *param_dims))
         for i, n in enumerate(ns):
             model.add_coord(f"obs_n{n}", np.arange(n))
-            dims = ("rep", f"obs_n{n}")
+            dims = ("rep", f"obs_n{n}", *data_dims)
             x = pm.Data(data_name(n), np.asarray(datasets[n], dtype=dtype), dims=dims)
-            likelihood(f"x_n{n}", theta[i][:, None], x, dims)
+            likelihood(f"x_n{n}", theta[i], x, dims, n)
     return model
 
 

@@ -45,7 +45,7 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
     return batched_model(
         datasets,
         prior=lambda dims: pm.Beta("p", alpha=settings.prior_a, beta=settings.prior_b, dims=dims),
-        likelihood=lambda name, p, x, dims: pm.Bernoulli(name, p=p, observed=x, dims=dims),
+        likelihood=lambda name, p, x, dims, n: pm.Bernoulli(name, p=p[:, None], observed=x, dims=dims),
         dtype="int64",
     )
 

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
-from models import binomial_beta, exponential_gamma, normal_normal, poisson_gamma
+from models import (
+    binomial_beta,
+    exponential_gamma,
+    multivariate_normal_known_cov,
+    normal_normal,
+    poisson_gamma,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,15 @@ class Family:
         ``(x, settings) -> {param: {"prior"|"likelihood"|"posterior": frozen scipy dist}}``.
     risks
         ``(n, settings, *, prob) -> {param: {column: array}}`` exact sampling risks.
+    components
+        ``settings -> {label: (variable, selection)}`` for vector parameters: each scalar
+        component gets a label (``"mu[0]"``) and its PyMC variable and ``isel`` selection;
+        exact summaries, densities, risks and truth are keyed by these labels. None for
+        families whose parameters are all scalars (each is its own label).
+    log_posterior
+        ``({variable: values (reps, ...)}, x, settings) -> (reps,)`` exact joint log
+        posterior, for families whose joint posterior is not the product of the
+        components' marginals (None: it is).
     """
 
     key: str
@@ -49,6 +64,14 @@ class Family:
     build_model: Callable[[Mapping[int, np.ndarray], Any], pm.Model]
     densities: Callable[[np.ndarray, Any], Mapping[str, Mapping[str, Any]]]
     risks: Callable[..., Mapping[str, Mapping[str, np.ndarray]]]
+    components: Callable[[Any], dict[str, tuple[str, dict[str, int]]]] | None = None
+    log_posterior: Callable[[Mapping[str, np.ndarray], np.ndarray, Any], np.ndarray] | None = None
+
+    def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
+        """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
+        if self.components is None:
+            return {p: (p, {}) for p in self.params}
+        return self.components(settings)
 
 
 def _family(key: str, description: str, params: tuple[str, ...], module) -> Family:
@@ -62,6 +85,8 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         build_model=module.build_model,
         densities=module.densities,
         risks=module.risks,
+        components=getattr(module, "components", None),
+        log_posterior=getattr(module, "log_posterior", None),
     )
 
 
@@ -75,5 +100,7 @@ FAMILIES: dict[str, Family] = {
         _family("poisson_gamma", "Poisson counts, Gamma prior on the rate", ("lam",), poisson_gamma),
         _family("exponential_gamma", "exponential waiting times, Gamma prior on the rate", ("lam",),
                 exponential_gamma),
+        _family("multivariate_normal_known_cov", "d-dimensional Normal data with known covariance, "
+                "Normal prior on the mean (--set dim=5)", ("mu",), multivariate_normal_known_cov),
     ]
 }  # fmt: skip

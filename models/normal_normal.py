@@ -54,8 +54,8 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
         prior=lambda dims: pm.Normal(
             "mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=dims
         ),
-        likelihood=lambda name, mu, x, dims: pm.Normal(
-            name, mu=mu, sigma=np.sqrt(settings.noise_var), observed=x, dims=dims
+        likelihood=lambda name, mu, x, dims, n: pm.Normal(
+            name, mu=mu[:, None], sigma=np.sqrt(settings.noise_var), observed=x, dims=dims
         ),
     )
 

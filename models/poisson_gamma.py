@@ -43,7 +43,7 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
     return batched_model(
         datasets,
         prior=lambda dims: pm.Gamma("lam", alpha=settings.prior_a, beta=settings.prior_b, dims=dims),
-        likelihood=lambda name, lam, x, dims: pm.Poisson(name, mu=lam, observed=x, dims=dims),
+        likelihood=lambda name, lam, x, dims, n: pm.Poisson(name, mu=lam[:, None], observed=x, dims=dims),
         dtype="int64",
     )
 

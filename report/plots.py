@@ -47,11 +47,11 @@ def density_plot(result: StudyResult, folder: Path, rep: int = 0) -> Path:
     """Per N: prior, normalised likelihood and exact posterior over a histogram of the draws."""
     config = result.config
     family = FAMILIES[config.family]
-    param = family.params[0]
+    param, (variable, selection) = next(iter(family.labels(config.settings).items()))
     fig, axes = plt.subplots(1, len(config.ns), figsize=(4.2 * len(config.ns), 3.4), squeeze=False)
     for ax, n in zip(axes[0], config.ns, strict=True):
         dens = family.densities(result.datasets[n][rep], config.settings)[param]
-        draws = result.idata["posterior"][param].sel(n=n, rep=rep).values.ravel()
+        draws = result.idata["posterior"][variable].isel(selection).sel(n=n, rep=rep).values.ravel()
         post = dens["posterior"]
         lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)
         lo, hi = min(lo, dens["likelihood"].ppf(1e-3)), max(hi, dens["likelihood"].ppf(1 - 1e-3))
@@ -72,7 +72,8 @@ def density_plot(result: StudyResult, folder: Path, rep: int = 0) -> Path:
 
 
 def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: Washout, folder: Path) -> Path:
-    """log-log: mean |MAP - MLE| against N, the fit, the sampler's gap and the prior weight."""
+    """log-log: mean |MAP - MLE| against N, its fit, the sampler's gap, posterior sd (first component)."""
+    agg = agg[agg["param"] == agg["param"].iloc[0]]
     fig, ax = plt.subplots(figsize=(6, 4.2))
     ax.loglog(wash.ns, wash.gap, "o", color="C0", label="mean |MAP - MLE| (exact, dense grid)")
     ax.loglog(
@@ -106,7 +107,8 @@ def mse_plot(result: StudyResult, agg: pd.DataFrame, folder: Path) -> Path:
     """Exact MSE of MLE and MAP against N with the measured MSE +- se; right panel N x MSE."""
     config = result.config
     family = FAMILIES[config.family]
-    param = family.params[0]
+    param = next(iter(family.labels(config.settings)))
+    agg = agg[agg["param"] == param]
     grid = np.unique(np.round(np.geomspace(min(config.ns), max(config.ns), 200)).astype(int))
     risk = family.risks(grid, config.settings, prob=config.prob)[param]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -141,7 +143,7 @@ def engines_density_plot(results: list[StudyResult], folder: Path, rep: int = 0)
     """One row per engine, one column per N: its draws (or point) over the exact posterior density."""
     config = results[0].config
     family = FAMILIES[config.family]
-    param = family.params[0]
+    param, (variable, selection) = next(iter(family.labels(config.settings).items()))
     fig, axes = plt.subplots(
         len(results), len(config.ns), figsize=(3.6 * len(config.ns), 1.9 * len(results) + 0.6), squeeze=False
     )
@@ -151,7 +153,7 @@ def engines_density_plot(results: list[StudyResult], folder: Path, rep: int = 0)
             post = family.densities(result.datasets[n][rep], config.settings)[param]["posterior"]
             lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)
             grid = np.linspace(lo, hi, 300)
-            draws = result.idata["posterior"][param].sel(n=n, rep=rep).values.ravel()
+            draws = result.idata["posterior"][variable].isel(selection).sel(n=n, rep=rep).values.ravel()
             if draws.size > 1:
                 ax.hist(draws, bins=50, range=(lo, hi), density=True, color="0.75")
             else:

@@ -20,9 +20,11 @@ from scipy import integrate, optimize
 
 from models.batched import for_sampling
 from models.families import FAMILIES
+from models.samplers import map_point
 from study.run import StudyConfig, run_study, simulate_datasets
 
 KEYS = list(FAMILIES)
+SCALAR = [k for k, f in FAMILIES.items() if f.components is None]
 
 
 def one_data_set(family, n, seed=0):
@@ -35,12 +37,12 @@ def log_post(dens):
 
 
 @pytest.mark.parametrize("n", [1, 12, 400])
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", SCALAR)
 def test_posterior_mean_sd_and_map_match_quadrature_and_optimiser(key, n):
     family = FAMILIES[key]
     x, settings = one_data_set(family, n)
     exact = family.exact(x, settings)
-    for param in family.params:
+    for param in family.labels(settings):
         for r in range(len(x)):
             dens = family.densities(x[r], settings)[param]
             mean, sd = exact[param]["post_mean_exact"][r], exact[param]["post_sd_exact"][r]
@@ -86,20 +88,32 @@ def test_model_log_density_minus_exact_log_posterior_is_constant(key):
     model = for_sampling(family.build_model(datasets, settings))
     logp = model.compile_logp(jacobian=False)
     rng = np.random.default_rng(3)
+    labels = family.labels(settings)
     diffs = []
     for _ in range(30):
-        point, exact = {}, 0.0
-        for param in family.params:
-            rv = model[param]
-            theta = np.empty((len(ns), reps))
+        values = {v.name: np.empty((len(ns), reps, *model[v.name].shape.eval()[2:])) for v in model.free_RVs}
+        for label, (variable, selection) in labels.items():
             for i, n in enumerate(ns):
-                for r in range(reps):
-                    post = family.densities(datasets[n][r], settings)[param]["posterior"]
-                    theta[i, r] = post.ppf(rng.uniform(0.001, 0.999))
-                    exact += post.logpdf(theta[i, r])
+                post = family.densities(datasets[n], settings)[label]["posterior"]
+                target = values[variable][i][(slice(None), *selection.values())]
+                target[...] = post.ppf(rng.uniform(0.001, 0.999, size=reps))
+        exact = 0.0
+        for i, n in enumerate(ns):
+            if family.log_posterior is not None:
+                exact += family.log_posterior(
+                    {k: v[i] for k, v in values.items()}, datasets[n], settings
+                ).sum()
+            else:
+                for label, (variable, _) in labels.items():
+                    post = family.densities(datasets[n], settings)[label]["posterior"]
+                    exact += post.logpdf(values[variable][i]).sum()
+        point = {}
+        for rv in model.free_RVs:
             transform = model.rvs_to_transforms.get(rv)
-            value = model.rvs_to_values[rv]
-            point[value.name] = transform.forward(theta).eval() if transform is not None else theta
+            theta = values[rv.name]
+            point[model.rvs_to_values[rv].name] = (
+                transform.forward(theta).eval() if transform is not None else theta
+            )
         diffs.append(logp(point) - exact)
     diffs = np.array(diffs)
     # the difference is log p(x), the same at every parameter value; the spread is rounding only
@@ -115,7 +129,7 @@ def test_exact_risks_and_coverage_match_monte_carlo(key):
                         for s in range(sets // 4000)])  # fmt: skip
     exact = family.exact(x, settings)
     risks = family.risks(n, settings, prob=prob)
-    for param in family.params:
+    for param in family.labels(settings):
         truth = settings.truth[param]
         for est in ("mle", "map"):
             column = "mle" if est == "mle" else "map_exact"
@@ -145,11 +159,17 @@ def test_nuts_agrees_with_the_exact_posterior_mean_and_mode(key):
 # ---- special cases: an independent implementation where conjugate-models has the family ----
 
 REFERENCE = {
-    "binomial_beta": lambda x, s: (
-        cm.binomial_beta(n=x.shape[-1], x=x.sum(axis=-1), prior=cd.Beta(s.prior_a, s.prior_b)).dist
+    "binomial_beta": lambda x, s: cm.binomial_beta(
+        n=x.shape[-1], x=x.sum(axis=-1), prior=cd.Beta(s.prior_a, s.prior_b)
     ),
-    "poisson_gamma": lambda x, s: (
-        cm.poisson_gamma(x_total=x.sum(axis=-1), n=x.shape[-1], prior=cd.Gamma(s.prior_a, s.prior_b)).dist
+    "poisson_gamma": lambda x, s: cm.poisson_gamma(
+        x_total=x.sum(axis=-1), n=x.shape[-1], prior=cd.Gamma(s.prior_a, s.prior_b)
+    ),
+    "multivariate_normal_known_cov": lambda x, s: cm.multivariate_normal_known_covariance(
+        n=x.shape[-2],
+        x_bar=x.mean(axis=-2),
+        cov=s.cov,
+        prior=cd.MultivariateNormal(np.full(s.d, s.prior_mean), s.prior_var * np.eye(s.d)),
     ),
     # Not exponential_gamma: conjugate-models 0.14 reuses its Poisson update there, giving
     # Gamma(a + sum(x), b + N) instead of Gamma(a + N, b + sum(x)) for an exponential rate;
@@ -161,11 +181,31 @@ REFERENCE = {
 def test_agrees_with_conjugate_models_package(key):
     family = FAMILIES[key]
     x, settings = one_data_set(family, 25)
-    ref = REFERENCE[key](x, settings)
-    (param,) = family.params
-    exact = family.exact(x, settings)[param]
-    np.testing.assert_allclose(exact["post_mean_exact"], ref.mean(), rtol=1e-12)
-    np.testing.assert_allclose(exact["post_sd_exact"], ref.std(), rtol=1e-10)
+    exact = family.exact(x, settings)
+    for r in range(len(x)):
+        ref = REFERENCE[key](x[r], settings)
+        if isinstance(ref, cd.MultivariateNormal):
+            means, sds = ref.mu, np.sqrt(np.diag(ref.cov))
+        else:
+            means, sds = np.atleast_1d(ref.dist.mean()), np.atleast_1d(ref.dist.std())
+        for k, label in enumerate(family.labels(settings)):
+            assert exact[label]["post_mean_exact"][r] == pytest.approx(means[k], rel=1e-10)
+            assert exact[label]["post_sd_exact"][r] == pytest.approx(sds[k], rel=1e-10)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_find_map_lands_on_the_exact_map(key):
+    """PyMC's optimiser on the model's own log density against the closed-form (joint) MAP."""
+    family = FAMILIES[key]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, (3, 40), 2, seed=11)
+    model = for_sampling(family.build_model(datasets, settings))
+    point = map_point(model, seed=5, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000})
+    for label, (variable, selection) in family.labels(settings).items():
+        for i, n in enumerate(datasets):
+            exact = family.exact(datasets[n], settings)[label]
+            found = point[variable][i][(slice(None), *selection.values())]
+            np.testing.assert_array_less(np.abs(found - exact["map_exact"]), 1e-5 * exact["post_sd_exact"])
 
 
 @pytest.mark.parametrize(
@@ -209,3 +249,22 @@ def test_binary_and_count_data_are_checked():
         poisson_gamma.posterior(x=[[1.5]], a=2, b=1)
     with pytest.raises(ValueError, match="positive waiting times"):
         exponential_gamma.posterior(x=[[0.0]], a=2, b=1)
+
+
+def test_multivariate_normal_in_five_dimensions():
+    """d = 5: conjugate-models agrees and NUTS matches all five marginals in every row."""
+    family = FAMILIES["multivariate_normal_known_cov"]
+    settings = family.settings(dim=5, noise_corr=0.3)
+    x = simulate_datasets(family, settings, (20,), 2, seed=4)[20]
+    exact = family.exact(x, settings)
+    assert list(exact) == [f"mu[{k}]" for k in range(5)]
+    ref = REFERENCE["multivariate_normal_known_cov"](x[0], settings)
+    np.testing.assert_allclose(
+        [exact[f"mu[{k}]"]["post_mean_exact"][0] for k in range(5)], ref.mu, rtol=1e-10
+    )
+    config = StudyConfig(
+        family=family.key, settings=settings, ns=(5, 200), reps=2, draws=1000, tune=500, chains=2
+    )
+    rows = run_study(config, log=lambda _: None).rows
+    assert len(rows) == 2 * 2 * 5
+    assert rows["agree"].all(), rows.loc[~rows["agree"], ["n", "rep", "param", "reason"]].to_dict("records")

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from analytic import normal_normal as nn
 from models.families import FAMILIES
-from models.samplers import map_point
 from study.run import simulate_datasets
 
 NS, REPS = (1, 10, 200), 3
@@ -26,19 +24,6 @@ def test_model_has_one_batched_variable_per_parameter(case):
         assert model.named_vars_to_dims[param][:2] == ("n", "rep")
     assert list(model.coords["n"]) == list(datasets)
     assert len(model.coords["rep"]) == REPS
-
-
-def test_find_map_equals_the_closed_form_map():
-    family = FAMILIES["normal_normal"]
-    settings = family.settings()
-    datasets = simulate_datasets(family, settings, NS, REPS, seed=11)
-    model = family.build_model(datasets, settings)
-    point = map_point(model, seed=5, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000})
-    for i, n in enumerate(NS):
-        expected = nn.map_estimate(x=datasets[n], **settings.prior)
-        sd = nn.posterior(x=datasets[n], **settings.prior).sd
-        # with tight optimiser tolerances the MAP is found to 1e-6 posterior sd, far below sampler noise
-        np.testing.assert_array_less(np.abs(point["mu"][i] - expected), 1e-6 * sd)
 
 
 def test_unequal_replications_are_rejected():
