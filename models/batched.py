@@ -40,7 +40,7 @@ def batched_model(
         same number of replications.
     prior
         ``prior(dims)`` creates the parameter's random variable with dims
-        ``("n", "rep", *param_dims)``.
+        ``("n", "rep", *param_dims)``, or a tuple of them for several parameters.
     likelihood
         ``likelihood(name, theta, x, dims, n)`` creates the observed variable ``name`` for
         data ``x`` of shape ``(reps, N, ...)`` and dims ``dims``, with ``theta`` the
@@ -61,7 +61,8 @@ def batched_model(
             model.add_coord(f"obs_n{n}", np.arange(n))
             dims = ("rep", f"obs_n{n}", *data_dims)
             x = pm.Data(data_name(n), np.asarray(datasets[n], dtype=dtype), dims=dims)
-            likelihood(f"x_n{n}", theta[i], x, dims, n)
+            here = tuple(t[i] for t in theta) if isinstance(theta, tuple) else theta[i]
+            likelihood(f"x_n{n}", here, x, dims, n)
     return model
 
 

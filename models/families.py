@@ -17,6 +17,7 @@ from models import (
     binomial_beta,
     exponential_gamma,
     multivariate_normal_known_cov,
+    normal_inverse_gamma,
     normal_normal,
     poisson_gamma,
 )
@@ -100,6 +101,8 @@ FAMILIES: dict[str, Family] = {
         _family("poisson_gamma", "Poisson counts, Gamma prior on the rate", ("lam",), poisson_gamma),
         _family("exponential_gamma", "exponential waiting times, Gamma prior on the rate", ("lam",),
                 exponential_gamma),
+        _family("normal_inverse_gamma", "Normal data with unknown mean and variance, Normal-Inverse-Gamma "
+                "prior", ("mu", "sigma2"), normal_inverse_gamma),
         _family("multivariate_normal_known_cov", "d-dimensional Normal data with known covariance, "
                 "Normal prior on the mean (--set dim=5)", ("mu",), multivariate_normal_known_cov),
     ]
