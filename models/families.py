@@ -15,6 +15,7 @@ import pymc as pm
 
 from models import (
     binomial_beta,
+    categorical_dirichlet,
     exponential_gamma,
     multivariate_normal_known_cov,
     normal_inverse_gamma,
@@ -54,6 +55,9 @@ class Family:
         ``({variable: values (reps, ...)}, x, settings) -> (reps,)`` exact joint log
         posterior, for families whose joint posterior is not the product of the
         components' marginals (None: it is).
+    draw_posterior
+        ``(rng, x, settings) -> {variable: (reps, ...)}`` one exact joint posterior draw
+        per data set, for families whose components are constrained together (a simplex).
     """
 
     key: str
@@ -67,6 +71,7 @@ class Family:
     risks: Callable[..., Mapping[str, Mapping[str, np.ndarray]]]
     components: Callable[[Any], dict[str, tuple[str, dict[str, int]]]] | None = None
     log_posterior: Callable[[Mapping[str, np.ndarray], np.ndarray, Any], np.ndarray] | None = None
+    draw_posterior: Callable[[np.random.Generator, np.ndarray, Any], dict[str, np.ndarray]] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -88,6 +93,7 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         risks=module.risks,
         components=getattr(module, "components", None),
         log_posterior=getattr(module, "log_posterior", None),
+        draw_posterior=getattr(module, "draw_posterior", None),
     )
 
 
@@ -103,6 +109,8 @@ FAMILIES: dict[str, Family] = {
                 exponential_gamma),
         _family("normal_inverse_gamma", "Normal data with unknown mean and variance, Normal-Inverse-Gamma "
                 "prior", ("mu", "sigma2"), normal_inverse_gamma),
+        _family("categorical_dirichlet", "categorical data (multinomial counts), Dirichlet prior on the "
+                "probabilities (--set categories=K)", ("theta",), categorical_dirichlet),
         _family("multivariate_normal_known_cov", "d-dimensional Normal data with known covariance, "
                 "Normal prior on the mean (--set dim=5)", ("mu",), multivariate_normal_known_cov),
     ]

@@ -92,8 +92,12 @@ def test_model_log_density_minus_exact_log_posterior_is_constant(key):
     diffs = []
     for _ in range(30):
         values = {v.name: np.empty((len(ns), reps, *model[v.name].shape.eval()[2:])) for v in model.free_RVs}
-        for label, (variable, selection) in labels.items():
-            for i, n in enumerate(ns):
+        for i, n in enumerate(ns):
+            if family.draw_posterior is not None:  # components constrained together (a simplex)
+                for variable, draw in family.draw_posterior(rng, datasets[n], settings).items():
+                    values[variable][i] = draw
+                continue
+            for label, (variable, selection) in labels.items():
                 post = family.densities(datasets[n], settings)[label]["posterior"]
                 target = values[variable][i][(slice(None), *selection.values())]
                 target[...] = post.ppf(rng.uniform(0.001, 0.999, size=reps))
@@ -168,6 +172,9 @@ REFERENCE = {
         cov=s.cov,
         prior=cd.MultivariateNormal(np.full(s.d, s.prior_mean), s.prior_var * np.eye(s.d)),
     ),
+    "categorical_dirichlet": lambda x, s: cm.categorical_dirichlet(
+        x=(x[:, None] == np.arange(s.k)).sum(axis=0), prior=cd.Dirichlet(s.alpha)
+    ),
     # Not exponential_gamma: conjugate-models 0.14 reuses its Poisson update there, giving
     # Gamma(a + sum(x), b + N) instead of Gamma(a + N, b + sum(x)) for an exponential rate;
     # quadrature, the optimiser, PyMC's log density and NUTS above all side with ours.
@@ -183,6 +190,9 @@ def test_agrees_with_conjugate_models_package(key):
         ref = REFERENCE[key](x[r], settings)
         if isinstance(ref, cd.MultivariateNormal):
             means, sds = ref.mu, np.sqrt(np.diag(ref.cov))
+        elif isinstance(ref, cd.Dirichlet):
+            means = ref.alpha / ref.alpha.sum()
+            sds = np.sqrt(means * (1 - means) / (ref.alpha.sum() + 1))
         else:
             means, sds = np.atleast_1d(ref.dist.mean()), np.atleast_1d(ref.dist.std())
         for k, label in enumerate(family.labels(settings)):
@@ -211,15 +221,19 @@ def test_find_map_lands_on_the_exact_map(key):
         ("binomial_beta", np.zeros((1, 8)), "no successes"),
         ("binomial_beta", np.ones((1, 8)), "all successes"),
         ("poisson_gamma", np.zeros((1, 8)), "all counts 0"),
+        ("categorical_dirichlet", np.zeros((1, 8)), "categories [1, 2] unseen"),
+        ("normal_inverse_gamma", np.ones((1, 1)), "N = 1: sigma2 MLE 0"),
     ],
 )
 def test_mle_on_the_boundary_has_a_value_and_a_note(key, x, note):
     family = FAMILIES[key]
-    (param,) = family.params
-    exact = family.exact(x, family.settings())[param]
-    assert np.isfinite(exact["mle"]).all() and exact["mle"][0] in (0.0, 1.0)
-    assert note in exact["mle_note"][0]
-    assert np.isfinite(exact["map_exact"]).all() and np.isfinite(exact["post_sd_exact"]).all()
+    exact = family.exact(x, family.settings())
+    notes = [e["mle_note"][0] for e in exact.values()]
+    assert any(note in n for n in notes), notes
+    for e in exact.values():
+        assert np.isfinite(e["mle"]).all() and np.isfinite(e["map_exact"]).all()
+        assert np.isfinite(e["post_sd_exact"]).all()
+    assert any(e["mle"][0] in (0.0, 1.0) for e in exact.values())
 
 
 @pytest.mark.parametrize(
@@ -230,6 +244,12 @@ def test_mle_on_the_boundary_has_a_value_and_a_note(key, x, note):
         ("poisson_gamma", {"true_rate": -1}, "true rate must be > 0"),
         ("poisson_gamma", {"prior_a": 0.5}, "prior shape a must be >= 1"),
         ("exponential_gamma", {"prior_b": 0}, "prior rate b must be > 0"),
+        ("normal_inverse_gamma", {"prior_a0": 1.0}, "prior a0 must be > 1.5"),
+        ("normal_inverse_gamma", {"true_var": 0}, "true variance must be > 0"),
+        ("categorical_dirichlet", {"categories": 1}, "categories must be >= 2"),
+        ("categorical_dirichlet", {"prior_alpha": 0.5}, "every prior alpha must be >= 1"),
+        ("multivariate_normal_known_cov", {"dim": 2.5}, "dim must be a whole number"),
+        ("multivariate_normal_known_cov", {"noise_corr": 1.0}, "noise correlation must lie in"),
     ],
 )
 def test_settings_reject_bad_values(key, settings, message):
