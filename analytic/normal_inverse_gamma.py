@@ -142,16 +142,13 @@ def interval_coverage(*, n, true_mean, true_var, m0, k0, a0, b0, prob, sets=200_
         rng = np.random.default_rng(20_261_124 + size)
         xbar = rng.normal(true_mean, np.sqrt(true_var / size), sets)
         ss = true_var * rng.chisquare(size - 1, sets) if size > 1 else np.zeros(sets)
-        k = k0 + size
-        post = NIG(
-            m=(k0 * m0 + size * xbar) / k,
-            k=k,
-            a=a0 + size / 2,
-            b=b0 + ss / 2 + k0 * size * (xbar - m0) ** 2 / (2 * k),
-        )
-        for name, marginal, truth in (("mu", post.mu, true_mean), ("sigma2", post.sigma2, true_var)):
-            lo, hi = marginal.ppf(0.5 - prob / 2), marginal.ppf(0.5 + prob / 2)
-            out[name].append(((lo <= truth) & (truth <= hi)).mean())
+        post = _update(size, xbar, ss, m0, k0, a0, b0)
+        a = a0 + size / 2  # the same for every data set: one quantile serves them all
+        t_q = stats.t.ppf(0.5 + prob / 2, 2 * a)
+        out["mu"].append((np.abs(true_mean - post.m) <= t_q * np.sqrt(post.b / (a * post.k))).mean())
+        # the InverseGamma(a, b) quantile q is b over the Gamma(a, 1) quantile 1 - q
+        lo, hi = post.b / stats.gamma.ppf(0.5 + prob / 2, a), post.b / stats.gamma.ppf(0.5 - prob / 2, a)
+        out["sigma2"].append(((lo <= true_var) & (true_var <= hi)).mean())
     return {k: np.reshape(v, np.shape(n)) for k, v in out.items()}
 
 

@@ -17,6 +17,7 @@ from models import (
     binomial_beta,
     categorical_dirichlet,
     exponential_gamma,
+    linear_regression,
     multivariate_normal_known_cov,
     normal_inverse_gamma,
     normal_normal,
@@ -113,5 +114,7 @@ FAMILIES: dict[str, Family] = {
                 "probabilities (--set categories=K)", ("theta",), categorical_dirichlet),
         _family("multivariate_normal_known_cov", "d-dimensional Normal data with known covariance, "
                 "Normal prior on the mean (--set dim=5)", ("mu",), multivariate_normal_known_cov),
+        _family("linear_regression", "linear regression, Normal noise of known variance, Normal prior on the "
+                "coefficients (--set coefficients=p)", ("beta",), linear_regression),
     ]
 }  # fmt: skip

@@ -285,3 +285,28 @@ def test_multivariate_normal_in_five_dimensions():
     rows = run_study(config, log=lambda _: None).rows
     assert len(rows) == 2 * 2 * 5
     assert rows["agree"].all(), rows.loc[~rows["agree"], ["n", "rep", "param", "reason"]].to_dict("records")
+
+
+@pytest.mark.parametrize("n", [1, 2, 30])
+def test_regression_posterior_equals_gaussian_conditioning(n):
+    """linear_regression by another route (conjugate-models only covers unknown variance).
+
+    Condition the joint Gaussian of (beta, y) on y, in observation space:
+    mean b0 + S0 X^T (X S0 X^T + sigma^2 I)^-1 (y - X b0), covariance S0 - S0 X^T (...)^-1 X S0.
+    """
+    from analytic import linear_regression as lr
+
+    family = FAMILIES["linear_regression"]
+    settings = family.settings(coefficients=3)
+    y = simulate_datasets(family, settings, (n,), 2, seed=2)[n]
+    x, s0, b0 = lr.design(n, 3), settings.prior_var * np.eye(3), np.full(3, settings.prior_mean)
+    gain = s0 @ x.T @ np.linalg.inv(x @ s0 @ x.T + settings.noise_var * np.eye(n))
+    exact = family.exact(y, settings)
+    for r in range(len(y)):
+        mean = b0 + gain @ (y[r] - x @ b0)
+        sd = np.sqrt(np.diag(s0 - gain @ x @ s0))
+        for k, label in enumerate(family.labels(settings)):
+            assert exact[label]["post_mean_exact"][r] == pytest.approx(mean[k], rel=1e-9, abs=1e-12)
+            assert exact[label]["post_sd_exact"][r] == pytest.approx(sd[k], rel=1e-9)
+    if n < 3:
+        assert "not unique" in exact["beta[0]"]["mle_note"][0]
