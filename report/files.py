@@ -71,9 +71,8 @@ def results_document(reports: list[FamilyReport]) -> dict:
             },
             "per_n": report.agg.to_dict(orient="records"),
             "washout": {
-                "n": report.wash.ns,
-                "mean_abs_map_minus_mle": report.wash.gap,
-                "slope": report.wash.slope,
+                param: {"n": w.ns, "mean_abs_map_minus_mle": w.gap, "slope": w.slope}
+                for param, w in report.wash.items()
             },
             "interpretation": report.text,
         }

@@ -72,7 +72,25 @@ def _fastest(results: list[StudyResult]) -> str:
     )
 
 
-def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: Washout) -> str:
+def _fade(slope: float) -> str:
+    """How fast the prior's pull fades, against theory."""
+    if not np.isfinite(slope):
+        return "The MAP equals the MLE on the whole grid of N: the prior does not pull here."
+    text = f"The gap falls like N^{slope:.2f}"
+    if slope < -1.25:
+        text += (
+            " (theory N^-3/2 here: the prior's pull already points at the truth, so what is left of it "
+            "is the weight, ~1/N, times the data's noise, ~N^-1/2)"
+        )
+    else:
+        text += " (theory N^-1 for large N)"
+    return (
+        text + ": the data wash the prior out, and faster than the posterior narrows (sd ~ N^-1/2), "
+        "so the gap in sd units shrinks too."
+    )
+
+
+def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
     """Plain-language paragraphs: agreement, the prior's fade, MSE of MAP vs MLE, coverage."""
     result = results[0]
     out = [f"Agreement. {_agreement(r)}" if i == 0 else _agreement(r) for i, r in enumerate(results)]
@@ -86,8 +104,7 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: Washout) -> s
             f"weight and the MAP sits on average {first.map_mle_gap:.3g} from the MLE "
             f"({first.map_mle_gap_sd:.2g} posterior sd); at N = {last.n} the weight is "
             f"{_pct(last.prior_weight)} and the gap {last.map_mle_gap:.2g} ({last.map_mle_gap_sd:.2g} sd). "
-            f"The gap falls like N^{wash.slope:.2f} (theory N^-1 for large N): the data wash the prior out, "
-            f"and faster than the posterior narrows (sd ~ N^-1/2), so the gap in sd units shrinks too."
+            f"{_fade(wash[param].slope)}"
         )
         if first.mean_map_gap_sd > 1e-6:
             out.append(

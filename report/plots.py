@@ -1,8 +1,8 @@
 """PNG plots of a study.
 
-Per engine: ArviZ trace plots. Per family: densities against the exact posterior, the
-washout and MSE. Across engines: each engine's draws over the exact density, and cost
-against accuracy.
+Per engine: ArviZ trace plots. Per family, a row or panel per component: densities
+against the exact posterior, the washout and MSE. Across engines: each engine's draws
+over the exact density, and cost against accuracy.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from study.aggregate import Washout  # noqa: E402
 from study.run import StudyResult  # noqa: E402
 
 TRACE_REPS = 3
+MAX_COMPONENTS = 6  # per-component plots show at most this many rows or panels
 
 
 def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
@@ -43,27 +44,39 @@ def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
     return paths
 
 
+def _components(result: StudyResult) -> tuple[dict[str, tuple[str, dict[str, int]]], str]:
+    """Pick the components a per-component plot shows (at most MAX_COMPONENTS); add a title note."""
+    labels = FAMILIES[result.config.family].labels(result.config.settings)
+    shown = dict(list(labels.items())[:MAX_COMPONENTS])
+    note = "" if len(shown) == len(labels) else f" (first {len(shown)} of {len(labels)} components)"
+    return shown, note
+
+
 def density_plot(result: StudyResult, folder: Path, rep: int = 0) -> Path:
-    """Per N: prior, normalised likelihood and exact posterior over a histogram of the draws."""
+    """Plot prior, likelihood and exact posterior over the draws: a row per component, a column per N."""
     config = result.config
     family = FAMILIES[config.family]
-    param, (variable, selection) = next(iter(family.labels(config.settings).items()))
-    fig, axes = plt.subplots(1, len(config.ns), figsize=(4.2 * len(config.ns), 3.4), squeeze=False)
-    for ax, n in zip(axes[0], config.ns, strict=True):
-        dens = family.densities(result.datasets[n][rep], config.settings)[param]
-        draws = result.idata["posterior"][variable].isel(selection).sel(n=n, rep=rep).values.ravel()
-        post = dens["posterior"]
-        lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)
-        lo, hi = min(lo, dens["likelihood"].ppf(1e-3)), max(hi, dens["likelihood"].ppf(1 - 1e-3))
-        grid = np.linspace(lo, hi, 400)
-        ax.hist(draws, bins=60, range=(lo, hi), density=True, color="0.8", label=f"{config.sampler} draws")
-        for name, style in (("prior", "C2--"), ("likelihood", "C1:"), ("posterior", "C0-")):
-            ax.plot(grid, dens[name].pdf(grid), style, lw=1.8, label=f"{name} (exact)")
-        truth = config.settings.truth[param]
-        ax.axvline(truth, color="k", lw=0.8, label=f"true {param}")
-        ax.set(title=f"N = {n}", xlabel=param, xlim=(lo, hi))
+    shown, note = _components(result)
+    fig, axes = plt.subplots(
+        len(shown), len(config.ns), figsize=(4.2 * len(config.ns), 3.0 * len(shown) + 0.5), squeeze=False
+    )
+    for row, (param, (variable, selection)) in zip(axes, shown.items(), strict=True):
+        for ax, n in zip(row, config.ns, strict=True):
+            dens = family.densities(result.datasets[n][rep], config.settings)[param]
+            draws = result.idata["posterior"][variable].isel(selection).sel(n=n, rep=rep).values.ravel()
+            post = dens["posterior"]
+            lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)
+            lo, hi = min(lo, dens["likelihood"].ppf(1e-3)), max(hi, dens["likelihood"].ppf(1 - 1e-3))
+            grid = np.linspace(lo, hi, 400)
+            ax.hist(
+                draws, bins=60, range=(lo, hi), density=True, color="0.8", label=f"{config.sampler} draws"
+            )
+            for name, style in (("prior", "C2--"), ("likelihood", "C1:"), ("posterior", "C0-")):
+                ax.plot(grid, dens[name].pdf(grid), style, lw=1.8, label=f"{name} (exact)")
+            ax.axvline(config.settings.truth[param], color="k", lw=0.8, label="true value")
+            ax.set(title=f"{param}, N = {n}", xlabel=param, xlim=(lo, hi))
     axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"{family.key}: prior x likelihood -> posterior (replication {rep})")
+    fig.suptitle(f"{family.key}: prior x likelihood -> posterior (replication {rep}){note}")
     fig.tight_layout()
     path = folder / f"densities_{family.key}.png"
     fig.savefig(path, dpi=90)
@@ -71,31 +84,33 @@ def density_plot(result: StudyResult, folder: Path, rep: int = 0) -> Path:
     return path
 
 
-def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: Washout, folder: Path) -> Path:
-    """log-log: mean |MAP - MLE| against N, its fit, the sampler's gap, posterior sd (first component)."""
-    agg = agg[agg["param"] == agg["param"].iloc[0]]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.loglog(wash.ns, wash.gap, "o", color="C0", label="mean |MAP - MLE| (exact, dense grid)")
-    ax.loglog(
-        wash.ns,
-        np.exp(wash.intercept) * wash.ns**wash.slope,
-        "-",
-        color="C0",
-        lw=1,
-        label=f"fit: slope {wash.slope:.3f}",
-    )
-    ax.loglog(
-        agg["n"],
-        agg["mcmc_mle_gap"],
-        "s",
-        mfc="none",
-        color="C3",
-        ms=9,
-        label=f"mean |{result.config.sampler} mean - MLE|",
-    )
-    ax.loglog(agg["n"], agg["post_sd_exact"], "^--", color="0.5", label="posterior sd (exact)")
-    ax.set(xlabel="N", ylabel="distance", title=f"{result.config.family}: the prior washes out")
-    ax.legend(fontsize=8)
+def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: dict[str, Washout], folder: Path) -> Path:
+    """Plot mean |MAP - MLE| against N (log-log), its fit, the sampler's gap, sd: a panel per component."""
+    shown, note = _components(result)
+    ncols = min(3, len(shown))
+    nrows = -(-len(shown) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.0 * nrows), squeeze=False)
+    for ax, param in zip(axes.ravel(), shown, strict=False):
+        w, g = wash[param], agg[agg["param"] == param]
+        ax.loglog(w.ns, w.gap, "o", color="C0", label="mean |MAP - MLE| (exact, dense grid)")
+        if np.isfinite(w.slope):
+            fit = np.exp(w.intercept) * w.ns**w.slope
+            ax.loglog(w.ns, fit, "-", color="C0", lw=1, label=f"fit: slope {w.slope:.3f}")
+        ax.loglog(
+            g["n"],
+            g["mcmc_mle_gap"],
+            "s",
+            mfc="none",
+            color="C3",
+            ms=9,
+            label=f"mean |{result.config.sampler} mean - MLE|",
+        )
+        ax.loglog(g["n"], g["post_sd_exact"], "^--", color="0.5", label="posterior sd (exact)")
+        ax.set(xlabel="N", ylabel="distance", title=param)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(shown) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{result.config.family}: the prior washes out{note}")
     fig.tight_layout()
     path = folder / f"washout_{result.config.family}.png"
     fig.savefig(path, dpi=90)
@@ -104,34 +119,37 @@ def washout_plot(result: StudyResult, agg: pd.DataFrame, wash: Washout, folder: 
 
 
 def mse_plot(result: StudyResult, agg: pd.DataFrame, folder: Path) -> Path:
-    """Exact MSE of MLE and MAP against N with the measured MSE +- se; right panel N x MSE."""
+    """Plot exact and measured (+- se) MSE of MLE and MAP, and N x MSE, against N: a row per component."""
     config = result.config
     family = FAMILIES[config.family]
-    param = next(iter(family.labels(config.settings)))
-    agg = agg[agg["param"] == param]
+    shown, note = _components(result)
     grid = np.unique(np.round(np.geomspace(min(config.ns), max(config.ns), 200)).astype(int))
-    risk = family.risks(grid, config.settings, prob=config.prob)[param]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-    for ax, scale in zip(axes, (1, "n"), strict=True):
-        k_grid = grid if scale == "n" else 1
-        k_agg = agg["n"] if scale == "n" else 1
-        for est, color in (("mle", "C1"), ("map", "C0")):
-            ax.plot(grid, k_grid * risk[f"{est}_mse"], color=color, label=f"{est.upper()} (exact)")
-            ax.errorbar(
-                agg["n"],
-                k_agg * agg[f"{est}_mse"],
-                yerr=k_agg * agg[f"{est}_mse_se"],
-                fmt="o",
-                color=color,
-                capsize=3,
-                label=f"{est.upper()} ({int(agg['reps'].iloc[0])} reps)",
-            )
-        ax.set_xscale("log")
-    axes[0].set_yscale("log")
-    axes[0].set(xlabel="N", ylabel=f"MSE of {param}", title="MSE")
-    axes[1].set(xlabel="N", ylabel=f"N x MSE of {param}", title="N x MSE (MLE: the noise variance)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{family.key}: MLE vs MAP over repeated data sets")
+    risks = family.risks(grid, config.settings, prob=config.prob)
+    fig, axes = plt.subplots(len(shown), 2, figsize=(10, 3.8 * len(shown) + 0.5), squeeze=False)
+    for row, param in zip(axes, shown, strict=True):
+        g, risk = agg[agg["param"] == param], risks[param]
+        for ax, scale in zip(row, (1, "n"), strict=True):
+            k_grid = grid if scale == "n" else 1
+            k_agg = g["n"] if scale == "n" else 1
+            for est, color in (("mle", "C1"), ("map", "C0")):
+                ax.plot(grid, k_grid * risk[f"{est}_mse"], color=color, label=f"{est.upper()} (exact)")
+                ax.errorbar(
+                    g["n"],
+                    k_agg * g[f"{est}_mse"],
+                    yerr=k_agg * g[f"{est}_mse_se"],
+                    fmt="o",
+                    color=color,
+                    capsize=3,
+                    label=f"{est.upper()} ({int(g['reps'].iloc[0])} reps)",
+                )
+            ax.set_xscale("log")
+        row[0].set_yscale("log")
+        row[0].set(xlabel="N", ylabel=f"MSE of {param}", title=f"MSE of {param}")
+        row[1].set(
+            xlabel="N", ylabel=f"N x MSE of {param}", title=f"N x MSE of {param} (MLE: flat for large N)"
+        )
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{family.key}: MLE vs MAP over repeated data sets{note}")
     fig.tight_layout()
     path = folder / f"mse_{family.key}.png"
     fig.savefig(path, dpi=90)

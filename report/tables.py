@@ -65,16 +65,18 @@ def agreement_table(result: StudyResult) -> str:
     return format_table(headers, rows)
 
 
-def fade_table(agg: pd.DataFrame, wash: Washout) -> str:
-    """Tabulate the prior's pull per N, and the fitted washout slope."""
+def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
+    """Tabulate the prior's pull per N, and each component's fitted washout slope."""
     rows = [
         [r.param, r.n, r.prior_weight, r.map_mle_gap, r.map_mle_gap_sd, r.mcmc_mle_gap, r.mean_map_gap_sd]
         for r in agg.itertuples()
     ]
     headers = ["param", "N", "w_N", "|MAP-MLE|", "|MAP-MLE|/sd", "|MCMC mean-MLE|", "|mean-MAP|/sd"]
+    ns = next(iter(wash.values())).ns
+    slopes = ", ".join(f"{param} {w.slope:.3f}" for param, w in wash.items())
     slope = (
-        f"slope of log mean|MAP-MLE| on log N over N = {wash.ns[0]}..{wash.ns[-1]} "
-        f"({len(wash.ns)} sizes): {wash.slope:.3f}  (theory: -> -1)"
+        f"slope of log mean|MAP-MLE| on log N over N = {ns[0]}..{ns[-1]} ({len(ns)} sizes): {slopes}"
+        "  (theory: -> -1; -3/2 where the prior's mode is the truth)"
     )
     return format_table(headers, rows) + "\n" + slope
 

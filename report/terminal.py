@@ -18,7 +18,7 @@ class FamilyReport:
 
     results: list[StudyResult]
     agg: pd.DataFrame
-    wash: Washout
+    wash: dict[str, Washout]
     text: str
 
 

@@ -83,7 +83,7 @@ def test_results_json_holds_rows_aggregates_and_settings(smoke):
     family = doc["families"]["normal_normal"]
     assert family["settings"] == {"true_mean": 2.0, "noise_var": 5.0, "prior_mean": 1.0, "prior_var": 2.0}
     assert [a["n"] for a in family["per_n"]] == [3, 30]
-    assert family["washout"]["slope"] < -0.5
+    assert list(family["washout"]) == ["mu"] and family["washout"]["mu"]["slope"] < -0.5
     assert "Prior's pull" in family["interpretation"]
     assert family["samplers"]["nuts"]["tests"]["tests_per_row"] == 3
 
@@ -318,6 +318,41 @@ def test_several_families_in_one_run(tmp_path, capsys):
     for key in ("binomial_beta", "exponential_gamma"):
         assert f"({key}; samplers' tests" in text
         assert (out / f"posterior_{key}_nuts.nc").exists() and (out / f"washout_{key}.png").exists()
+
+
+def test_families_with_several_components_get_every_table_plot_and_file(tmp_path, capsys):
+    """Two parameters (normal_inverse_gamma) and a vector (categorical_dirichlet): a row each."""
+    out = tmp_path / "o"
+    # Default chains and draws: with 2 x 500 the R-hat floor (1.01) is too tight to hold in every row.
+    args = [
+        "--n",
+        "3",
+        "30",
+        "--reps",
+        "2",
+        "--seed",
+        "5",
+        "--model",
+        "normal_inverse_gamma,categorical_dirichlet",
+    ]
+    code = compare.main([*args, "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    doc = json.loads((out / "results.json").read_text())
+    labels = {
+        "normal_inverse_gamma": ["mu", "sigma2"],
+        "categorical_dirichlet": ["theta[0]", "theta[1]", "theta[2]"],
+    }
+    rows = pd.read_csv(out / "summary.csv")
+    for key, params in labels.items():
+        assert list(dict.fromkeys(rows.loc[rows["model"] == key, "param"])) == params
+        assert list(doc["families"][key]["washout"]) == params
+        assert sorted({a["param"] for a in doc["families"][key]["per_n"]}) == sorted(params)
+        for param in params:
+            assert f"Prior's pull on {param}" in text and f"Coverage of {param}" in text
+        for kind in ("densities", "washout", "mse", "engines", "cost_accuracy"):
+            assert (out / f"{kind}_{key}.png").exists()
+    assert "sigma2 -" in text  # the slope line names each component
 
 
 def test_list_models_shows_every_family_and_its_settings(capsys):
