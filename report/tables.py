@@ -73,7 +73,10 @@ def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
     ]
     headers = ["param", "N", "w_N", "|MAP-MLE|", "|MAP-MLE|/sd", "|MCMC mean-MLE|", "|mean-MAP|/sd"]
     ns = next(iter(wash.values())).ns
-    slopes = ", ".join(f"{param} {w.slope:.3f}" for param, w in wash.items())
+    slopes = ", ".join(
+        f"{param} {w.slope:.3f}" if np.isfinite(w.slope) else f"{param} none (MAP = MLE)"
+        for param, w in wash.items()
+    )
     slope = (
         f"slope of log mean|MAP-MLE| on log N over N = {ns[0]}..{ns[-1]} ({len(ns)} sizes): {slopes}"
         "  (theory: -> -1; -3/2 where the prior's mode is the truth)"

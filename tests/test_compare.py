@@ -355,6 +355,17 @@ def test_families_with_several_components_get_every_table_plot_and_file(tmp_path
     assert "sigma2 -" in text  # the slope line names each component
 
 
+def test_flat_prior_has_no_pull_to_fit(tmp_path, capsys):
+    """Beta(1, 1): the MAP is the MLE at every N, so there is no washout slope, and no crash."""
+    args = [*TINY, "--model", "binomial_beta", "--set", "prior_a=1", "--set", "prior_b=1"]
+    code = compare.main([*args, "--out", str(tmp_path / "o")])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "p none (MAP = MLE)" in text and "the prior does not pull here" in text
+    doc = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert doc["families"]["binomial_beta"]["washout"]["p"]["slope"] is None
+
+
 def test_list_models_shows_every_family_and_its_settings(capsys):
     assert compare.main(["--list-models"]) == 0
     text = capsys.readouterr().out
