@@ -88,6 +88,39 @@ class EstimatorRisk:
         return self.bias**2 + self.var
 
 
+def summary_columns(
+    *,
+    true_value: float,
+    mle: np.ndarray,
+    map_exact: np.ndarray,
+    post_mean: np.ndarray,
+    post_sd: np.ndarray | float,
+    prior_weight: np.ndarray | float,
+    mle_note: np.ndarray | None = None,
+    mode_exact: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Collect one parameter's closed-form summaries, one value per data set.
+
+    Scalars (the truth, a posterior sd or prior weight that do not depend on the data)
+    are broadcast to the number of data sets, ``mle.shape``. ``mle_note`` and
+    ``mode_exact`` (a marginal mode that differs from the joint MAP) are optional.
+    """
+    shape = np.shape(mle)
+    columns = {
+        "true_value": np.full(shape, float(true_value)),
+        "mle": mle,
+        "map_exact": map_exact,
+        "post_mean_exact": post_mean,
+        "post_sd_exact": np.broadcast_to(post_sd, shape),
+        "prior_weight": np.broadcast_to(prior_weight, shape),
+    }
+    if mle_note is not None:
+        columns["mle_note"] = np.broadcast_to(mle_note, shape)
+    if mode_exact is not None:
+        columns["mode_exact"] = mode_exact
+    return columns
+
+
 def risk_columns(mle: EstimatorRisk, map_: EstimatorRisk, coverage: np.ndarray) -> dict[str, np.ndarray]:
     """Collect the risk columns every family reports: bias, variance, MSE of MLE and MAP, coverage."""
     return {

@@ -10,7 +10,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import binomial_beta as bb
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import positive
 from models.batched import batched_model
 
@@ -54,17 +54,15 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
     post = bb.posterior(x=x, **settings.prior)
     return {
-        "p": {
-            "true_value": np.full(post.mean.shape, settings.true_p),
-            "mle": bb.mle(x=x),
-            "mle_note": bb.mle_note(x=x),
-            "map_exact": post.mode,
-            "post_mean_exact": post.mean,
-            "post_sd_exact": post.sd,
-            "prior_weight": np.broadcast_to(
-                bb.prior_weight(n=x.shape[-1], **settings.prior), post.mean.shape
-            ),
-        }
+        "p": summary_columns(
+            true_value=settings.true_p,
+            mle=bb.mle(x=x),
+            mle_note=bb.mle_note(x=x),
+            map_exact=post.mode,
+            post_mean=post.mean,
+            post_sd=post.sd,
+            prior_weight=bb.prior_weight(n=x.shape[-1], **settings.prior),
+        )
     }
 
 

@@ -14,7 +14,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import categorical_dirichlet as cdir
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import positive, sample_size
 from models.batched import batched_model
 
@@ -89,16 +89,16 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     for k, (label, truth) in enumerate(settings.truth.items()):
         post = cdir.marginal(x=x, alpha=alpha, k=k)
         a, b = post.args
-        out[label] = {
-            "true_value": np.full(len(x), truth),
-            "mle": mle[:, k],
-            "mle_note": note,
-            "map_exact": joint[:, k],
-            "mode_exact": (a - 1) / (a + b - 2),
-            "post_mean_exact": post.mean(),
-            "post_sd_exact": post.std(),
-            "prior_weight": np.full(len(x), weight),
-        }
+        out[label] = summary_columns(
+            true_value=truth,
+            mle=mle[:, k],
+            mle_note=note,
+            map_exact=joint[:, k],
+            mode_exact=(a - 1) / (a + b - 2),
+            post_mean=post.mean(),
+            post_sd=post.std(),
+            prior_weight=weight,
+        )
     return out
 
 

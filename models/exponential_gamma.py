@@ -10,7 +10,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import exponential_gamma as eg
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import positive
 from models.batched import batched_model
 
@@ -54,15 +54,15 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
     post = eg.posterior(x=x, **settings.prior)
     return {
-        "lam": {
-            "true_value": np.full(post.mean.shape, settings.true_rate),
-            "mle": eg.mle(x=x),
-            "mle_note": eg.mle_note(x=x),
-            "map_exact": post.mode,
-            "post_mean_exact": post.mean,
-            "post_sd_exact": post.sd,
-            "prior_weight": eg.prior_weight(x=x, b=settings.prior_b),
-        }
+        "lam": summary_columns(
+            true_value=settings.true_rate,
+            mle=eg.mle(x=x),
+            mle_note=eg.mle_note(x=x),
+            map_exact=post.mode,
+            post_mean=post.mean,
+            post_sd=post.sd,
+            prior_weight=eg.prior_weight(x=x, b=settings.prior_b),
+        )
     }
 
 

@@ -15,7 +15,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import linear_regression as lr
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import finite, positive, sample_size
 from models.batched import batched_model
 
@@ -89,15 +89,15 @@ def exact_summaries(y: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     mle, note = lr.mle(y=y, p=p), lr.mle_note(y=y, p=p)
     weight = lr.prior_weight(n=y.shape[-1], p=p, noise_var=settings.noise_var, prior_var=settings.prior_var)
     return {
-        label: {
-            "true_value": np.full(len(y), truth),
-            "mle": mle[:, k],
-            "mle_note": note,
-            "map_exact": mean[:, k],
-            "post_mean_exact": mean[:, k],
-            "post_sd_exact": np.full(len(y), np.sqrt(cov[k, k])),
-            "prior_weight": np.full(len(y), weight),
-        }
+        label: summary_columns(
+            true_value=truth,
+            mle=mle[:, k],
+            mle_note=note,
+            map_exact=mean[:, k],
+            post_mean=mean[:, k],
+            post_sd=np.sqrt(cov[k, k]),
+            prior_weight=weight,
+        )
         for k, (label, truth) in enumerate(settings.truth.items())
     }
 

@@ -14,7 +14,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import multivariate_normal_known_cov as mv
-from analytic.distributions import EstimatorRisk, risk_columns
+from analytic.distributions import EstimatorRisk, risk_columns, summary_columns
 from analytic.validation import finite, positive, sample_size
 from models.batched import batched_model
 
@@ -104,14 +104,14 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     )
     out = {}
     for k, (label, truth) in enumerate(settings.truth.items()):
-        out[label] = {
-            "true_value": np.full(len(x), truth),
-            "mle": mle[:, k],
-            "map_exact": mean[:, k],
-            "post_mean_exact": mean[:, k],
-            "post_sd_exact": np.full(len(x), np.sqrt(post_cov[k, k])),
-            "prior_weight": np.full(len(x), weight / settings.d),
-        }
+        out[label] = summary_columns(
+            true_value=truth,
+            mle=mle[:, k],
+            map_exact=mean[:, k],
+            post_mean=mean[:, k],
+            post_sd=np.sqrt(post_cov[k, k]),
+            prior_weight=weight / settings.d,
+        )
     return out
 
 

@@ -14,7 +14,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import normal_inverse_gamma as nig
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import finite, positive
 from models.batched import batched_model
 
@@ -77,26 +77,26 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     note = nig.mle_note(x=x)
     n = x.shape[-1]
     return {
-        "mu": {
-            "true_value": np.full(len(x), settings.true_mean),
-            "mle": mle_mu,
-            "mle_note": np.full(len(x), ""),
-            "map_exact": map_mu,
-            "mode_exact": post.m,
-            "post_mean_exact": post.mu.mean(),
-            "post_sd_exact": post.mu.std(),
-            "prior_weight": np.full(len(x), settings.prior_k0 / (settings.prior_k0 + n)),
-        },
-        "sigma2": {
-            "true_value": np.full(len(x), settings.true_var),
-            "mle": mle_var,
-            "mle_note": note,
-            "map_exact": map_var,
-            "mode_exact": post.b / (post.a + 1),
-            "post_mean_exact": post.sigma2.mean(),
-            "post_sd_exact": post.sigma2.std(),
-            "prior_weight": np.full(len(x), settings.prior_a0 / (settings.prior_a0 + n / 2)),
-        },
+        "mu": summary_columns(
+            true_value=settings.true_mean,
+            mle=mle_mu,
+            mle_note="",
+            map_exact=map_mu,
+            mode_exact=post.m,
+            post_mean=post.mu.mean(),
+            post_sd=post.mu.std(),
+            prior_weight=settings.prior_k0 / (settings.prior_k0 + n),
+        ),
+        "sigma2": summary_columns(
+            true_value=settings.true_var,
+            mle=mle_var,
+            mle_note=note,
+            map_exact=map_var,
+            mode_exact=post.b / (post.a + 1),
+            post_mean=post.sigma2.mean(),
+            post_sd=post.sigma2.std(),
+            prior_weight=settings.prior_a0 / (settings.prior_a0 + n / 2),
+        ),
     }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pymc as pm
 
 from analytic import normal_normal as nn
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import finite, positive
 from models.batched import batched_model
 
@@ -64,17 +64,16 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``), per parameter."""
     post = nn.posterior(x=x, **settings.prior)
     return {
-        "mu": {
-            "true_value": np.full(post.mean.shape, settings.true_mean),
-            "mle": nn.mle(x=x),
-            "map_exact": nn.map_estimate(x=x, **settings.prior),
-            "post_mean_exact": post.mean,
-            "post_sd_exact": post.sd,
-            "prior_weight": np.broadcast_to(
-                nn.prior_weight(n=x.shape[-1], noise_var=settings.noise_var, prior_var=settings.prior_var),
-                post.mean.shape,
+        "mu": summary_columns(
+            true_value=settings.true_mean,
+            mle=nn.mle(x=x),
+            map_exact=nn.map_estimate(x=x, **settings.prior),
+            post_mean=post.mean,
+            post_sd=post.sd,
+            prior_weight=nn.prior_weight(
+                n=x.shape[-1], noise_var=settings.noise_var, prior_var=settings.prior_var
             ),
-        }
+        )
     }
 
 

@@ -10,7 +10,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import poisson_gamma as pg
-from analytic.distributions import risk_columns
+from analytic.distributions import risk_columns, summary_columns
 from analytic.validation import positive
 from models.batched import batched_model
 
@@ -52,17 +52,15 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
     """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
     post = pg.posterior(x=x, **settings.prior)
     return {
-        "lam": {
-            "true_value": np.full(post.mean.shape, settings.true_rate),
-            "mle": pg.mle(x=x),
-            "mle_note": pg.mle_note(x=x),
-            "map_exact": post.mode,
-            "post_mean_exact": post.mean,
-            "post_sd_exact": post.sd,
-            "prior_weight": np.broadcast_to(
-                pg.prior_weight(n=x.shape[-1], b=settings.prior_b), post.mean.shape
-            ),
-        }
+        "lam": summary_columns(
+            true_value=settings.true_rate,
+            mle=pg.mle(x=x),
+            mle_note=pg.mle_note(x=x),
+            map_exact=post.mode,
+            post_mean=post.mean,
+            post_sd=post.sd,
+            prior_weight=pg.prior_weight(n=x.shape[-1], b=settings.prior_b),
+        )
     }
 
 

@@ -90,6 +90,25 @@ def _fade(slope: float) -> str:
     )
 
 
+def _boundary(rows: pd.DataFrame) -> str:
+    """Where the MLE sat on a boundary or was not unique, counted per parameter, N and reason."""
+    if "mle_note" not in rows:
+        return ""
+    noted = rows[rows["mle_note"].fillna("").astype(str) != ""]
+    if noted.empty:
+        return ""
+    total = rows.groupby(["param", "n"]).size()
+    parts = [
+        f"{param}, N = {n}: {count} of {total[param, n]} data sets ({note})"
+        for (param, n, note), count in noted.groupby(["param", "n", "mle_note"], sort=False).size().items()
+    ]
+    return (
+        "MLE on a boundary or not unique: " + "; ".join(parts) + ". The MLE keeps the stated value in "
+        "every table (see mle_note in summary.csv); the MAP and the posterior, held by the prior, are "
+        "unique and inside the parameter space."
+    )
+
+
 def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
     """Plain-language paragraphs: agreement, the prior's fade, MSE of MAP vs MLE, coverage."""
     result = results[0]
@@ -107,11 +126,16 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Was
             f"{_fade(wash[param].slope)}"
         )
         if first.mean_map_gap_sd > 1e-6:
+            trend = (
+                "smaller as the posterior turns Normal"
+                if last.mean_map_gap_sd < 0.9 * first.mean_map_gap_sd
+                else "not yet smaller: at this N the posterior is still skewed"
+            )
             out.append(
                 f"Mean and mode of {param} part ways: the posterior is skewed, and at N = {first.n} its mean "
                 f"sits on average {first.mean_map_gap_sd:.2g} posterior sd from its mode (the MAP); at "
-                f"N = {last.n}, {last.mean_map_gap_sd:.2g} sd, as the posterior turns Normal. The sampler's "
-                "mean is tested against the exact mean and its half-sample mode against the exact MAP."
+                f"N = {last.n}, {last.mean_map_gap_sd:.2g} sd, {trend}. The sampler's mean is tested "
+                "against the exact mean and its half-sample mode against the exact MAP."
             )
         parts = []
         for r in g.itertuples():
@@ -123,11 +147,12 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Was
         first_bias2 = first.map_bias_exact**2
         cut = 1 - first.map_var_exact / first.mle_var_exact
         cross = mse_crossover(result, param)
-        when = (
-            "at every N up to a million"
-            if cross is None
-            else f"only below N = {cross}; beyond it the bias costs more than the variance saved"
-        )
+        if cross is None:
+            when = "at every N up to a million"
+        elif cross <= 1:
+            when = "at no N: its bias always costs more than the variance it saves"
+        else:
+            when = f"only below N = {cross}; beyond it the bias costs more than the variance saved"
         out.append(
             f"MSE of {param}: " + "; ".join(parts) + f". Shrinking toward the prior mean adds bias^2 "
             f"{first_bias2:.3g} at N = {first.n} but cuts the variance by {_pct(cut)}; with this prior the "
@@ -142,4 +167,7 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Was
             f"Coverage of {param}: the sampled {_pct(result.config.prob)} intervals contain the true value "
             f"{cov} (theory {theory}; with {reps} replications the binomial sd is about {_pct(se)})."
         )
+    boundary = _boundary(result.rows)
+    if boundary:
+        out.append(boundary)
     return "\n\n".join(out)

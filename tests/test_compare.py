@@ -372,3 +372,24 @@ def test_list_models_shows_every_family_and_its_settings(capsys):
     for key in FAMILIES:
         assert key in text
     assert "true_p=0.3" in text and "prior_var=2" in text
+
+
+def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
+    """With p = 0.05 and N = 3 most data sets have no successes; the reading counts them."""
+    # default chains and draws: the R-hat floor of 1.01 is too tight for TINY's 2 x 500 draws
+    args = ["--n", "3", "30", "--reps", "6", "--seed", "5", "--model", "binomial_beta"]
+    args += ["--set", "true_p=0.05"]
+    code = compare.main([*args, "--out", str(tmp_path / "o")])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    family = FAMILIES["binomial_beta"]
+    data = simulate_datasets(family, family.settings(true_p=0.05), [3, 30], reps=6, seed=5)
+    zeros = {n: int((x.sum(axis=-1) == 0).sum()) for n, x in data.items()}
+    assert zeros[3] > 0  # the check below is not vacuous
+    assert f"p, N = 3: {zeros[3]} of 6 data sets (no successes: MLE 0, on the boundary)" in text
+    if zeros[30]:
+        assert f"p, N = 30: {zeros[30]} of 6 data sets" in text
+    else:
+        assert "p, N = 30:" not in text.split("MLE on a boundary")[1]
+    # Beta(2, 2) pulls toward 1/2, far from 0.05: the MAP's exact MSE is the larger even at N = 1
+    assert "the MAP has the lower MSE at no N" in text
