@@ -57,12 +57,13 @@ def density_plot(result: StudyResult, folder: Path, rep: int = 0) -> Path:
     config = result.config
     family = FAMILIES[config.family]
     shown, note = _components(result)
+    densities_by_n = {n: family.densities(result.datasets[n][rep], config.settings) for n in config.ns}
     fig, axes = plt.subplots(
         len(shown), len(config.ns), figsize=(4.2 * len(config.ns), 3.0 * len(shown) + 0.5), squeeze=False
     )
     for row, (param, (variable, selection)) in zip(axes, shown.items(), strict=True):
         for ax, n in zip(row, config.ns, strict=True):
-            dens = family.densities(result.datasets[n][rep], config.settings)[param]
+            dens = densities_by_n[n][param]
             draws = result.idata["posterior"][variable].isel(selection).sel(n=n, rep=rep).values.ravel()
             post = dens["posterior"]
             lo, hi = post.ppf(1e-4), post.ppf(1 - 1e-4)

@@ -116,6 +116,9 @@ def tabulate(
 ) -> tuple[pd.DataFrame, checks.Thresholds]:
     """Build the tidy rows: exact and sampled summaries side by side, with verdicts."""
     frames = []
+    # closed forms once per data set, shared by every component
+    exact_by_n = {n: family.exact(x, config.settings) for n, x in datasets.items()}
+    densities_by_n = {n: [family.densities(one, config.settings) for one in x] for n, x in datasets.items()}
     for param, (variable, selection) in family.labels(config.settings).items():
         draws = idata["posterior"][variable].isel(selection)
         if sampler.kind == "distribution":
@@ -123,11 +126,11 @@ def tabulate(
         else:
             sampled = {"post_mode": draws.isel(chain=0, draw=0, drop=True)}
         for n, x in datasets.items():
-            exact = family.exact(x, config.settings)[param]
+            exact = exact_by_n[n][param]
             frame = pd.DataFrame({"n": n, "rep": np.arange(len(x)), "param": param, **exact})
             for name in ("post_mode", *_DISTRIBUTION_COLUMNS):
                 frame[name] = sampled[name].sel(n=n).values if name in sampled else np.nan
-            posts = [family.densities(x[r], config.settings)[param]["posterior"] for r in range(len(x))]
+            posts = [dens[param]["posterior"] for dens in densities_by_n[n]]
             frame["ks_pvalue"] = np.nan
             if sampler.kind == "distribution":
                 frame["ks_pvalue"] = [
