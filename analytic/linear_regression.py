@@ -68,9 +68,8 @@ def prior_weight(*, n: int, p: int, noise_var, prior_var) -> float:
 def risks(*, n, p: int, true_beta, noise_var, prior_mean, prior_var, prob) -> list[tuple]:
     """Per coefficient: exact (MLE risk, MAP risk, coverage) for each N, given the fixed design."""
     true_beta = finite("true_beta", true_beta)
-    sizes = np.atleast_1d(n).astype(int)
-    per = [([], [], [], [], []) for _ in range(p)]
-    for size in sizes:
+    columns = []  # per N: (MLE bias, MLE var, MAP bias, MAP var, coverage), each of length p
+    for size in np.ravel(n).astype(int):
         x = design(size, p)
         a = np.linalg.pinv(x)
         cov = _posterior_cov(x, noise_var, prior_var)
@@ -83,15 +82,13 @@ def risks(*, n, p: int, true_beta, noise_var, prior_mean, prior_var, prob) -> li
         with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: a coefficient the data cannot move
             cover = stats.norm.cdf((half - map_bias) / sd) - stats.norm.cdf((-half - map_bias) / sd)
         cover = np.where(sd > 0, cover, (np.abs(map_bias) <= half).astype(float))
-        for k in range(p):
-            for store, value in zip(per[k], (mle_bias, mle_var, map_bias, map_var, cover), strict=True):
-                store.append(value[k])
-    shape = np.shape(n)
-    out = []
-    for mb, mv, ab, av, cv in per:
-        r = [np.reshape(v, shape) for v in (mb, mv, ab, av, cv)]
-        out.append((EstimatorRisk(r[0], r[1]), EstimatorRisk(r[2], r[3]), r[4]))
-    return out
+        columns.append((mle_bias, mle_var, map_bias, map_var, cover))
+    # (column, coefficient, N), each N-row reshaped like the argument n
+    table = np.moveaxis(np.asarray(columns), 0, -1).reshape(5, p, *np.shape(n))
+    return [
+        (EstimatorRisk(table[0, k], table[1, k]), EstimatorRisk(table[2, k], table[3, k]), table[4, k])
+        for k in range(p)
+    ]
 
 
 def simulate(rng: np.random.Generator, *, n: int, reps: int, true_beta, noise_var) -> np.ndarray:
