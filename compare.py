@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Compare PyMC's inference engines with the exact conjugate posterior, over sample sizes and data sets.
 
-Exit status: 0 when every row agrees, 1 when a comparison fails (listed), 2 for bad input.
+Subcommands: ``study`` (the default: the fixed-truth study) and ``power`` (how often the
+same verdict catches a catalogue of real defects). Exit status: 0 when every comparison
+agrees, 1 when one fails (listed), 2 for bad input (one line, nothing written).
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ from pathlib import Path
 from models.families import FAMILIES
 from models.samplers import SAMPLERS
 
+POWER_EXAMPLE = """\
+examples:
+  python compare.py power                           # the catalogue on the default study (minutes)
+  python compare.py power --defects mean_shift,sd_scale --seeds 40
+  python compare.py power --model binomial_beta --reps 10 --draws 500
+
+Each defect is injected at several sizes into many runs of the study, each judged by the
+study's own verdict; power.csv holds each size's detection probability with its 95%
+interval, and the null rows the false-alarm rate of the correct engines.
+"""
+
 EXAMPLE = """\
 examples:
   python compare.py                                 # the default study (about 10 s once compiled)
@@ -27,6 +40,12 @@ examples:
 
 The spreads are variances: --noise-var 5 means x_i ~ Normal(mu, sd = sqrt(5)).
 """
+
+
+COMMANDS = {
+    "study": "the fixed-truth study: every engine against the exact posterior (the default)",
+    "power": "the verdict's power: how often it catches each defect of a catalogue, and its false-alarm rate",
+}
 
 
 class BadInput(Exception):
@@ -72,14 +91,29 @@ def _number(name: str, *, positive: bool = False, below_one: bool = False):
     return parse
 
 
-def build_parser() -> Parser:
-    """Build the command line, with the default experiment's values."""
+def build_parser(command: str = "study") -> Parser:
+    """Build one subcommand's command line: the shared flags, with the default experiment's values."""
+    from study.power import DEFAULT_SEEDS, DEFECTS
+
     p = Parser(
-        prog="compare.py",
-        description=__doc__.splitlines()[0],
-        epilog=EXAMPLE,
+        prog=f"compare.py {command}",
+        description=COMMANDS[command],
+        epilog=EXAMPLE if command == "study" else POWER_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    if command == "power":
+        p.add_argument(
+            "--seeds",
+            type=_whole("seeds", 2),
+            default=DEFAULT_SEEDS,
+            help=f"study seeds per defect and size, and for the null (default: {DEFAULT_SEEDS})",
+        )
+        p.add_argument(
+            "--defects",
+            default="all",
+            metavar="NAMES",
+            help=f"defects to inject: a name, a comma list or 'all'; from: {', '.join(DEFECTS)}",
+        )
     p.add_argument(
         "--n",
         nargs="+",
@@ -141,12 +175,13 @@ def build_parser() -> Parser:
         default=1,
         help="processes for the chains (default: 1; one batched model is faster in one process)",
     )
-    p.add_argument(
-        "--sampler",
-        default="nuts",
-        metavar="NAMES",
-        help=f"engine(s): a name, a comma list or 'all'; from: {', '.join(SAMPLERS)} (default: nuts)",
-    )
+    if command == "study":
+        p.add_argument(
+            "--sampler",
+            default="nuts",
+            metavar="NAMES",
+            help=f"engine(s): a name, a comma list or 'all'; from: {', '.join(SAMPLERS)} (default: nuts)",
+        )
     p.add_argument(
         "--list-samplers", action="store_true", help="list the engines with their availability, and exit"
     )
@@ -154,7 +189,8 @@ def build_parser() -> Parser:
         "--alpha",
         type=_number("alpha", positive=True, below_one=True),
         default=0.01,
-        help="false-alarm probability of the whole run's agreement tests (default: 0.01)",
+        help="false-alarm probability of the whole run's agreement tests, shared by Bonferroni over "
+        "its rows, pooled tests, families and engines (default: 0.01)",
     )
     p.add_argument(
         "--prob",
@@ -247,17 +283,22 @@ def family_settings(models: list[str], args) -> dict[str, object]:
     return settings
 
 
-def parse(argv: list[str] | None):
-    """Parse and validate the command line into StudyConfigs (one per family and engine) and the output."""
+def parse(argv: list[str] | None, command: str = "study"):
+    """Parse and validate the command line into StudyConfigs (one per family and engine) and the output.
+
+    The run's ``--alpha`` is shared by Bonferroni over the studies judged by the samplers'
+    tests (families x such engines); each study's config carries its share.
+    """
     from study.run import StudyConfig
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(command).parse_args(argv)
     models = parse_names(args.model, FAMILIES, "model")
-    samplers, skipped = parse_samplers(args.sampler)
+    samplers, skipped = parse_samplers(getattr(args, "sampler", "nuts"))
     settings = family_settings(models, args)
     check_out(args.out)
     # The family's own plots show the first engine that returns draws.
     samplers.sort(key=lambda name: SAMPLERS[name].kind != "distribution")
+    tested = len(models) * sum(SAMPLERS[name].check == "sampler" for name in samplers)
     common = dict(
         ns=tuple(dict.fromkeys(sorted(args.n))),
         reps=args.reps,
@@ -266,32 +307,91 @@ def parse(argv: list[str] | None):
         tune=args.tune,
         chains=args.chains,
         cores=args.cores,
-        alpha=args.alpha,
+        alpha=args.alpha / max(tested, 1),
         prob=args.prob,
+        studies_in_run=max(tested, 1),
     )
     configs = {
         key: [StudyConfig(family=key, sampler=name, settings=settings[key], **common) for name in samplers]
         for key in models
     }
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    return configs, skipped, args.out, progress
+    return configs, skipped, args, progress
+
+
+def top_help() -> str:
+    """Return the top-level help: the subcommands, then the default subcommand's flags."""
+    lines = [
+        "usage: compare.py [SUBCOMMAND] [flags]",
+        "",
+        __doc__.splitlines()[0],
+        "",
+        "subcommands:",
+        *(f"  {name:<8} {text}" for name, text in COMMANDS.items()),
+        "",
+        "With no subcommand, compare.py runs 'study'. 'compare.py SUBCOMMAND --help' lists its flags.",
+        "",
+        build_parser("study").format_help(),
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the study; return 0 if every row agrees, 1 if any disagrees, 2 for bad input."""
+    """Run a subcommand; return 0 if every comparison agrees, 1 if any disagrees, 2 for bad input."""
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] in ("-h", "--help"):
+        print(top_help())
+        return 0
+    command, argv = (argv[0], argv[1:]) if argv and argv[0] in COMMANDS else ("study", argv)
     if "--list-samplers" in argv or "--list-models" in argv:
         from report.tables import engine_list, family_list
 
         print(engine_list() if "--list-samplers" in argv else family_list())
         return 0
     try:
-        configs, skipped, out, progress = parse(argv)
+        configs, skipped, args, progress = parse(argv, command)
+        if command == "power":
+            from study.power import parse_defects
+
+            defects = parse_defects(args.defects, configs)
     except (BadInput, ValueError) as err:
         print(f"compare.py: error: {err}", file=sys.stderr)
         return 2
+    if command == "power":
+        return run_power(configs, defects, args, progress)
+    return run_study_command(configs, skipped, args.out, progress)
 
+
+def write_or_fail(write, out: Path) -> list[Path] | None:
+    """Call ``write()``; on an OSError print the one-line error and return None."""
+    try:
+        return write()
+    except OSError as err:
+        print(
+            f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr
+        )
+        return None
+
+
+def run_power(configs, defects, args, progress: bool) -> int:
+    """Run the power subcommand: the catalogue, its table and plot, power.csv; exit 1 if a null run failed."""
+    from report.power import power_report, write_power
+    from study.power import run_power_study
+
+    results = run_power_study(configs, defects, seeds=args.seeds, progress=progress)
+    report = power_report(results)
+    print(report.text)
+    print(f"\nwriting outputs to {args.out}/ ...", file=sys.stderr)
+    written = write_or_fail(lambda: write_power(report, args.out), args.out)
+    if written is None:
+        return 2
+    print(f"\nwrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def run_study_command(configs, skipped, out: Path, progress: bool) -> int:
+    """Run the study subcommand: every family and engine, tables, files; exit 1 if any comparison failed."""
     import pandas as pd
 
     from report.files import write_outputs
@@ -301,19 +401,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare.py: skipping {note}", file=sys.stderr)
     reports = [family_report(family_configs, progress=progress) for family_configs in configs.values()]
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
-    try:
-        written = write_outputs(reports, out)
-    except OSError as err:
-        print(
-            f"compare.py: error: cannot write outputs to {str(out)!r}: {err.strerror or err}", file=sys.stderr
-        )
+    written = write_or_fail(lambda: write_outputs(reports, out), out)
+    if written is None:
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
-    failures = pd.concat([r.failures for report in reports for r in report.results])
-    if len(failures):
-        print(f"\n{len(failures)} comparison(s) FAILED:")
+    results = [r for report in reports for r in report.results]
+    failures = pd.concat([r.failures for r in results])
+    pooled = [r.pooled_failures for r in results if len(r.pooled_failures)]
+    pooled = pd.concat(pooled) if pooled else pd.DataFrame()
+    if len(failures) or len(pooled):
+        print(f"\n{len(failures) + len(pooled)} comparison(s) FAILED:")
         for r in failures.itertuples():
             print(f"  {r.model} {r.sampler} N={r.n} rep={r.rep} {r.param}: {r.reason}")
+        for r in pooled.itertuples():
+            print(f"  {r.model} {r.sampler} N={r.n} pooled {r.param}: {r.reason}")
         return 1
     return 0
 

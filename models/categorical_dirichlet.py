@@ -132,6 +132,9 @@ def log_posterior(values: Mapping[str, np.ndarray], x: np.ndarray, settings: Set
     return cdir.log_posterior(values["theta"], x=x, alpha=settings.alpha)
 
 
-def draw_posterior(rng: np.random.Generator, x: np.ndarray, settings: Settings) -> dict[str, np.ndarray]:
-    """One exact posterior draw per data set: ``{"theta": (reps, K)}`` on the simplex."""
-    return {"theta": np.stack([rng.dirichlet(a) for a in cdir.posterior_alpha(x=x, alpha=settings.alpha)])}
+def draw_posterior(
+    rng: np.random.Generator, x: np.ndarray, settings: Settings, size: int = 1
+) -> dict[str, np.ndarray]:
+    """``size`` exact joint posterior draws per data set: ``{"theta": (size, reps, K)}`` on the simplex."""
+    alphas = cdir.posterior_alpha(x=x, alpha=settings.alpha)
+    return {"theta": np.stack([rng.dirichlet(a, size=size) for a in alphas], axis=1)}

@@ -57,8 +57,10 @@ class Family:
         posterior, for families whose joint posterior is not the product of the
         components' marginals (None: it is).
     draw_posterior
-        ``(rng, x, settings) -> {variable: (reps, ...)}`` one exact joint posterior draw
-        per data set, for families whose components are constrained together (a simplex).
+        ``(rng, x, settings, size) -> {variable: (size, reps, ...)}`` exact iid joint
+        posterior draws per data set, for families whose components are dependent (a
+        simplex, a correlated vector, mu and sigma2); None: each parameter is a scalar
+        drawn from its own marginal (see ``posterior_draws``).
     """
 
     key: str
@@ -72,13 +74,27 @@ class Family:
     risks: Callable[..., Mapping[str, Mapping[str, np.ndarray]]]
     components: Callable[[Any], dict[str, tuple[str, dict[str, int]]]] | None = None
     log_posterior: Callable[[Mapping[str, np.ndarray], np.ndarray, Any], np.ndarray] | None = None
-    draw_posterior: Callable[[np.random.Generator, np.ndarray, Any], dict[str, np.ndarray]] | None = None
+    draw_posterior: Callable[..., dict[str, np.ndarray]] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
         if self.components is None:
             return {p: (p, {}) for p in self.params}
         return self.components(settings)
+
+    def posterior_draws(
+        self, rng: np.random.Generator, x: np.ndarray, settings: Any, size: int
+    ) -> dict[str, np.ndarray]:
+        """Draw ``size`` iid values from each data set's exact joint posterior.
+
+        Returns ``{variable: (size, reps, ...)}``.
+        """
+        if self.draw_posterior is not None:
+            return self.draw_posterior(rng, x, settings, size)
+        return {
+            param: marginal["posterior"].rvs(size=(size, len(x)), random_state=rng)
+            for param, marginal in self.densities(x, settings).items()
+        }
 
 
 def _family(key: str, description: str, params: tuple[str, ...], module) -> Family:

@@ -135,3 +135,12 @@ def log_posterior(values: Mapping[str, np.ndarray], y: np.ndarray, settings: Set
     """Exact joint log posterior of ``values["beta"]`` (``(reps, p)``) for responses ``y`` (``(reps, N)``)."""
     mean, cov = lr.posterior(y=y, p=settings.p, **settings.prior)
     return stats.multivariate_normal(np.zeros(settings.p), cov).logpdf(values["beta"] - mean)
+
+
+def draw_posterior(
+    rng: np.random.Generator, y: np.ndarray, settings: Settings, size: int = 1
+) -> dict[str, np.ndarray]:
+    """``size`` exact joint draws of the coefficients per data set: ``{"beta": (size, reps, p)}``."""
+    mean, cov = lr.posterior(y=y, p=settings.p, **settings.prior)
+    z = rng.standard_normal((size, *mean.shape))
+    return {"beta": mean + z @ np.linalg.cholesky(cov).T}

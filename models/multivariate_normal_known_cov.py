@@ -155,3 +155,12 @@ def log_posterior(values: Mapping[str, np.ndarray], x: np.ndarray, settings: Set
     return np.array(
         [mv.log_posterior(m, x=xi, **settings.prior) for m, xi in zip(values["mu"], x, strict=True)]
     )
+
+
+def draw_posterior(
+    rng: np.random.Generator, x: np.ndarray, settings: Settings, size: int = 1
+) -> dict[str, np.ndarray]:
+    """``size`` exact joint draws of the mean vector per data set: ``{"mu": (size, reps, d)}``."""
+    mean, post_cov = mv.posterior(x=x, **settings.prior)
+    z = rng.standard_normal((size, *mean.shape))
+    return {"mu": mean + z @ np.linalg.cholesky(post_cov).T}

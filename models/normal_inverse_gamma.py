@@ -141,3 +141,16 @@ def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarr
 def log_posterior(values: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
     """Exact joint log posterior of ``values["mu"]`` and ``values["sigma2"]`` (``(reps,)`` each)."""
     return nig.posterior(x=x, **settings.prior).logpdf(values["mu"], values["sigma2"])
+
+
+def draw_posterior(
+    rng: np.random.Generator, x: np.ndarray, settings: Settings, size: int = 1
+) -> dict[str, np.ndarray]:
+    """``size`` exact joint draws per data set: sigma2 from its Inverse-Gamma, mu given sigma2 Normal.
+
+    Returns ``{"mu": (size, reps), "sigma2": (size, reps)}``.
+    """
+    post = nig.posterior(x=x, **settings.prior)
+    shape = (size, *np.shape(post.m))
+    sigma2 = post.b / rng.gamma(post.a, 1.0, size=shape)
+    return {"mu": rng.normal(post.m, np.sqrt(sigma2 / post.k)), "sigma2": sigma2}

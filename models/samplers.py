@@ -10,7 +10,10 @@ API lets the two be separated; NaN where it does not, and then the compilation i
 inside ``sampling_time``), ``sampling_time`` and ``wall_time``.
 
 Approximate engines return draws from their approximation (ADVI, Laplace) so that the
-same summaries apply; a point engine (find_MAP) returns one chain of one draw.
+same summaries apply; a point engine (find_MAP) returns one chain of one draw. The
+reference engine ``exact`` draws iid from the closed-form posterior: it is the control
+that shows what a perfect sampler scores. It needs the family, its settings and the data
+(a ``Problem``), which the study passes to every engine whose ``needs_problem`` is set.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 from arviz_base import from_dict
+
+from models.families import Family
 
 # Optimisation steps of ADVI (pm.fit); with PyMC's default optimiser (adagrad_window,
 # learning rate 1e-3) the fit of the Normal-Normal study has settled by then.
@@ -66,6 +71,9 @@ class Sampler:
     budget
         What a run costs, in words, for progress messages; ``{chains}``, ``{draws}``,
         ``{tune}`` and ``{thin}`` are filled in.
+    needs_problem
+        True for engines that draw from the closed forms (``exact``): the study passes them
+        ``problem=Problem(...)`` beside the model.
     """
 
     name: str
@@ -79,6 +87,7 @@ class Sampler:
     promise: str = ""
     thin: int = 1
     budget: str = "{chains} chains x {draws} draws after {tune} tuning"
+    needs_problem: bool = False
 
     @property
     def available(self) -> bool:
@@ -91,6 +100,15 @@ class Sampler:
         if self.available or self.needs is None:
             return ""
         return f'pip install -e ".[{self.needs}]"'
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an engine drawing from the closed forms needs: the family, its settings, the data sets."""
+
+    family: Family
+    settings: object
+    datasets: dict[int, np.ndarray]
 
 
 def map_groups(idata: xr.DataTree, fn: Callable[[xr.Dataset], xr.Dataset]) -> xr.DataTree:
@@ -358,6 +376,42 @@ def find_map(
     return _stamp(idata, float("nan"), time.perf_counter() - start)
 
 
+def exact(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int = 1,
+    seed: int,
+    progress: bool = False,
+    problem: Problem,
+) -> xr.DataTree:
+    """Draw ``chains x draws`` iid values from each data set's exact joint posterior (the reference engine).
+
+    Each sample size N draws from its own generator (derived from ``seed`` and N), so its
+    draws do not depend on the other sizes in the run; ``tune`` is unused.
+    """
+    start = time.perf_counter()
+    ns = [int(n) for n in model.coords["n"]]
+    per_n = []
+    for n in ns:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n,)))
+        per_n.append(
+            problem.family.posterior_draws(rng, problem.datasets[n], problem.settings, chains * draws)
+        )
+    posterior = {}
+    for name in per_n[0]:
+        stacked = np.stack([d[name] for d in per_n], axis=1)  # (chains * draws, n, rep, ...)
+        posterior[name] = stacked.reshape(chains, draws, *stacked.shape[1:])
+    idata = from_dict(
+        {"posterior": posterior},
+        dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},
+        coords={k: np.asarray(v) for k, v in model.coords.items()},
+    )
+    return _stamp(idata, float("nan"), time.perf_counter() - start)
+
+
 _CLOSE = "so it should match the exact mean and sd closely"
 _THINNED = (
     "{chains} chains x {draws} draws after {tune} tuning (every {thin}th of {thin}x as many iterations)"
@@ -367,6 +421,17 @@ _FIT = f"{ADVI_ITERATIONS} optimisation steps, then {{chains}} x {{draws}} draws
 SAMPLERS: dict[str, Sampler] = {
     s.name: s
     for s in [
+        Sampler(
+            "exact",
+            "iid draws from the closed-form posterior: the control, a perfect sampler",
+            True,
+            "distribution",
+            None,
+            (),
+            exact,
+            budget="{chains} x {draws} iid draws from the closed forms",
+            needs_problem=True,
+        ),
         Sampler(
             "nuts", "PyMC's No-U-Turn Sampler (nuts_sampler='pymc')", True, "distribution", None, (), nuts
         ),

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,12 @@ from report.terminal import FamilyReport
 from study import checks
 
 
-def _jsonable(value):
+def jsonable(value):
+    """Convert NumPy values, tuples and non-finite floats into plain JSON types."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -56,12 +58,7 @@ def results_document(reports: list[FamilyReport]) -> dict:
             "settings": dataclasses.asdict(first.config.settings),
             "samplers": {
                 r.config.sampler: {
-                    "tests": {
-                        "alpha_run": r.thresholds.alpha,
-                        "alpha_per_test": r.thresholds.alpha_per_test,
-                        "z_crit": r.thresholds.z_crit,
-                        "tests_per_row": checks.TESTS_PER_ROW,
-                    },
+                    "tests": r.thresholds.as_dict() | {"ess_floor": checks.ESS_PER_CHAIN * r.config.chains},
                     "judged_as": SAMPLERS[r.config.sampler].check,
                     "promise": SAMPLERS[r.config.sampler].promise,
                     "thin": SAMPLERS[r.config.sampler].thin,
@@ -77,26 +74,57 @@ def results_document(reports: list[FamilyReport]) -> dict:
             "interpretation": report.text,
         }
     rows = pd.concat([r.rows for report in reports for r in report.results])
-    return _jsonable({"config": config, "families": families, "rows": rows.to_dict(orient="records")})
+    return jsonable(
+        {
+            "config": config,
+            "families": families,
+            "rows": rows.to_dict(orient="records"),
+            "pooled": pooled_rows(reports).to_dict(orient="records"),
+        }
+    )
+
+
+POOLED_COLUMNS = ["model", "sampler", "n", "param", "test", "statistic", "pvalue", "agree", "alpha",
+                  "reps", "values", "detectable", "reason"]  # fmt: skip
+
+
+def pooled_rows(reports: list[FamilyReport]) -> pd.DataFrame:
+    """Every pooled test of the run, one row each (empty, with the columns, when there are none)."""
+    frames = [r.pooled for report in reports for r in report.results if len(r.pooled)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POOLED_COLUMNS)
 
 
 def write_outputs(reports: list[FamilyReport], out: Path) -> list[Path]:
-    """Write summary.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``.
+    """Write summary.csv, pooled.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``.
 
     Each report holds one family's studies, one per engine, on the same data sets; the
     first study is the one whose draws the family's own plots show.
+    """
+
+    def fill(stage: Path) -> None:
+        rows = pd.concat([r.rows for report in reports for r in report.results])
+        rows.to_csv(stage / "summary.csv", index=False)
+        pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
+        doc = results_document(reports)
+        (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
+        for report in reports:
+            _family_files(report, stage)
+
+    return write_all(out, fill)
+
+
+def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
+    """Let ``fill`` write into a staging folder inside ``out``, then move every file into place.
+
+    All or nothing: if ``fill`` fails, nothing is left behind, not even the folders this
+    call created.
     """
     created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
-        rows = pd.concat([r.rows for report in reports for r in report.results])
-        rows.to_csv(stage / "summary.csv", index=False)
-        doc = results_document(reports)
-        (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        for report in reports:
-            _family_files(report, stage)
+        fill(stage)
         written = []
         for path in sorted(stage.iterdir()):
             target = out / path.name

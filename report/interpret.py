@@ -28,19 +28,28 @@ def _agreement(result: StudyResult) -> str:
     """One engine's verdict in a sentence, by what it promises."""
     rows, t = result.rows, result.thresholds
     sampler = SAMPLERS[result.config.sampler]
-    bad = int((~rows["agree"]).sum())
-    if bad:
+    bad, pooled_bad = int((~rows["agree"]).sum()), result.pooled_failures
+    if bad or len(pooled_bad):
+        first = rows.loc[~rows["agree"], "reason"].iloc[0] if bad else pooled_bad["reason"].iloc[0]
         return (
-            f"{sampler.name}: {bad} of {len(rows)} rows DISAGREE with the exact posterior "
-            f"(first reason: {rows.loc[~rows['agree'], 'reason'].iloc[0]}); see the list below."
+            f"{sampler.name}: {bad} of {len(rows)} rows and {len(pooled_bad)} of {len(result.pooled)} pooled "
+            f"tests DISAGREE with the exact posterior (first reason: {first}); see the list below."
         )
     if sampler.check == "sampler":
+        pooled = result.pooled.set_index("test")
+        shift = float(pooled.loc[["mean"], "detectable"].max())
+        sd_err = float(pooled.loc[["sd"], "detectable"].max())
+        run_alpha = result.config.alpha * result.config.studies_in_run
         return (
-            f"{sampler.name}: all {len(rows)} rows agree. It reproduces the exact posterior mean within its "
-            f"Monte Carlo error (largest |z| = {rows['z_mean'].abs().max():.2f}, limit {t.z_crit:.2f}), "
+            f"{sampler.name}: all {len(rows)} rows and {len(result.pooled)} pooled tests agree. "
+            "It reproduces "
+            f"the exact posterior mean and sd within their Monte Carlo error (largest |z| = "
+            f"{rows['z_mean'].abs().max():.2f} and {rows['z_sd'].abs().max():.2f}, limit {t.z_crit:.2f}), "
             f"the exact mode within the half-sample mode's own noise and the exact distribution (smallest "
-            f"KS p = {rows['ks_pvalue'].min():.2g}); the chance of any false alarm for it is at most "
-            f"{_pct(t.alpha)}."
+            f"KS p = {rows['ks_pvalue'].min():.2g}). Pooled over the replications, a mean shift of "
+            f"{shift:.2g} posterior sd or an sd error of {100 * sd_err:.2g}% would have been caught with "
+            f"probability 90% at every N. The chance of any false alarm in this run is at most "
+            f"{_pct(run_alpha)}."
         )
     if sampler.check == "close":
         return (
@@ -59,7 +68,7 @@ def _fastest(results: list[StudyResult]) -> str:
     rate = {
         r.config.sampler: float(r.rows["ess_per_s"].min())
         for r in results
-        if SAMPLERS[r.config.sampler].exact and r.rows["agree"].all()
+        if SAMPLERS[r.config.sampler].exact and r.agrees and not SAMPLERS[r.config.sampler].needs_problem
     }
     if len(rate) < 2:
         return ""

@@ -142,7 +142,7 @@ def engines_table(results: Sequence[StudyResult]) -> str:
     blocks = []
     rows = pd.concat([r.rows for r in results], ignore_index=True)
     headers = [
-        "engine", "judged as", "agree", "max|z|", "max|err|/sd", "sd ratio", "min KS p",
+        "engine", "judged as", "agree", "max|z|", "max|z sd|", "max|err|/sd", "sd ratio", "min KS p",
         "max|mode-MAP|/sd", "ESS bulk", "ESS tail", "R-hat", "div.", "compile s", "run s", "ESS/s",
     ]  # fmt: skip
     for (param, n), g in rows.groupby(["param", "n"], sort=True):
@@ -154,6 +154,7 @@ def engines_table(results: Sequence[StudyResult]) -> str:
                     JUDGED[SAMPLERS[sampler].check],
                     f"{int(e['agree'].sum())}/{len(e)}",
                     _worst(e["z_mean"]),
+                    _worst(e["z_sd"]),
                     _worst(e["mean_error_sd"]),
                     _span(e["sd_ratio"]),
                     _worst(e["ks_pvalue"], "min"),
@@ -169,6 +170,38 @@ def engines_table(results: Sequence[StudyResult]) -> str:
             )
         blocks.append(f"{param}, N = {n}:\n" + format_table(headers, lines))
     return "\n\n".join(blocks)
+
+
+def pooled_table(results: Sequence[StudyResult]) -> str:
+    """Per engine, parameter and N: the pooled tests over the replications, and what they can detect.
+
+    ``detects`` is the smallest error the test finds with 90% probability at its own
+    false-alarm level: a mean shift in exact sd, or a relative sd error.
+    """
+    frames = [r.pooled for r in results if len(r.pooled)]
+    if not frames:
+        return "(no engine judged by the samplers' tests)"
+    lines = []
+    for (sampler, param, n), g in pd.concat(frames).groupby(["sampler", "param", "n"], sort=False):
+        t = g.set_index("test")
+        lines.append(
+            [
+                sampler,
+                param,
+                n,
+                int(t.at["mean", "reps"]),
+                float(t.at["mean", "statistic"]),
+                f"{t.at['mean', 'detectable']:.3g} sd",
+                float(t.at["sd", "statistic"]),
+                f"{100 * t.at['sd', 'detectable']:.2g}%",
+                float(t.at["pit", "pvalue"]),
+                int(t.at["pit", "values"]),
+                "yes" if g["agree"].all() else "NO",
+            ]
+        )
+    headers = ["engine", "param", "N", "reps", "mean z", "detects", "sd z", "detects", "PIT KS p",
+               "PIT values", "agree"]  # fmt: skip
+    return format_table(headers, lines)
 
 
 JUDGED = {"sampler": "exact (tests)", "close": "approx (bounds)", "map": "point (MAP)"}

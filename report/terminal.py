@@ -29,11 +29,17 @@ def family_report(configs: list[StudyConfig], *, progress: bool = False) -> Fami
     agg = per_n(first)
     wash = washout(config)
     text = interpret(results, agg, wash)
+    t = first.thresholds
     print(
-        f"\n== Engines against the exact posterior ({config.family}; samplers' tests at false-alarm "
-        f"probability {first.thresholds.alpha_per_test:.2g} each, |z| limit {first.thresholds.z_crit:.2f}) =="
+        f"\n== Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
+        f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f}) =="
     )
     print(tables.engines_table(results))
+    print(
+        f"\n== Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
+        f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f}) =="
+    )
+    print(tables.pooled_table(results))
     print("\n== The prior's pull, fading with N ==")
     print(tables.fade_table(agg, wash))
     truth = ", ".join(f"{k} = {v:g}" for k, v in config.settings.truth.items())

@@ -15,7 +15,7 @@ import xarray as xr
 
 from models.batched import for_sampling
 from models.families import FAMILIES, Family
-from models.samplers import SAMPLERS, Sampler, map_groups
+from models.samplers import SAMPLERS, Problem, Sampler, map_groups
 from study import checks
 from study.seeds import data_rng, sampler_seed
 
@@ -36,6 +36,7 @@ class StudyConfig:
     alpha: float = 0.01
     prob: float = 0.95
     settings: Any = None
+    studies_in_run: int = 1  # studies sharing the run's alpha: this one's alpha is run alpha / this
 
     def __post_init__(self) -> None:
         if self.settings is None:
@@ -44,10 +45,11 @@ class StudyConfig:
 
 @dataclass
 class StudyResult:
-    """Rows (one per n, rep, param), the sampled posterior and the data it came from."""
+    """Rows (one per n, rep, param), pooled tests, the sampled posterior and the data it came from."""
 
     config: StudyConfig
     rows: pd.DataFrame
+    pooled: pd.DataFrame
     idata: xr.DataTree
     datasets: dict[int, np.ndarray]
     thresholds: checks.Thresholds
@@ -57,6 +59,16 @@ class StudyResult:
     def failures(self) -> pd.DataFrame:
         """Rows whose sampled posterior disagrees with the exact one."""
         return self.rows[~self.rows["agree"]]
+
+    @property
+    def pooled_failures(self) -> pd.DataFrame:
+        """Pooled tests (per param and N, over the replications) that fail."""
+        return self.pooled[~self.pooled["agree"]] if len(self.pooled) else self.pooled
+
+    @property
+    def agrees(self) -> bool:
+        """True when every row and every pooled test agrees."""
+        return bool(self.rows["agree"].all()) and not len(self.pooled_failures)
 
 
 def simulate_datasets(family: Family, settings: Any, ns, reps: int, seed: int) -> dict[int, np.ndarray]:
@@ -80,8 +92,10 @@ def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray
         "post_sd": draws.std(("chain", "draw"), ddof=1),
         "post_mode": azs.mode(draws, round_to="none"),
         "mcse_mean": azs.mcse(draws, method="mean"),
+        "mcse_sd": azs.mcse(draws, method="sd"),
         "ess_bulk": azs.ess(draws, method="bulk"),
         "ess_tail": azs.ess(draws, method="tail"),
+        "ess_folded": azs.ess(draws, method="folded"),
         "r_hat": azs.rhat(draws),
         "eti_low": eti.sel(ci_bound="lower", drop=True),
         "eti_high": eti.sel(ci_bound="upper", drop=True),
@@ -92,8 +106,10 @@ _DISTRIBUTION_COLUMNS = (
     "post_mean",
     "post_sd",
     "mcse_mean",
+    "mcse_sd",
     "ess_bulk",
     "ess_tail",
+    "ess_folded",
     "r_hat",
     "eti_low",
     "eti_high",
@@ -113,15 +129,17 @@ def _divergences(idata: xr.DataTree) -> int:
 
 def tabulate(
     family: Family, sampler: Sampler, config: StudyConfig, datasets: dict[int, np.ndarray], idata: xr.DataTree
-) -> tuple[pd.DataFrame, checks.Thresholds]:
-    """Build the tidy rows: exact and sampled summaries side by side, with verdicts."""
+) -> tuple[pd.DataFrame, pd.DataFrame, checks.Thresholds]:
+    """Build the tidy rows (exact and sampled summaries side by side, with verdicts) and the pooled tests."""
     frames = []
+    judged = sampler.kind == "distribution"
+    pits: dict[tuple[str, int], list[np.ndarray]] = {}
     # closed forms once per data set, shared by every component
     exact_by_n = {n: family.exact(x, config.settings) for n, x in datasets.items()}
     densities_by_n = {n: [family.densities(one, config.settings) for one in x] for n, x in datasets.items()}
     for param, (variable, selection) in family.labels(config.settings).items():
         draws = idata["posterior"][variable].isel(selection)
-        if sampler.kind == "distribution":
+        if judged:
             sampled = _posterior_stats(draws, config.prob)
         else:
             sampled = {"post_mode": draws.isel(chain=0, draw=0, drop=True)}
@@ -131,16 +149,16 @@ def tabulate(
             for name in ("post_mode", *_DISTRIBUTION_COLUMNS):
                 frame[name] = sampled[name].sel(n=n).values if name in sampled else np.nan
             posts = [dens[param]["posterior"] for dens in densities_by_n[n]]
-            frame["ks_pvalue"] = np.nan
-            if sampler.kind == "distribution":
-                frame["ks_pvalue"] = [
-                    checks.ks_pvalue(
-                        draws.sel(n=n, rep=r).values,
-                        posts[r].cdf,
-                        min(frame.at[r, "ess_bulk"], frame.at[r, "ess_tail"]),
-                    )
-                    for r in range(len(x))
+            frame["ks_thin"], frame["ks_pvalue"] = 0, np.nan
+            if judged:
+                per_rep = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
+                factors = [checks.thin_factor(d) for d in per_rep]
+                pits[(param, n)] = [
+                    checks.pit_values(d, post.cdf, f)
+                    for d, post, f in zip(per_rep, posts, factors, strict=True)
                 ]
+                frame["ks_thin"] = factors
+                frame["ks_pvalue"] = [checks.ks_uniform_pvalue(u) for u in pits[(param, n)]]
             frame["posterior"] = posts
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
@@ -148,46 +166,46 @@ def tabulate(
     rows.insert(0, "model", family.key)
     rows["divergences"] = _divergences(idata)
     rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
+    rows["z_sd"] = (rows["post_sd"] - rows["post_sd_exact"]) / rows["mcse_sd"]
     rows["mean_error_sd"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["post_sd_exact"]
     rows["sd_ratio"] = rows["post_sd"] / rows["post_sd_exact"]
     # The half-sample mode of one component's draws estimates its marginal mode, which for a
     # multi-parameter posterior can differ from the joint MAP; a point engine targets the MAP.
     marginal = rows["mode_exact"].fillna(rows["map_exact"]) if "mode_exact" in rows else rows["map_exact"]
-    rows["mode_target"] = marginal if sampler.kind == "distribution" else rows["map_exact"]
+    rows["mode_target"] = marginal if judged else rows["map_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["mode_target"]) / rows["post_sd_exact"]
-    thresholds = checks.Thresholds(alpha=config.alpha, rows=len(rows))
+    thresholds = checks.Thresholds(
+        alpha=config.alpha, rows=len(rows), groups=len(rows.groupby(["param", "n"]))
+    )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
     rows["mode_tol_sd"] = [
-        checks.mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit)
-        if sampler.kind == "distribution"
-        else np.nan
+        checks.mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit) if judged else np.nan
         for post, mode, sd, m in zip(
             rows.pop("posterior"), rows["mode_target"], rows["post_sd_exact"], effective, strict=True
         )
     ]
+    rows["r_hat_limit"] = checks.rhat_limit(
+        np.minimum(rows["ess_bulk"], rows["ess_folded"]),
+        chains=config.chains,
+        draws=config.draws,
+        alpha=thresholds.alpha_row,
+    )
     rows["covers_true"] = (rows["eti_low"] <= rows["true_value"]) & (rows["true_value"] <= rows["eti_high"])
     attrs = idata["posterior"].attrs
     for name in ("compile_time", "sampling_time", "wall_time"):
         rows[name] = float(attrs.get(name, np.nan))
     rows["ess_per_s"] = rows["ess_bulk"] / rows["wall_time"]
+    pooled = pd.DataFrame()
     if sampler.check == "sampler":
-        rows["agree"], rows["reason"] = checks.sampler_verdicts(
-            z_mean=rows["z_mean"].to_numpy(),
-            mode_error_sd=rows["mode_error_sd"].to_numpy(),
-            mode_tol_sd=rows["mode_tol_sd"].to_numpy(),
-            ks_pvalue=rows["ks_pvalue"].to_numpy(),
-            r_hat=rows["r_hat"].to_numpy(),
-            ess_bulk=rows["ess_bulk"].to_numpy(),
-            divergences=rows["divergences"].to_numpy(),
-            thresholds=thresholds,
-        )
+        rows["agree"], rows["reason"] = checks.sampler_verdicts(rows, thresholds, chains=config.chains)
+        pooled = checks.pooled_tests(rows, pits, thresholds)
     elif sampler.check == "close":
         rows["agree"], rows["reason"] = checks.close_verdicts(
             mean_error_sd=rows["mean_error_sd"].to_numpy(), sd_ratio=rows["sd_ratio"].to_numpy()
         )
     else:
         rows["agree"], rows["reason"] = checks.map_verdicts(mode_error_sd=rows["mode_error_sd"].to_numpy())
-    return rows, thresholds
+    return rows, pooled, thresholds
 
 
 def _thinned(idata: xr.DataTree, thin: int) -> xr.DataTree:
@@ -200,11 +218,19 @@ def _thinned(idata: xr.DataTree, thin: int) -> xr.DataTree:
 
 
 def run_study(
-    config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False
+    config: StudyConfig,
+    *,
+    log: Callable[[str], None] | None = None,
+    progress: bool = False,
+    engine: Sampler | None = None,
 ) -> StudyResult:
-    """Simulate, build one batched model, sample it once, and compare with the closed forms."""
+    """Simulate, build one batched model, sample it once, and compare with the closed forms.
+
+    ``engine`` replaces the registered engine named by ``config.sampler`` (the power study
+    passes defective engines this way); the verdict code is the same.
+    """
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    family, sampler = FAMILIES[config.family], SAMPLERS[config.sampler]
+    family, sampler = FAMILIES[config.family], engine or SAMPLERS[config.sampler]
     timings = {}
     start = time.perf_counter()
     datasets = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
@@ -217,6 +243,7 @@ def run_study(
         f"{sampler.name}: {budget}"
     )
     t0 = time.perf_counter()
+    extra = {"problem": Problem(family, config.settings, datasets)} if sampler.needs_problem else {}
     idata = sampler.run(
         model,
         draws=config.draws * thin,
@@ -225,10 +252,11 @@ def run_study(
         cores=config.cores,
         seed=sampler_seed(config.seed, family.key, sampler.name),
         progress=progress,
+        **extra,
     )
     idata = _thinned(idata, thin)
     timings["sampling"] = time.perf_counter() - t0
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
-    rows, thresholds = tabulate(family, sampler, config, datasets, idata)
+    rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     timings["total"] = time.perf_counter() - start
-    return StudyResult(config, rows, idata, datasets, thresholds, timings)
+    return StudyResult(config, rows, pooled, idata, datasets, thresholds, timings)

@@ -1,6 +1,7 @@
 """The calibration behind the agreement tests, and the seeding scheme."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from arviz_stats.base import array_stats
 from scipy import stats
@@ -34,46 +35,69 @@ def test_mode_tolerance_bounds_a_fresh_measurement(posterior, mode, m):
     assert bound < 1.35 * rmse
 
 
-def test_thresholds_split_alpha_over_rows_and_tests():
-    t = checks.Thresholds(alpha=0.01, rows=60)
-    assert t.alpha_per_test == pytest.approx(0.01 / (3 * 60))
-    assert stats.norm.sf(t.z_crit) * 2 == pytest.approx(t.alpha_per_test)
+def test_thresholds_split_alpha_between_rows_and_pooled_tests():
+    t = checks.Thresholds(alpha=0.01, rows=60, groups=3)
+    assert t.alpha_row == pytest.approx(0.005 / (len(checks.ROW_TESTS) * 60))
+    assert t.alpha_pooled == pytest.approx(0.005 / (len(checks.POOLED_TESTS) * 3))
+    # Bonferroni: every test of the run together spends alpha
+    total = t.alpha_row * len(checks.ROW_TESTS) * 60 + t.alpha_pooled * len(checks.POOLED_TESTS) * 3
+    assert total == pytest.approx(0.01)
+    assert stats.norm.sf(t.z_crit) * 2 == pytest.approx(t.alpha_row)
+    assert stats.norm.sf(t.z_crit_pooled) * 2 == pytest.approx(t.alpha_pooled)
+
+
+def verdict_rows(**columns):
+    base = dict(z_mean=0.0, z_sd=0.0, mode_error_sd=0.0, mode_tol_sd=0.5, ks_pvalue=0.5, r_hat=1.0,
+                r_hat_limit=1.01, ess_bulk=1000.0, divergences=0)  # fmt: skip
+    n = max(len(v) for v in columns.values())
+    return pd.DataFrame({k: columns.get(k, [v] * n) for k, v in base.items()})
 
 
 def test_verdicts_name_each_failure():
-    t = checks.Thresholds(alpha=0.01, rows=5)
-    agree, reasons = checks.sampler_verdicts(
-        z_mean=np.array([0.1, 5.0, 0.0, 0.0, 0.0]),
-        mode_error_sd=np.array([0.0, 0.0, 0.9, 0.0, 0.0]),
-        mode_tol_sd=np.array([0.5, 0.5, 0.5, 0.5, 0.5]),
-        ks_pvalue=np.array([0.5, 0.5, 0.5, 0.5, 1e-6]),
-        r_hat=np.array([1.0, 1.0, 1.0, 1.05, 1.0]),
-        ess_bulk=np.array([1000, 1000, 1000, 100, 1000]),
-        divergences=np.array([0, 0, 0, 3, 0]),
-        thresholds=t,
+    t = checks.Thresholds(alpha=0.01, rows=6, groups=1)
+    rows = verdict_rows(
+        z_mean=[0.1, 6.0, 0.0, 0.0, 0.0, 0.0],
+        z_sd=[0.0, 0.0, 0.0, 0.0, 0.0, -7.0],
+        mode_error_sd=[0.0, 0.0, 0.9, 0.0, 0.0, 0.0],
+        ks_pvalue=[0.5, 0.5, 0.5, 0.5, 1e-7, 0.5],
+        r_hat=[1.0, 1.0, 1.0, 1.05, 1.0, 1.0],
+        ess_bulk=[1000, 1000, 1000, 100, 1000, 1000],
+        divergences=[0, 0, 0, 3, 0, 0],
     )
-    assert agree.tolist() == [True, False, False, False, False]
+    agree, reasons = checks.sampler_verdicts(rows, t, chains=4)
+    assert agree.tolist() == [True, False, False, False, False, False]
     assert reasons[0] == ""
-    assert "mean off by +5.00 MCSE" in reasons[1]
+    assert "mean off by +6.00 MCSE" in reasons[1]
     assert "mode off by +0.900 sd" in reasons[2]
-    assert "R-hat" in reasons[3] and "bulk ESS 100" in reasons[3] and "3 divergences" in reasons[3]
-    assert "KS p = 1e-06" in reasons[4]
+    assert "R-hat 1.050 > 1.010" in reasons[3] and "bulk ESS 100 < 400" in reasons[3]
+    assert "3 divergences" in reasons[3]
+    assert "KS p = 1e-07" in reasons[4]
+    assert "sd off by -7.00 MCSE" in reasons[5]
 
 
 def test_nan_statistics_never_agree():
-    agree, _ = checks.sampler_verdicts(
-        z_mean=np.array([np.nan]),
-        mode_error_sd=np.array([0.0]),
-        mode_tol_sd=np.array([1.0]),
-        ks_pvalue=np.array([np.nan]),
-        r_hat=np.array([np.nan]),
-        ess_bulk=np.array([np.nan]),
-        divergences=np.array([0]),
-        thresholds=checks.Thresholds(alpha=0.01, rows=1),
-    )
+    rows = verdict_rows(z_mean=[np.nan], ks_pvalue=[np.nan], ess_bulk=[np.nan])
+    agree, _ = checks.sampler_verdicts(rows, checks.Thresholds(alpha=0.01, rows=1, groups=1), chains=4)
     assert not agree[0]
     assert not checks.close_verdicts(mean_error_sd=np.array([np.nan]), sd_ratio=np.array([1.0]))[0][0]
     assert not checks.map_verdicts(mode_error_sd=np.array([np.nan]))[0][0]
+
+
+def test_rhat_limit_matches_its_null_rate_on_iid_draws():
+    """Stationary iid chains: ArviZ's R-hat exceeds the derived limit about as often as stated."""
+    rng = np.random.default_rng(8)
+    chains, draws, sets, alpha = 4, 200, 4000, 0.05
+    x = rng.standard_normal((sets, chains, draws))
+    rhat = np.asarray(array_stats.rhat(x, chain_axis=-2, draw_axis=-1))
+    ess = np.minimum(
+        array_stats.ess(x, method="bulk", chain_axis=-2, draw_axis=-1),
+        array_stats.ess(x, method="folded", chain_axis=-2, draw_axis=-1),
+    )
+    rate = np.mean(rhat > checks.rhat_limit(ess, chains=chains, draws=draws, alpha=alpha))
+    # at most alpha (the limit is a union bound over bulk and folded R-hat), and not far below
+    assert rate <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / sets), rate
+    assert rate >= alpha / 4, rate
+    assert np.isnan(checks.rhat_limit(np.array([100.0]), chains=1, draws=100, alpha=0.01)).all()
 
 
 def test_approximation_bounds_name_each_failure():
@@ -86,17 +110,28 @@ def test_approximation_bounds_name_each_failure():
     assert agree.tolist() == [True, False] and "MAP off by -0.01 sd" in reasons[1]
 
 
-def test_ks_pvalue_thins_autocorrelated_draws():
-    """An AR(1) chain with the right marginal passes when thinned by its ESS, fails when not."""
-    rng = np.random.default_rng(3)
-    rho, n = 0.95, 20_000
+def ar1(rho: float, n: int, rng) -> np.ndarray:
     x = np.empty((1, n))
     x[0, 0] = rng.standard_normal()
     for i in range(1, n):
         x[0, i] = rho * x[0, i - 1] + np.sqrt(1 - rho**2) * rng.standard_normal()
-    ess = n * (1 - rho) / (1 + rho)
-    assert checks.ks_pvalue(x, stats.norm.cdf, ess) > 0.01
-    assert checks.ks_pvalue(x, stats.norm.cdf, n) < 0.01
+    return x
+
+
+def test_thinning_leaves_nearly_independent_draws():
+    """Positively correlated (AR 0.95) and antithetic (AR -0.5) chains: the kept draws pass KS.
+
+    Thinning an antithetic chain by the old rule, ceil(n / ESS), keeps every second draw,
+    whose lag-1 autocorrelation is +0.25: the rule here must thin further.
+    """
+    rng = np.random.default_rng(3)
+    slow = ar1(0.95, 20_000, rng)
+    factor = checks.thin_factor(slow)
+    assert factor >= 20  # (1 + rho) / (1 - rho) = 39 draws per effective draw
+    assert checks.ks_uniform_pvalue(checks.pit_values(slow, stats.norm.cdf, factor)) > 0.01
+    assert checks.ks_uniform_pvalue(checks.pit_values(slow, stats.norm.cdf, 1)) < 0.01
+    antithetic = ar1(-0.5, 4000, rng)
+    assert checks.thin_factor(antithetic) >= 3
 
 
 def test_each_data_set_depends_only_on_seed_and_its_cell():

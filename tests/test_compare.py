@@ -51,6 +51,7 @@ def test_smoke_run_exits_zero_and_writes_every_output(smoke):
     assert names == sorted(
         [
             "summary.csv",
+            "pooled.csv",
             "results.json",
             "posterior_normal_normal_nuts.nc",
             "trace_normal_normal_nuts_n3.png",
@@ -85,7 +86,9 @@ def test_results_json_holds_rows_aggregates_and_settings(smoke):
     assert [a["n"] for a in family["per_n"]] == [3, 30]
     assert list(family["washout"]) == ["mu"] and family["washout"]["mu"]["slope"] < -0.5
     assert "Prior's pull" in family["interpretation"]
-    assert family["samplers"]["nuts"]["tests"]["tests_per_row"] == 3
+    tests = family["samplers"]["nuts"]["tests"]
+    assert tests["row_tests"] == ["mean", "sd", "mode", "ks", "rhat"] and tests["alpha"] == 0.01
+    assert len(doc["pooled"]) == 2 * 3  # (param, N) x (mean, sd, pit)
 
 
 def test_posterior_netcdf_reopens_with_arviz(smoke):
@@ -164,7 +167,7 @@ def test_exact_iid_draws_agree_and_shifted_draws_do_not():
         )
         from models.samplers import SAMPLERS
 
-        rows, _ = tabulate(family, SAMPLERS["nuts"], config, data, idata)
+        rows, _, _ = tabulate(family, SAMPLERS["nuts"], config, data, idata)
         assert rows["agree"].all() if expect else not rows["agree"].any()
 
 
@@ -234,8 +237,10 @@ def test_failed_write_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
 
 
 def test_help_has_an_example(capsys):
+    assert compare.main(["--help"]) == 0
+    assert "examples:" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
-        compare.main(["--help"])
+        compare.main(["study", "--help"])
     assert exc.value.code == 0
     assert "examples:" in capsys.readouterr().out
 
@@ -393,3 +398,84 @@ def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
         assert "p, N = 30:" not in text.split("MLE on a boundary")[1]
     # Beta(2, 2) pulls toward 1/2, far from 0.05: the MAP's exact MSE is the larger even at N = 1
     assert "the MAP has the lower MSE at no N" in text
+
+
+def test_pooled_csv_has_one_row_per_param_n_and_test(smoke):
+    _, out = smoke
+    pooled = pd.read_csv(out / "pooled.csv")
+    assert list(pooled.columns[:8]) == [
+        "model",
+        "sampler",
+        "n",
+        "param",
+        "test",
+        "statistic",
+        "pvalue",
+        "agree",
+    ]
+    assert sorted(zip(pooled["n"], pooled["test"], strict=True)) == sorted(
+        (n, t) for n in (3, 30) for t in ("mean", "sd", "pit")
+    )
+    assert pooled["agree"].all()
+
+
+def test_study_subcommand_is_the_default(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert compare.main([*TINY, "--n", "4", "--sampler", "exact", "--out", str(a)]) == 0
+    assert compare.main(["study", *TINY, "--n", "4", "--sampler", "exact", "--out", str(b)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(a / "summary.csv"), pd.read_csv(b / "summary.csv"))
+
+
+def test_help_at_both_levels_lists_subcommands_and_flags(capsys):
+    assert compare.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "study" in text and "power" in text and "--reps" in text
+    with pytest.raises(SystemExit) as exc:
+        compare.main(["power", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "--seeds" in text and "--defects" in text and "mean_shift" in text
+
+
+def test_alpha_is_shared_by_the_studies_of_a_run():
+    configs, *_ = compare.parse(
+        [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "nuts,exact,advi"]
+    )
+    alphas = {c.sampler: c.alpha for cs in configs.values() for c in cs}
+    # two families x two engines judged by the samplers' tests share the run's 1%; ADVI has bounds
+    assert alphas["nuts"] == pytest.approx(0.01 / 4) and alphas["exact"] == pytest.approx(0.01 / 4)
+    assert {c.studies_in_run for cs in configs.values() for c in cs} == {4}
+
+
+def test_power_subcommand_on_a_tiny_catalogue(tmp_path, capsys):
+    """The power machinery end to end: null and two defects, power.csv, the plot, the reading."""
+    out = tmp_path / "p"
+    args = ["power", "--n", "5", "50", "--reps", "3", "--draws", "400", "--tune", "300", "--chains", "2",
+            "--seeds", "4", "--defects", "mean_shift,prior_var_as_sd", "--out", str(out)]  # fmt: skip
+    code = compare.main(args)
+    text = capsys.readouterr().out
+    assert code == 0, text
+    table = pd.read_csv(out / "power.csv")
+    assert set(table["defect"]) == {"null", "mean_shift", "prior_var_as_sd"}
+    assert len(table[table["defect"] == "mean_shift"]) == 5 and (table["runs"] > 0).all()
+    assert (table["ci_low"] <= table["power"]).all() and (table["power"] <= table["ci_high"]).all()
+    # the prior's variance used as its sd (4 instead of 2) moves every posterior at N = 5
+    assert table.loc[table["defect"] == "prior_var_as_sd", "power"].iloc[0] == 1.0
+    assert (out / "power_normal_normal.png").exists() and (out / "power_runs.csv").exists()
+    assert "False alarms of the correct engines" in text and "Smallest size caught" in text
+
+
+POWER_BAD = [
+    (["power", "--defects", "gremlins"], "unknown defect 'gremlins'"),
+    (["power", "--seeds", "1"], "seeds must be >= 2"),
+    (["power", "--n", "1", "--defects", "observation_left_out"], "needs every N > 1"),
+    (["power", "--noise-var", "0"], "noise variance must be > 0"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), POWER_BAD, ids=[" ".join(a) for a, _ in POWER_BAD])
+def test_power_bad_input_is_one_line_exit_two(args, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert compare.main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not out.exists()

@@ -1,0 +1,344 @@
+"""The verdict's power: a catalogue of realistic defects, judged by the study's own verdict.
+
+Each defect is injected at several sizes into many runs of the study.
+
+Two kinds of defect:
+
+* wrong draws: the ``exact`` engine's iid posterior draws, transformed (a mean shifted by
+  k posterior sd, an sd scaled by f, a share of draws from a kernel twice as wide, a skew
+  with the right mean and sd), cheap enough to run many seeds;
+* wrong engines and wrong models, sampled by PyMC's NUTS: warm-up draws kept, the prior's
+  variance passed where PyMC expects a standard deviation, observations left out of each
+  data set, the noise variance mis-scaled. These are judged against the right closed
+  forms, as a user's buggy model would be.
+
+Each run of a defect at one size is one study (the flags' families, N, replications and
+draws) with study seed ``--seed + s`` for ``s`` in ``range(seeds)``: the same data sets at
+every size and for every defect, so the curves differ by the defect alone. A run detects
+the defect when any of its rows or pooled tests disagrees; the null runs (the correct
+``exact`` engine over the same seeds, and NUTS over the model defects' seeds) give the
+false-alarm rate beside it. Model defects cost a NUTS run each, so they run
+``max(2, seeds // MODEL_SEED_DIVISOR)`` seeds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+from scipy import stats
+
+from models.batched import for_sampling
+from models.samplers import SAMPLERS, Problem, Sampler, exact, map_groups, nuts
+from study.run import StudyConfig, run_study
+
+DEFAULT_SEEDS = 20
+MODEL_SEED_DIVISOR = 4
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One defect of the catalogue.
+
+    Attributes
+    ----------
+    name, description
+        Key (``--defects``) and one line for the tables.
+    kind
+        ``"draws"`` (transformed exact draws) or ``"engine"`` (sampled by NUTS).
+    sizes
+        The sizes injected, in ``unit``.
+    unit
+        What a size means, for the tables and the plot.
+    engine
+        ``engine(size) -> adapter`` with the engine protocol plus ``problem``.
+    applies
+        ``settings -> bool``: whether the family has what the defect changes.
+    valid
+        ``(size, ns) -> str``: '' or why the size cannot run with these N.
+    """
+
+    name: str
+    description: str
+    kind: str
+    sizes: tuple[float, ...]
+    unit: str
+    engine: Callable[[float], Callable[..., xr.DataTree]]
+    applies: Callable[[object], bool] = lambda settings: True
+    valid: Callable[[float, tuple[int, ...]], str] = lambda size, ns: ""
+
+
+def _exact_draws(model, problem: Problem, *, draws: int, chains: int, seed: int) -> xr.DataTree:
+    return exact(model, draws=draws, tune=0, chains=chains, seed=seed, problem=problem)
+
+
+def _transformed(transform: Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]):
+    """Make a draws defect: exact draws, each parameter transformed in units of its exact posterior sd.
+
+    ``transform(z, rng)`` gets the standardised draws ``z = (x - exact mean) / exact sd``
+    (shape ``(chain, draw, n, rep, ...)``) and returns the defective ones.
+    """
+
+    def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
+        idata = _exact_draws(model, problem, draws=draws, chains=chains, seed=seed)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+        post = idata["posterior"].to_dataset()
+        ns = [int(n) for n in post["n"].values]
+        for variable in post.data_vars:
+            x = post[variable].values
+            mean, sd = _moments(problem, variable, ns, x.shape[2:])
+            x = mean + sd * transform((x - mean) / sd, rng)
+            post[variable] = (post[variable].dims, x)
+        idata["posterior"] = xr.DataTree(post)
+        return idata
+
+    return engine
+
+
+def _moments(problem: Problem, variable: str, ns: list[int], shape: tuple[int, ...]):
+    """Exact posterior mean and sd of every component of ``variable``, shape ``(n, rep, ...)``."""
+    family, settings = problem.family, problem.settings
+    mean, sd = np.empty(shape), np.empty(shape)
+    for label, (var, selection) in family.labels(settings).items():
+        if var != variable:
+            continue
+        for i, n in enumerate(ns):
+            exact_n = family.exact(problem.datasets[n], settings)[label]
+            index = (i, slice(None), *selection.values())
+            mean[index], sd[index] = exact_n["post_mean_exact"], exact_n["post_sd_exact"]
+    return mean, sd
+
+
+def _skew(z: np.ndarray, a: float) -> np.ndarray:
+    """``(z + a (z^2 - 1)) / sqrt(1 + 2 a^2)``: mean 0 and sd 1 for Normal z, skewness about 6a."""
+    return (z + a * (z**2 - 1)) / np.sqrt(1 + 2 * a**2)
+
+
+def _wide_kernel(z: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Replace a random ``share`` of the draws from a kernel twice as wide (``2 z``)."""
+    return np.where(rng.uniform(size=z.shape) < share, 2 * z, z)
+
+
+def _nuts_on(build: Callable[[Problem], tuple[dict[int, np.ndarray], object]]):
+    """Make an engine defect: PyMC's NUTS on a wrong model built from the problem, judged as the right one.
+
+    ``build(problem) -> (datasets, settings)`` gives what the wrong model is built from;
+    its data-set keys may differ from the true N (observations left out), and the draws
+    are put back on the true N's coordinates.
+    """
+
+    def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
+        datasets, settings = build(problem)
+        wrong = for_sampling(problem.family.build_model(datasets, settings))
+        idata = nuts(wrong, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress)
+        ns = [int(n) for n in model.coords["n"]]
+        return map_groups(idata, lambda ds: ds.assign_coords(n=ns) if "n" in ds.dims else ds)
+
+    return engine
+
+
+def _warmup_kept(kept: int):
+    """PyMC's NUTS whose first ``kept`` warm-up draws per chain stand in for its last ``kept`` draws."""
+
+    def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
+        start = time.perf_counter()
+        with model:
+            initvals, step = pm.init_nuts(
+                init="jitter+adapt_diag", chains=chains, random_seed=seed, progressbar=False, quiet=True
+            )
+        idata = pm.sample(
+            draws=draws, tune=tune, chains=chains, cores=cores, step=step, initvals=initvals,
+            random_seed=seed, model=model, progressbar=progress, quiet=not progress,
+            compute_convergence_checks=False, discard_tuned_samples=False,
+            idata_kwargs={"save_warmup": True},
+        )  # fmt: skip
+        k = int(min(kept, tune, draws))
+        warm = idata["warmup_posterior"].to_dataset().isel(draw=slice(0, k))
+        post = idata["posterior"].to_dataset().isel(draw=slice(0, draws - k))
+        joined = xr.concat([warm, post], dim="draw").assign_coords(draw=np.arange(draws))
+        out = xr.DataTree.from_dict({"posterior": joined})
+        out["posterior"].attrs.update(
+            compile_time=float("nan"), sampling_time=time.perf_counter() - start,
+            wall_time=time.perf_counter() - start,
+        )  # fmt: skip
+        return out
+
+    return engine
+
+
+def _left_out(k: int):
+    return lambda p: ({n - k: x[:, : n - k] for n, x in p.datasets.items()}, p.settings)
+
+
+def _scaled(field: str, how: Callable[[float], float]):
+    return lambda p: (p.datasets, replace(p.settings, **{field: how(getattr(p.settings, field))}))
+
+
+def _has(field: str) -> Callable[[object], bool]:
+    return lambda settings: hasattr(settings, field)
+
+
+DEFECTS: dict[str, Defect] = {
+    d.name: d
+    for d in [
+        Defect("mean_shift", "draws shifted by k posterior sd", "draws", (0.005, 0.01, 0.02, 0.03, 0.05),
+               "k (posterior sd)", lambda k: _transformed(lambda z, rng: z + k)),
+        Defect("sd_scale", "draws spread by a factor f about the exact mean", "draws",
+               (0.95, 0.98, 0.99, 1.01, 1.02, 1.05), "f (sd ratio)",
+               lambda f: _transformed(lambda z, rng: f * z)),
+        Defect("wide_kernel", "a share of the draws from a kernel twice as wide", "draws", (0.01, 0.02, 0.05),
+               "share of draws", lambda q: _transformed(lambda z, rng: _wide_kernel(z, q, rng))),
+        Defect("skew", "draws skewed (z + a(z^2 - 1)) with the right mean and sd", "draws", (0.02, 0.05, 0.1),
+               "a (skewness ~6a)", lambda a: _transformed(lambda z, rng: _skew(z, a))),
+        Defect("warmup_kept", "NUTS keeps its first warm-up draws (per chain) in place of its last",
+               "engine", (5, 20, 100), "draws per chain", _warmup_kept),
+        Defect("prior_var_as_sd", "the prior's variance passed where PyMC expects its sd (NUTS)", "engine",
+               (1,), "-", lambda _: _nuts_on(_scaled("prior_var", lambda v: v**2)),
+               applies=_has("prior_var")),
+        Defect("observation_left_out", "the last k observations of each data set left out (NUTS)", "engine",
+               (1, 2, 5), "k observations", lambda k: _nuts_on(_left_out(int(k))),
+               valid=lambda k, ns: "" if min(ns) > k else f"needs every N > {k:g}"),
+        Defect("noise_var_scaled", "the model's noise variance multiplied by f (NUTS)", "engine",
+               (0.8, 0.9, 1.1, 1.25), "f", lambda f: _nuts_on(_scaled("noise_var", lambda v: f * v)),
+               applies=_has("noise_var")),
+    ]
+}  # fmt: skip
+
+
+def parse_defects(text: str, configs: dict[str, list[StudyConfig]]) -> list[Defect]:
+    """Defects named by ``--defects`` (a name, a comma list or 'all') that apply to the run's families."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        names = list(DEFECTS)
+    if not names:
+        raise ValueError("--defects needs at least one name")
+    for name in names:
+        if name not in DEFECTS:
+            raise ValueError(f"unknown defect {name!r}; choose from: {', '.join(DEFECTS)} or all")
+    ns = next(iter(configs.values()))[0].ns
+    chosen = []
+    for name in dict.fromkeys(names):
+        defect = DEFECTS[name]
+        sizes = tuple(s for s in defect.sizes if not defect.valid(s, ns))
+        if sizes:
+            chosen.append(replace(defect, sizes=sizes))
+        elif len(names) == 1:
+            raise ValueError(f"defect {name!r} {defect.valid(defect.sizes[0], ns)}")
+    return chosen
+
+
+@dataclass
+class PowerResult:
+    """Every run of the power study: one row per (family, defect, size, seed) with its verdict."""
+
+    runs: pd.DataFrame
+    alpha: float
+    seeds: int
+    config: StudyConfig
+
+
+def _verdict(result) -> tuple[bool, str]:
+    """Whether a run raised any alarm, and which test raised the first one."""
+    if len(result.failures):
+        return True, "row: " + result.failures["reason"].iloc[0].split(" (")[0]
+    if len(result.pooled_failures):
+        return True, "pooled: " + result.pooled_failures["reason"].iloc[0].split(" (")[0]
+    return False, ""
+
+
+def run_power_study(
+    configs: dict[str, list[StudyConfig]], defects: list[Defect], *, seeds: int, progress: bool = False
+) -> PowerResult:
+    """Run the null and every defect at every size over ``seeds`` study seeds (fewer for NUTS defects)."""
+    rows = []
+    quiet = lambda msg: None  # noqa: E731
+    first = next(iter(configs.values()))[0]
+    model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
+    for key, family_configs in configs.items():
+        base = replace(
+            family_configs[0], sampler="exact", studies_in_run=1, alpha=first.alpha * first.studies_in_run
+        )
+        settings = base.settings
+        plan = [("null", "exact", 0.0, seeds, None), ("null", "nuts", 0.0, model_seeds, None)]
+        for d in defects:
+            if d.applies(settings):
+                n_seeds = seeds if d.kind == "draws" else model_seeds
+                plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
+        total = sum(p[3] for p in plan)
+        done, start = 0, time.perf_counter()
+        for name, kind, size, n_seeds, defect in plan:
+            if defect is None:
+                engine = SAMPLERS[kind]
+            else:
+                engine = Sampler(f"{name}({size:g})", defect.description, True, "distribution", None, (),
+                                 defect.engine(size), needs_problem=True)  # fmt: skip
+            for s in range(n_seeds):
+                config = replace(base, seed=base.seed + s, sampler=engine.name)
+                result = run_study(config, log=quiet, engine=engine, progress=False)
+                detected, caught_by = _verdict(result)
+                rows.append(
+                    {
+                        "model": key, "defect": name, "kind": kind if defect else f"null ({kind})",
+                        "size": size, "unit": defect.unit if defect else "-", "seed": config.seed,
+                        "detected": detected, "caught_by": caught_by,
+                        "seconds": result.timings["total"],
+                    }
+                )  # fmt: skip
+                done += 1
+                elapsed = time.perf_counter() - start
+                print(
+                    f"\r[{key}] power: {done}/{total} runs ({name} {size:g}, seed {config.seed}); "
+                    f"{elapsed:.0f} s, about {elapsed / done * (total - done):.0f} s left   ",
+                    end="", file=sys.stderr, flush=True,
+                )  # fmt: skip
+        print(file=sys.stderr)
+    return PowerResult(pd.DataFrame(rows), first.alpha * first.studies_in_run, seeds, first)
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, defect, size): runs, detections, detection probability, 95% Clopper-Pearson interval."""
+    out = []
+    for (model, defect, kind, size, unit), g in runs.groupby(
+        ["model", "defect", "kind", "size", "unit"], sort=False
+    ):
+        k, n = int(g["detected"].sum()), len(g)
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        caught = g.loc[g["detected"], "caught_by"].str.split(":").str[0].value_counts()
+        out.append(
+            {
+                "model": model, "defect": defect, "kind": kind, "size": size, "unit": unit, "runs": n,
+                "detected": k, "power": k / n, "ci_low": ci.low, "ci_high": ci.high,
+                "caught_by": ", ".join(f"{c} {v}" for c, v in caught.items()),
+                "seconds_per_run": float(g["seconds"].median()),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def smallest_detected(summary: pd.DataFrame, power: float = 0.9) -> dict[tuple[str, str], str]:
+    """Per (model, defect): the size nearest the null detected with at least ``power``, in words."""
+    out = {}
+    for (model, defect), g in summary[~summary["kind"].str.startswith("null")].groupby(
+        ["model", "defect"], sort=False
+    ):
+        hits = g[g["power"] >= power]
+        if hits.empty:
+            out[model, defect] = f"none of {', '.join(f'{s:g}' for s in g['size'])}"
+            continue
+        null = 1.0 if defect == "sd_scale" else 0.0
+        dist = (hits["size"] - null).abs()
+        below = hits[hits["size"] < null] if defect == "sd_scale" else hits.iloc[0:0]
+        above = hits[hits["size"] > null] if defect == "sd_scale" else hits
+        parts = []
+        for side in (below, above):
+            if len(side):
+                best = side.loc[(side["size"] - null).abs().idxmin()]
+                parts.append(f"{best['size']:g}")
+        out[model, defect] = " and ".join(parts) if parts else f"{hits.loc[dist.idxmin(), 'size']:g}"
+    return out
