@@ -39,6 +39,8 @@ from models.samplers import SAMPLERS, Problem, Sampler, exact, map_groups, nuts
 from study.run import StudyConfig, run_study
 
 DEFAULT_SEEDS = 20
+# the correct engines' runs (not "null": CSV readers take that for a missing value)
+NO_DEFECT = "no_defect"
 MODEL_SEED_DIVISOR = 4
 
 
@@ -265,7 +267,7 @@ def run_power_study(
             family_configs[0], sampler="exact", studies_in_run=1, alpha=first.alpha * first.studies_in_run
         )
         settings = base.settings
-        plan = [("null", "exact", 0.0, seeds, None), ("null", "nuts", 0.0, model_seeds, None)]
+        plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
         for d in defects:
             if d.applies(settings):
                 n_seeds = seeds if d.kind == "draws" else model_seeds
