@@ -492,8 +492,8 @@ def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
     import subprocess
     import sys
 
-    args = [sys.executable, "compare.py", "--n", "10", "100", "--reps", "3", "--draws", "300", "--tune", "300",
-            "--chains", "2", "--seed", "3", "--sampler", "nuts,exact"]  # fmt: skip
+    args = [sys.executable, "compare.py", "--n", "10", "100", "--reps", "3", "--draws", "300",
+            "--tune", "300", "--chains", "2", "--seed", "3", "--sampler", "nuts,exact"]  # fmt: skip
     runs = {}
     for name, cache in (("cold", "a"), ("warm", "a"), ("other cold", "b")):
         env = os.environ | {"PYTENSOR_FLAGS": f"base_compiledir={tmp_path / cache}"}
