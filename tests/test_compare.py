@@ -321,7 +321,7 @@ def test_several_families_in_one_run(tmp_path, capsys):
     assert doc["families"]["binomial_beta"]["settings"] == {"true_p": 0.1, "prior_a": 2.0, "prior_b": 3.0}
     assert doc["families"]["exponential_gamma"]["settings"]["prior_b"] == 3.0
     for key in ("binomial_beta", "exponential_gamma"):
-        assert f"({key}; samplers' tests" in text
+        assert f"({key}; per-row tests" in text
         assert (out / f"posterior_{key}_nuts.nc").exists() and (out / f"washout_{key}.png").exists()
 
 
