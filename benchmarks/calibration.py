@@ -9,11 +9,13 @@ PyMC's NUTS) and reports, with 95% Clopper-Pearson intervals:
 * per run: the share of runs with any disagreement, which must be at most ``--alpha``;
 * the diagnostic floors' null rate (R-hat above its derived limit, ESS below the floor).
 
-Usage (each line prints its table and appends its raw rows to ``--csv``)::
+Every run is appended to ``--out`` (rows.csv, pooled.csv, runs.csv) as soon as it ends,
+so a long measurement can be stopped and resumed (seeds already there are skipped) or
+split into chunks with ``--first-seed``; ``--report`` prints the table of stored folders::
 
-    python benchmarks/calibration.py --sampler exact --model normal_normal --runs 2000
-    python benchmarks/calibration.py --sampler nuts --model normal_normal --runs 200
-    python benchmarks/calibration.py --sampler nuts --model binomial_beta --runs 17
+    python benchmarks/calibration.py --sampler exact --model normal_normal --runs 2000 --out cal/exact-nn
+    python benchmarks/calibration.py --sampler nuts --model normal_normal --runs 200 --out cal/nuts-nn
+    python benchmarks/calibration.py --report cal/nuts-nn
 
 The study configuration is the default one (N = 10, 100, 1000; 20 replications; 4 x
 1000 draws) unless ``--reps``, ``--draws``, ``--tune`` or ``--chains`` say otherwise.
@@ -45,53 +47,48 @@ def nominal_interval(level: float, n: int) -> str:
     return f"[{100 * lo:.2f}, {100 * hi:.2f}]"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sampler", default="exact")
-    p.add_argument("--model", default="normal_normal")
-    p.add_argument("--runs", type=int, default=100)
-    p.add_argument("--first-seed", type=int, default=10_000)
-    p.add_argument("--reps", type=int, default=20)
-    p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=1000)
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--csv", type=Path, default=None, help="append every row's statistics here")
-    args = p.parse_args()
-
-    rows, pooled, runs = [], [], []
+def measure(args: argparse.Namespace) -> None:
+    """Run the seeds not yet in ``--out`` and append each run's rows, pooled tests and verdict there."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = {name: args.out / f"{name}.csv" for name in ("rows", "pooled", "runs")}
+    done = set(pd.read_csv(files["runs"])["seed"]) if files["runs"].exists() else set()
+    seeds = [s for s in range(args.first_seed, args.first_seed + args.runs) if s not in done]
     start = time.perf_counter()
-    for i in range(args.runs):
+    for i, seed in enumerate(seeds):
         config = StudyConfig(
-            family=args.model, sampler=args.sampler, seed=args.first_seed + i, reps=args.reps,
+            family=args.model, sampler=args.sampler, seed=seed, reps=args.reps,
             draws=args.draws, tune=args.tune, chains=args.chains, alpha=args.alpha,
         )  # fmt: skip
         result = run_study(config, log=lambda m: None)
-        r = result.rows.assign(seed=config.seed)
         t = result.thresholds
+        r = result.rows.assign(seed=seed, chains=args.chains)
         r["p_mean"] = 2 * stats.norm.sf(r["z_mean"].abs())
         r["p_sd"] = 2 * stats.norm.sf(r["z_sd"].abs())
         r["rhat_fail"] = r["r_hat"] > r["r_hat_limit"]
         r["mode_fail"] = r["mode_error_sd"].abs() > r["mode_tol_sd"]
-        rows.append(r)
-        pooled.append(result.pooled.assign(seed=config.seed))
         reasons = "; ".join([*result.failures["reason"], *result.pooled_failures["reason"]])
-        runs.append(
-            {"seed": config.seed, "agree": result.agrees, "alpha_row": t.alpha_row, "reasons": reasons}
-        )
-        if (i + 1) % 10 == 0 or i + 1 == args.runs:
-            bad = sum(not x["agree"] for x in runs)
-            el = time.perf_counter() - start
-            print(
-                f"{i + 1}/{args.runs} runs, {bad} with a false alarm, {el:.0f} s", file=sys.stderr, flush=True
-            )
-    rows, pooled, runs = pd.concat(rows), pd.concat(pooled), pd.DataFrame(runs)
-    if args.csv:
-        rows.to_csv(args.csv, index=False, mode="a", header=not args.csv.exists())
+        run = {"seed": seed, "model": args.model, "sampler": args.sampler, "agree": result.agrees,
+               "alpha": args.alpha, "alpha_row": t.alpha_row, "reasons": reasons}  # fmt: skip
+        # runs.csv last: a seed listed there has its rows and pooled tests written
+        pooled = result.pooled.assign(seed=seed)
+        for name, frame in (("rows", r), ("pooled", pooled), ("runs", pd.DataFrame([run]))):
+            frame.to_csv(files[name], index=False, mode="a", header=not files[name].exists())
+        el = time.perf_counter() - start
+        print(f"{len(done) + i + 1}/{len(done) + len(seeds)} runs, {el:.0f} s", file=sys.stderr, flush=True)
 
+
+def report(folders: list[Path]) -> None:
+    """Print the false-alarm table of every run stored in ``folders`` (one sampler and model)."""
+    read = lambda name: pd.concat([pd.read_csv(f / f"{name}.csv") for f in folders], ignore_index=True)  # noqa: E731
+    rows, pooled, runs = read("rows"), read("pooled"), read("runs")
+    runs = runs.drop_duplicates("seed")
+    keep = set(runs["seed"])
+    rows = rows[rows["seed"].isin(keep)].drop_duplicates(["seed", "n", "rep", "param"])
+    pooled = pooled[pooled["seed"].isin(keep)].drop_duplicates(["seed", "n", "param", "test"])
     n = len(rows)
-    print(f"\n{args.sampler} on {args.model}: {args.runs} runs (seeds {args.first_seed}..), {n} null rows, "
-          f"{len(pooled)} pooled tests; {time.perf_counter() - start:.0f} s")  # fmt: skip
+    first, last = runs["seed"].min(), runs["seed"].max()
+    print(f"{runs['sampler'].iloc[0]} on {runs['model'].iloc[0]}: {len(runs)} runs (seeds {first}..{last}), "
+          f"{n} null rows, {len(pooled)} pooled tests")  # fmt: skip
     print(f"{'test':<22}{'p < 5%':<26}{'99% interval':<18}{'p < 1%':<26}{'99% interval'}")
     for name, pv in (
         ("row mean z", rows["p_mean"]),
@@ -108,13 +105,37 @@ def main() -> None:
         f"z spread: mean z sd {rows['z_mean'].std():.3f}, sd z sd {rows['z_sd'].std():.3f}, "
         f"mean of sd z {rows['z_sd'].mean():+.3f}; KS thinning factor median {rows['ks_thin'].median():.0f}"
     )
-    print(f"floors and mode at the run's own levels: R-hat above limit {ci(int(rows['rhat_fail'].sum()), n)}, "  # noqa: E501
-          f"mode beyond tolerance {ci(int(rows['mode_fail'].sum()), n)}, "
-          f"ESS below floor {ci(int((rows['ess_bulk'] < 100 * args.chains).sum()), n)}")  # fmt: skip
+    ess_low = int((rows["ess_bulk"] < 100 * rows["chains"]).sum())
+    rhat, mode = int(rows["rhat_fail"].sum()), int(rows["mode_fail"].sum())
+    print(f"floors and mode at the run's own levels: R-hat above limit {ci(rhat, n)}, "
+          f"mode beyond tolerance {ci(mode, n)}, ESS below floor {ci(ess_low, n)}")  # fmt: skip
     bad = int((~runs["agree"]).sum())
-    print(f"runs with any false alarm: {ci(bad, len(runs))} (stated: at most {100 * args.alpha:g}%)")
+    stated = 100 * runs["alpha"].iloc[0]
+    print(f"runs with any false alarm: {ci(bad, len(runs))} (stated: at most {stated:g}%)")
     for r in runs[~runs["agree"]].itertuples():
-        print(f"  seed {r.seed}: {r.reasons[:200]}")
+        print(f"  seed {r.seed}: {str(r.reasons)[:200]}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sampler", default="exact")
+    p.add_argument("--model", default="normal_normal")
+    p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--first-seed", type=int, default=10_000)
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--alpha", type=float, default=0.01)
+    p.add_argument("--out", type=Path, help="folder for rows.csv, pooled.csv and runs.csv")
+    p.add_argument("--report", type=Path, nargs="*", default=None,
+                   help="only print the table of these folders (default: --out after running)")  # fmt: skip
+    args = p.parse_args()
+    if args.report is None and args.out is None:
+        p.error("--out (a folder to append to) or --report FOLDER ... is required")
+    if args.report is None:
+        measure(args)
+    report(args.report or [args.out])
 
 
 if __name__ == "__main__":

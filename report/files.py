@@ -63,6 +63,7 @@ def results_document(reports: list[FamilyReport]) -> dict:
                     "promise": SAMPLERS[r.config.sampler].promise,
                     "thin": SAMPLERS[r.config.sampler].thin,
                     "timings_s": r.timings,
+                    "warnings": r.warnings,
                 }
                 for r in report.results
             },

@@ -61,6 +61,12 @@ ROW_TESTS = ("mean", "sd", "mode", "ks", "rhat")
 POOLED_TESTS = ("mean", "sd", "pit")
 MIN_KEPT = 100  # the thinning keeps at least this many draws
 POWER = 0.9  # the power at which the smallest detectable error is reported
+# A configuration is "too short for its verdicts to mean much" when its pooled tests would
+# miss, with probability above 1 - POWER, a mean shift or an sd error of this size (the
+# default study detects 0.02 sd and 2%), or when its R-hat limit is above RHAT_LOOSE.
+SHORT_SHIFT_SD = 0.05
+SHORT_SD_ERROR = 0.05
+RHAT_LOOSE = 1.05
 
 # Accuracy bounds of approximations whose family contains the exact posterior. These are
 # requirements, not statistical tolerances: "close" means an error small beside the
@@ -308,6 +314,34 @@ def pooled_tests(
         for r in frame.itertuples()
     ]
     return frame
+
+
+def configuration_warnings(rows: pd.DataFrame, pooled: pd.DataFrame, *, chains: int) -> list[str]:
+    """Why a sampler's verdict means little at this configuration (empty when it is long enough).
+
+    Read from the run itself: the pooled tests' detectable errors (which fall with the
+    replications and the effective draws), the derived R-hat limits and the chain count.
+    """
+    out = []
+    if chains < 2:
+        out.append("with 1 chain R-hat is not checked; use --chains 2 or more")
+    if len(pooled):
+        detectable = pooled.groupby("test")["detectable"].max()
+        shift, sd_err = float(detectable.get("mean", 0)), float(detectable.get("sd", 0))
+        if shift > SHORT_SHIFT_SD or sd_err > SHORT_SD_ERROR:
+            out.append(
+                f"too short for its verdicts to mean much: a pass rules out only a mean shift above "
+                f"{shift:.2g} posterior sd or an sd error above {100 * sd_err:.2g}% (90% power; the warning "
+                f"starts above {SHORT_SHIFT_SD:g} sd or {100 * SHORT_SD_ERROR:g}%); raise --draws, --chains "
+                f"or --reps"
+            )
+    limit = float(rows["r_hat_limit"].max()) if "r_hat_limit" in rows else np.nan
+    if limit > RHAT_LOOSE:
+        out.append(
+            f"R-hat limit up to {limit:.3f}: with so few effective draws R-hat catches only gross failures "
+            "to mix; raise --draws"
+        )
+    return out
 
 
 def _pooled_reason(test: str, stat: float, p: float, a: float, z_crit: float) -> str:

@@ -66,6 +66,13 @@ class StudyResult:
         return self.pooled[~self.pooled["agree"]] if len(self.pooled) else self.pooled
 
     @property
+    def warnings(self) -> list[str]:
+        """Why a sampler's verdict at this configuration means little (empty for other engines)."""
+        if not len(self.pooled):
+            return []
+        return checks.configuration_warnings(self.rows, self.pooled, chains=self.config.chains)
+
+    @property
     def agrees(self) -> bool:
         """True when every row and every pooled test agrees."""
         return bool(self.rows["agree"].all()) and not len(self.pooled_failures)
@@ -259,4 +266,7 @@ def run_study(
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     timings["total"] = time.perf_counter() - start
-    return StudyResult(config, rows, pooled, idata, datasets, thresholds, timings)
+    result = StudyResult(config, rows, pooled, idata, datasets, thresholds, timings)
+    for warning in result.warnings:
+        log(f"[{family.key}] {sampler.name}: warning: {warning}")
+    return result

@@ -148,3 +148,16 @@ def test_each_data_set_depends_only_on_seed_and_its_cell():
 def test_sampler_seed_is_stable_and_distinct():
     assert sampler_seed(1, "normal_normal", "nuts") == sampler_seed(1, "normal_normal", "nuts")
     assert sampler_seed(1, "normal_normal", "nuts") != sampler_seed(2, "normal_normal", "nuts")
+
+
+def test_configuration_warnings_name_what_makes_a_run_too_short():
+    """No warning at the default study's reach; one per reason when chains, power or R-hat fall short."""
+    pooled = pd.DataFrame({"test": ["mean", "sd", "pit"], "detectable": [0.02, 0.02, np.nan]})
+    rows = pd.DataFrame({"r_hat_limit": [1.004, 1.01]})
+    assert checks.configuration_warnings(rows, pooled, chains=4) == []
+    short = pooled.assign(detectable=[0.1, 0.13, np.nan])
+    (warning,) = checks.configuration_warnings(rows, short, chains=2)
+    assert "0.1 posterior sd" in warning and "13%" in warning
+    loose = pd.DataFrame({"r_hat_limit": [1.004, 1.08]})
+    warnings = checks.configuration_warnings(loose, pooled, chains=1)
+    assert len(warnings) == 2 and "1 chain" in warnings[0] and "1.080" in warnings[1]

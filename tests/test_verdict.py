@@ -19,6 +19,7 @@ def test_exact_engine_passes_every_test_in_every_family(key):
     assert result.rows["agree"].all(), result.failures[["n", "rep", "param", "reason"]].to_dict("records")
     assert result.pooled["agree"].all(), result.pooled_failures.to_dict("records")
     assert len(result.pooled) == 3 * 3 * len(FAMILIES[key].labels(result.config.settings))
+    assert result.warnings == []  # the default configuration is long enough for its verdicts
 
 
 @pytest.mark.parametrize(("defect", "size", "test"), [("mean_shift", 0.03, "mean"), ("sd_scale", 1.03, "sd")])
