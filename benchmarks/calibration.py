@@ -79,7 +79,9 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(folders: list[Path]) -> None:
     """Print the false-alarm table of every run stored in ``folders`` (one sampler and model)."""
-    read = lambda name: pd.concat([pd.read_csv(f / f"{name}.csv") for f in folders], ignore_index=True)  # noqa: E731
+    read = lambda name: pd.concat(  # noqa: E731
+        [pd.read_csv(f / f"{name}.csv", low_memory=False) for f in folders], ignore_index=True
+    )
     rows, pooled, runs = read("rows"), read("pooled"), read("runs")
     runs = runs.drop_duplicates("seed")
     keep = set(runs["seed"])

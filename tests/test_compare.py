@@ -400,6 +400,15 @@ def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
     assert "the MAP has the lower MSE at no N" in text
 
 
+def test_a_short_configuration_is_warned_about_in_results_and_reading(smoke):
+    """The smoke run (2 reps of 2 x 500 draws) is too short for its pass to rule out small errors."""
+    _, out = smoke
+    family = json.loads((out / "results.json").read_text())["families"]["normal_normal"]
+    warnings = family["samplers"]["nuts"]["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("too short for its verdicts to mean much")
+    assert f"Warning: {warnings[0]}." in family["interpretation"]
+
+
 def test_pooled_csv_has_one_row_per_param_n_and_test(smoke):
     _, out = smoke
     pooled = pd.read_csv(out / "pooled.csv")
