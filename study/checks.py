@@ -26,10 +26,11 @@ The correction is Bonferroni: half of ``alpha`` is shared by the per-row tests
 (``ROW_TESTS`` per row), half by the pooled tests (``POOLED_TESTS`` per parameter and N),
 so a correct sampler raises any false alarm in the run with probability at most ``alpha``.
 
-Two floors are requirements, not tests: bulk ESS of at least ``ESS_PER_CHAIN`` per chain
-(below it the MCSE and R-hat estimates cannot be trusted; Vehtari et al. 2021) and no
-divergent transitions. A correct sampler at a configuration it can handle does not fail
-them (their null rate is measured by ``benchmarks/calibration.py``).
+No divergent transitions is a requirement of every row. A bulk ESS of at least
+``ESS_PER_CHAIN`` per chain (below it the MCSE and R-hat estimates cannot be trusted;
+Vehtari et al. 2021) is a warning, not a verdict: a correct but slow engine at a short
+configuration falls below it (even iid draws do: 2 of 1,800 rows at 2 x 200 exact draws),
+and an inefficient engine is not a wrong one. The warning says the run is too short.
 
 Why the thinning rule: NUTS draws of a Normal posterior are antithetic (lag-1
 autocorrelation about -0.38) and their lag-2 autocorrelation is positive (+0.12 for the
@@ -230,16 +231,13 @@ def _standard_normal_rmse(m: int) -> float:
     return _rmse(stats.norm(), 0.0, m)
 
 
-def sampler_verdicts(
-    rows: pd.DataFrame, thresholds: Thresholds, *, chains: int
-) -> tuple[np.ndarray, list[str]]:
+def sampler_verdicts(rows: pd.DataFrame, thresholds: Thresholds) -> tuple[np.ndarray, list[str]]:
     """Agree/disagree per row, and a reason for each disagreement ('' when it agrees).
 
     ``rows`` needs the columns z_mean, z_sd, mode_error_sd, mode_tol_sd, ks_pvalue, r_hat,
-    r_hat_limit, ess_bulk and divergences.
+    r_hat_limit and divergences.
     """
     z_crit, a = thresholds.z_crit, thresholds.alpha_row
-    ess_min = ESS_PER_CHAIN * chains
     reasons = []
     for r in rows.itertuples():
         why = []
@@ -253,8 +251,6 @@ def sampler_verdicts(
             why.append(f"KS p = {r.ks_pvalue:.2g} < {a:.2g}")
         if np.isfinite(r.r_hat_limit) and not r.r_hat <= r.r_hat_limit:
             why.append(f"R-hat {r.r_hat:.3f} > {r.r_hat_limit:.3f}")
-        if not r.ess_bulk >= ess_min:
-            why.append(f"bulk ESS {r.ess_bulk:.0f} < {ess_min}")
         if r.divergences > 0:
             why.append(f"{int(r.divergences)} divergences")
         reasons.append("; ".join(why))
@@ -325,6 +321,14 @@ def configuration_warnings(rows: pd.DataFrame, pooled: pd.DataFrame, *, chains: 
     out = []
     if chains < 2:
         out.append("with 1 chain R-hat is not checked; use --chains 2 or more")
+    floor = ESS_PER_CHAIN * chains
+    low = rows["ess_bulk"] < floor
+    if low.any():
+        out.append(
+            f"{int(low.sum())} of {len(rows)} rows have a bulk ESS below {ESS_PER_CHAIN} per chain ({floor}; "
+            f"smallest {rows['ess_bulk'].min():.0f}): too few effective draws for their MCSEs and R-hat "
+            "to be trusted; raise --draws"
+        )
     if len(pooled):
         detectable = pooled.groupby("test")["detectable"].max()
         shift, sd_err = float(detectable.get("mean", 0)), float(detectable.get("sd", 0))

@@ -204,7 +204,7 @@ def tabulate(
     rows["ess_per_s"] = rows["ess_bulk"] / rows["wall_time"]
     pooled = pd.DataFrame()
     if sampler.check == "sampler":
-        rows["agree"], rows["reason"] = checks.sampler_verdicts(rows, thresholds, chains=config.chains)
+        rows["agree"], rows["reason"] = checks.sampler_verdicts(rows, thresholds)
         pooled = checks.pooled_tests(rows, pits, thresholds)
     elif sampler.check == "close":
         rows["agree"], rows["reason"] = checks.close_verdicts(

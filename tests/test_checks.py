@@ -64,12 +64,12 @@ def test_verdicts_name_each_failure():
         ess_bulk=[1000, 1000, 1000, 100, 1000, 1000],
         divergences=[0, 0, 0, 3, 0, 0],
     )
-    agree, reasons = checks.sampler_verdicts(rows, t, chains=4)
+    agree, reasons = checks.sampler_verdicts(rows, t)
     assert agree.tolist() == [True, False, False, False, False, False]
     assert reasons[0] == ""
     assert "mean off by +6.00 MCSE" in reasons[1]
     assert "mode off by +0.900 sd" in reasons[2]
-    assert "R-hat 1.050 > 1.010" in reasons[3] and "bulk ESS 100 < 400" in reasons[3]
+    assert "R-hat 1.050 > 1.010" in reasons[3] and "ESS" not in reasons[3]  # a low ESS is a warning
     assert "3 divergences" in reasons[3]
     assert "KS p = 1e-07" in reasons[4]
     assert "sd off by -7.00 MCSE" in reasons[5]
@@ -77,7 +77,7 @@ def test_verdicts_name_each_failure():
 
 def test_nan_statistics_never_agree():
     rows = verdict_rows(z_mean=[np.nan], ks_pvalue=[np.nan], ess_bulk=[np.nan])
-    agree, _ = checks.sampler_verdicts(rows, checks.Thresholds(alpha=0.01, rows=1, groups=1), chains=4)
+    agree, _ = checks.sampler_verdicts(rows, checks.Thresholds(alpha=0.01, rows=1, groups=1))
     assert not agree[0]
     assert not checks.close_verdicts(mean_error_sd=np.array([np.nan]), sd_ratio=np.array([1.0]))[0][0]
     assert not checks.map_verdicts(mode_error_sd=np.array([np.nan]))[0][0]
@@ -153,11 +153,13 @@ def test_sampler_seed_is_stable_and_distinct():
 def test_configuration_warnings_name_what_makes_a_run_too_short():
     """No warning at the default study's reach; one per reason when chains, power or R-hat fall short."""
     pooled = pd.DataFrame({"test": ["mean", "sd", "pit"], "detectable": [0.02, 0.02, np.nan]})
-    rows = pd.DataFrame({"r_hat_limit": [1.004, 1.01]})
+    rows = pd.DataFrame({"r_hat_limit": [1.004, 1.01], "ess_bulk": [3000.0, 5000.0]})
     assert checks.configuration_warnings(rows, pooled, chains=4) == []
     short = pooled.assign(detectable=[0.1, 0.13, np.nan])
     (warning,) = checks.configuration_warnings(rows, short, chains=2)
     assert "0.1 posterior sd" in warning and "13%" in warning
-    loose = pd.DataFrame({"r_hat_limit": [1.004, 1.08]})
+    loose = pd.DataFrame({"r_hat_limit": [1.004, 1.08], "ess_bulk": [3000.0, 5000.0]})
     warnings = checks.configuration_warnings(loose, pooled, chains=1)
     assert len(warnings) == 2 and "1 chain" in warnings[0] and "1.080" in warnings[1]
+    (warning,) = checks.configuration_warnings(rows.assign(ess_bulk=[3000.0, 150.0]), pooled, chains=2)
+    assert warning.startswith("1 of 2 rows have a bulk ESS below 100 per chain (200; smallest 150)")
