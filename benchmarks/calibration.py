@@ -7,7 +7,7 @@ PyMC's NUTS) and reports, with 95% Clopper-Pearson intervals:
 * per test, over all null rows (or pooled groups): the share of p-values below 5% and 1%,
   which must lie inside the 99% binomial interval of the nominal rate (printed beside);
 * per run: the share of runs with any disagreement, which must be at most ``--alpha``;
-* the diagnostic floors' null rate (R-hat above its derived limit, ESS below the floor).
+* the diagnostic floors' null rate (R-hat above its derived limit; ESS below 100 per chain, a warning).
 
 Every run is appended to ``--out`` (rows.csv, pooled.csv, runs.csv) as soon as it ends,
 so a long measurement can be stopped and resumed (seeds already there are skipped) or

@@ -64,7 +64,7 @@ MIN_KEPT = 100  # the thinning keeps at least this many draws
 POWER = 0.9  # the power at which the smallest detectable error is reported
 # A configuration is "too short for its verdicts to mean much" when its pooled tests would
 # miss, with probability above 1 - POWER, a mean shift or an sd error of this size (the
-# default study detects 0.02 sd and 2%), or when its R-hat limit is above RHAT_LOOSE.
+# default NUTS study detects about 0.011 sd and 2%), or when its R-hat limit is above RHAT_LOOSE.
 SHORT_SHIFT_SD = 0.05
 SHORT_SD_ERROR = 0.05
 RHAT_LOOSE = 1.05
