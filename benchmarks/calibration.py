@@ -16,6 +16,7 @@ split into chunks with ``--first-seed``; ``--report`` prints the table of stored
     python benchmarks/calibration.py --sampler exact --model normal_normal --runs 2000 --out cal/exact-nn
     python benchmarks/calibration.py --sampler nuts --model normal_normal --runs 200 --out cal/nuts-nn
     python benchmarks/calibration.py --report cal/nuts-nn
+    python benchmarks/calibration.py --overview cal/*     # one line per engine and family
 
 The study configuration is the default one (N = 10, 100, 1000; 20 replications; 4 x
 1000 draws) unless ``--reps``, ``--draws``, ``--tune`` or ``--chains`` say otherwise.
@@ -77,8 +78,8 @@ def measure(args: argparse.Namespace) -> None:
         print(f"{len(done) + i + 1}/{len(done) + len(seeds)} runs, {el:.0f} s", file=sys.stderr, flush=True)
 
 
-def report(folders: list[Path]) -> None:
-    """Print the false-alarm table of every run stored in ``folders`` (one sampler and model)."""
+def load(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Read the rows, pooled tests and runs stored in ``folders``, each seed once."""
     read = lambda name: pd.concat(  # noqa: E731
         [pd.read_csv(f / f"{name}.csv", low_memory=False) for f in folders], ignore_index=True
     )
@@ -87,6 +88,34 @@ def report(folders: list[Path]) -> None:
     keep = set(runs["seed"])
     rows = rows[rows["seed"].isin(keep)].drop_duplicates(["seed", "n", "rep", "param"])
     pooled = pooled[pooled["seed"].isin(keep)].drop_duplicates(["seed", "n", "param", "test"])
+    return rows, pooled, runs
+
+
+def overview(folders: list[Path]) -> None:
+    """One line per folder: the rate of p < 5% and p < 1% of every test ('*' outside its 99% interval)."""
+    tests = ["row mean", "row sd", "row KS", "pooled mean", "pooled sd", "pooled pit"]
+    print(f"{'engine':<7}{'family':<31}{'runs':>5}{'rows':>7}  " + "".join(f"{t:<15}" for t in tests)
+          + "runs with a false alarm")  # fmt: skip
+    for folder in folders:
+        rows, pooled, runs = load([folder])
+        pvalues = [rows["p_mean"], rows["p_sd"], rows["ks_pvalue"]]
+        pvalues += [pooled.loc[pooled["test"] == t, "pvalue"] for t in ("mean", "sd", "pit")]
+        cells = []
+        for pv in pvalues:
+            parts = []
+            for level in (0.05, 0.01):
+                k, m = int((pv < level).sum()), len(pv)
+                lo, hi = stats.binom.ppf([0.005, 0.995], m, level)
+                parts.append(f"{100 * k / m:.1f}{'' if lo <= k <= hi else '*'}")
+            cells.append(" / ".join(parts))
+        bad = int((~runs["agree"]).sum())
+        print(f"{runs['sampler'].iloc[0]:<7}{runs['model'].iloc[0]:<31}{len(runs):>5}{len(rows):>7}  "
+              + "".join(f"{c:<15}" for c in cells) + f"{bad} of {len(runs)}")  # fmt: skip
+
+
+def report(folders: list[Path]) -> None:
+    """Print the false-alarm table of every run stored in ``folders`` (one sampler and model)."""
+    rows, pooled, runs = load(folders)
     n = len(rows)
     first, last = runs["seed"].min(), runs["seed"].max()
     print(f"{runs['sampler'].iloc[0]} on {runs['model'].iloc[0]}: {len(runs)} runs (seeds {first}..{last}), "
@@ -132,7 +161,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="folder for rows.csv, pooled.csv and runs.csv")
     p.add_argument("--report", type=Path, nargs="*", default=None,
                    help="only print the table of these folders (default: --out after running)")  # fmt: skip
+    p.add_argument("--overview", type=Path, nargs="+", default=None,
+                   help="print a line of rates per folder (one engine and family), and exit")  # fmt: skip
     args = p.parse_args()
+    if args.overview:
+        overview(args.overview)
+        return
     if args.report is None and args.out is None:
         p.error("--out (a folder to append to) or --report FOLDER ... is required")
     if args.report is None:

@@ -64,6 +64,8 @@ class Defect:
         ``settings -> bool``: whether the family has what the defect changes.
     valid
         ``(size, ns) -> str``: '' or why the size cannot run with these N.
+    null
+        The size that means no defect (0, or 1 for a factor).
     """
 
     name: str
@@ -74,6 +76,7 @@ class Defect:
     engine: Callable[[float], Callable[..., xr.DataTree]]
     applies: Callable[[object], bool] = lambda settings: True
     valid: Callable[[float, tuple[int, ...]], str] = lambda size, ns: ""
+    null: float = 0.0
 
 
 def _exact_draws(model, problem: Problem, *, draws: int, chains: int, seed: int) -> xr.DataTree:
@@ -193,7 +196,7 @@ DEFECTS: dict[str, Defect] = {
                "k (posterior sd)", lambda k: _transformed(lambda z, rng: z + k)),
         Defect("sd_scale", "draws spread by a factor f about the exact mean", "draws",
                (0.95, 0.98, 0.99, 1.01, 1.02, 1.05), "f (sd ratio)",
-               lambda f: _transformed(lambda z, rng: f * z)),
+               lambda f: _transformed(lambda z, rng: f * z), null=1.0),
         Defect("wide_kernel", "a share of the draws from a kernel twice as wide", "draws", (0.01, 0.02, 0.05),
                "share of draws", lambda q: _transformed(lambda z, rng: _wide_kernel(z, q, rng))),
         Defect("skew", "draws skewed (z + a(z^2 - 1)) with the right mean and sd", "draws", (0.02, 0.05, 0.1),
@@ -208,7 +211,7 @@ DEFECTS: dict[str, Defect] = {
                valid=lambda k, ns: "" if min(ns) > k else f"needs every N > {k:g}"),
         Defect("noise_var_scaled", "the model's noise variance multiplied by f (NUTS)", "engine",
                (0.8, 0.9, 1.1, 1.25), "f", lambda f: _nuts_on(_scaled("noise_var", lambda v: f * v)),
-               applies=_has("noise_var")),
+               applies=_has("noise_var"), null=1.0),
     ]
 }  # fmt: skip
 
@@ -333,14 +336,12 @@ def smallest_detected(summary: pd.DataFrame, power: float = 0.9) -> dict[tuple[s
         if hits.empty:
             out[model, defect] = f"none of {', '.join(f'{s:g}' for s in g['size'])}"
             continue
-        null = 1.0 if defect == "sd_scale" else 0.0
-        dist = (hits["size"] - null).abs()
-        below = hits[hits["size"] < null] if defect == "sd_scale" else hits.iloc[0:0]
-        above = hits[hits["size"] > null] if defect == "sd_scale" else hits
+        null = DEFECTS[defect].null if defect in DEFECTS else 0.0
         parts = []
-        for side in (below, above):
+        # a defect sized on both sides of its null (a factor below and above 1) gets one size per side
+        for side in (hits[hits["size"] < null], hits[hits["size"] > null]):
             if len(side):
                 best = side.loc[(side["size"] - null).abs().idxmin()]
                 parts.append(f"{best['size']:g}")
-        out[model, defect] = " and ".join(parts) if parts else f"{hits.loc[dist.idxmin(), 'size']:g}"
+        out[model, defect] = " and ".join(parts)
     return out

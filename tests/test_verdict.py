@@ -36,3 +36,19 @@ def test_pooled_tests_catch_what_single_rows_miss(defect, size, test):
     pooled = result.pooled.set_index(["test", "n"]).sort_index()
     assert not pooled.loc[test, "agree"].any(), pooled.loc[test].to_dict("records")
     assert (~result.rows["agree"]).mean() < 0.25, result.failures["reason"].tolist()
+
+
+def test_smallest_detected_size_is_read_on_each_side_of_the_defects_null():
+    """A factor defect (null 1) gets its nearest caught size below and above 1; a shift (null 0) one."""
+    import pandas as pd
+
+    from study.power import smallest_detected
+
+    rows = [("noise_var_scaled", f, p) for f, p in ((0.8, 1.0), (0.9, 0.95), (1.1, 0.92), (1.25, 1.0))]
+    rows += [("mean_shift", k, p) for k, p in ((0.01, 0.6), (0.02, 0.95), (0.05, 1.0))]
+    summary = pd.DataFrame(
+        [{"model": "m", "defect": d, "kind": "draws", "size": s, "power": p} for d, s, p in rows]
+    )
+    found = smallest_detected(summary)
+    assert found["m", "noise_var_scaled"] == "0.9 and 1.1"
+    assert found["m", "mean_shift"] == "0.02"
