@@ -20,7 +20,7 @@ from models.samplers import SAMPLERS
 
 POWER_EXAMPLE = """\
 examples:
-  python compare.py power                           # the catalogue on the default study (~11 min)
+  python compare.py power                           # the catalogue on the default study (about 11 min)
   python compare.py power --defects mean_shift,sd_scale --seeds 40
   python compare.py power --model binomial_beta --reps 10 --draws 500
 

@@ -19,7 +19,7 @@ split into chunks with ``--first-seed``; ``--report`` prints the table of stored
     python benchmarks/calibration.py --overview cal/*     # one line per engine and family
 
 The study configuration is the default one (N = 10, 100, 1000; 20 replications; 4 x
-1000 draws) unless ``--reps``, ``--draws``, ``--tune`` or ``--chains`` say otherwise.
+1000 draws) unless ``--n``, ``--reps``, ``--draws``, ``--tune`` or ``--chains`` say otherwise.
 Seeds are ``--first-seed`` onwards; a run's numbers depend on its seed only.
 """
 
@@ -57,7 +57,7 @@ def measure(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     for i, seed in enumerate(seeds):
         config = StudyConfig(
-            family=args.model, sampler=args.sampler, seed=seed, reps=args.reps,
+            family=args.model, sampler=args.sampler, seed=seed, reps=args.reps, ns=tuple(args.n),
             draws=args.draws, tune=args.tune, chains=args.chains, alpha=args.alpha,
         )  # fmt: skip
         result = run_study(config, log=lambda m: None)
@@ -153,6 +153,7 @@ def main() -> None:
     p.add_argument("--model", default="normal_normal")
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--first-seed", type=int, default=10_000)
+    p.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000], help="sample sizes")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
