@@ -45,7 +45,15 @@ class Settings:
 
 
 def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
-    """Build one PyMC model for all data sets: ``mu`` with dims ``("n", "rep")``, ``x_n{N}`` observed.
+    """Build one PyMC model for all data sets: ``mu`` with dims ``("n", "rep")``, ``xbar_n{N}`` observed.
+
+    The N observations enter through their mean, the sufficient statistic:
+    ``sum_i log Normal(x_i | mu, sigma^2)`` and ``log Normal(mean(x) | mu, sigma^2 / N)``
+    differ by a term free of ``mu``, so the posterior is the same, and so are the
+    gradients a sampler follows and its acceptance decisions (they see differences of the
+    log density). Each log-density evaluation then costs 60 terms instead of 22,200 on the
+    default study (5.6 against 27 microseconds). The mean is an expression of the data
+    container, folded into a constant when the model is frozen for sampling.
 
     The spreads are variances; PyMC's Normal takes standard deviations.
     """
@@ -55,7 +63,7 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
             "mu", mu=settings.prior_mean, sigma=np.sqrt(settings.prior_var), dims=dims
         ),
         likelihood=lambda name, mu, x, dims, n: pm.Normal(
-            name, mu=mu[:, None], sigma=np.sqrt(settings.noise_var), observed=x, dims=dims
+            f"xbar_n{n}", mu=mu, sigma=np.sqrt(settings.noise_var / n), observed=x.mean(axis=1), dims="rep"
         ),
     )
 
