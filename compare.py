@@ -24,7 +24,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from models.families import FAMILIES  # noqa: E402
-from models.samplers import SAMPLERS  # noqa: E402
+from models.samplers import SAMPLERS, Sampler  # noqa: E402
 
 POWER_EXAMPLE = """\
 examples:
@@ -229,23 +229,40 @@ def check_out(out: Path) -> None:
         raise BadInput(f"output folder {str(parent)!r} is not writable")
 
 
-def parse_samplers(text: str) -> tuple[list[str], list[str]]:
-    """Engines named by ``--sampler`` (a name, a comma list or 'all'), and the skipped ones.
+def parse_samplers(text: str) -> tuple[list[Sampler], list[str]]:
+    """Engines named by ``--sampler``, and the skipped ones.
 
-    'all' means every available engine and reports the others as skipped; naming an
-    unavailable engine is bad input, with the install hint.
+    A name is a registry key, an engine an installed package announces (entry point
+    ``conjugate_check.samplers``) or ``module.path:callable``; several go in a comma list;
+    'all' means every available built-in and announced engine and reports the others as
+    skipped. Naming an unavailable engine, or one that cannot be loaded, is bad input.
     """
+    from models.plugins import PluginError, entry_points, load_entry_point, resolve
+
     if text.strip() == "all":
-        available = [n for n, s in SAMPLERS.items() if s.available]
+        chosen = [s for s in SAMPLERS.values() if s.available]
         skipped = [f"{n} (unavailable: {s.install_hint})" for n, s in SAMPLERS.items() if not s.available]
-        return available, skipped
-    names = parse_names(text, SAMPLERS, "sampler")
+        for ep in entry_points().values():
+            try:
+                chosen.append(load_entry_point(ep))
+            except PluginError as err:
+                skipped.append(f"{ep.name} ({err})")
+        return chosen, skipped
+    names = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not names:
+        raise BadInput("--sampler needs at least one name")
+    chosen = []
     for name in names:
-        if not SAMPLERS[name].available:
-            raise BadInput(
-                f"sampler {name!r} is unavailable here; install it with: {SAMPLERS[name].install_hint}"
-            )
-    return names, []
+        try:
+            sampler = resolve(name)
+        except PluginError as err:
+            raise BadInput(str(err)) from None
+        if not sampler.available:
+            raise BadInput(f"sampler {name!r} is unavailable here; install it with: {sampler.install_hint}")
+        if sampler.name in {s.name for s in chosen}:
+            raise BadInput(f"two engines of this run are named {sampler.name!r}; give one another name")
+        chosen.append(sampler)
+    return chosen, []
 
 
 def parse_names(text: str, registry: dict, what: str) -> list[str]:
@@ -305,8 +322,8 @@ def parse(argv: list[str] | None, command: str = "study"):
     settings = family_settings(models, args)
     check_out(args.out)
     # The family's own plots show the first engine that returns draws.
-    samplers.sort(key=lambda name: SAMPLERS[name].kind != "distribution")
-    tested = len(models) * sum(SAMPLERS[name].check == "sampler" for name in samplers)
+    samplers.sort(key=lambda s: s.kind != "distribution")
+    tested = len(models) * sum(s.check == "sampler" for s in samplers)
     common = dict(
         ns=tuple(dict.fromkeys(sorted(args.n))),
         reps=args.reps,
@@ -320,11 +337,11 @@ def parse(argv: list[str] | None, command: str = "study"):
         studies_in_run=max(tested, 1),
     )
     configs = {
-        key: [StudyConfig(family=key, sampler=name, settings=settings[key], **common) for name in samplers]
+        key: [StudyConfig(family=key, sampler=s.name, settings=settings[key], **common) for s in samplers]
         for key in models
     }
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    return configs, skipped, args, progress
+    return configs, {s.name: s for s in samplers}, skipped, args, progress
 
 
 def top_help() -> str:
@@ -358,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         print(engine_list() if "--list-samplers" in argv else family_list())
         return 0
     try:
-        configs, skipped, args, progress = parse(argv, command)
+        configs, engines, skipped, args, progress = parse(argv, command)
         if command == "power":
             from study.power import parse_defects
 
@@ -368,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command == "power":
         return run_power(configs, defects, args, progress)
-    return run_study_command(configs, skipped, args.out, progress)
+    return run_study_command(configs, engines, skipped, args.out, progress)
 
 
 def write_or_fail(write, out: Path) -> list[Path] | None:
@@ -398,8 +415,12 @@ def run_power(configs, defects, args, progress: bool) -> int:
     return 0
 
 
-def run_study_command(configs, skipped, out: Path, progress: bool) -> int:
-    """Run the study subcommand: every family and engine, tables, files; exit 1 if any comparison failed."""
+def run_study_command(configs, engines, skipped, out: Path, progress: bool) -> int:
+    """Run the study subcommand: every family and engine, tables, files; exit 1 if any comparison failed.
+
+    An engine that fails inside its run (raises, or returns what the engine protocol does
+    not allow) is listed as failed; the other engines still run and are reported.
+    """
     import pandas as pd
 
     from report.files import write_outputs
@@ -407,18 +428,27 @@ def run_study_command(configs, skipped, out: Path, progress: bool) -> int:
 
     for note in skipped:
         print(f"compare.py: skipping {note}", file=sys.stderr)
-    reports = [family_report(family_configs, progress=progress) for family_configs in configs.values()]
+    reports = [
+        family_report(family_configs, engines=engines, progress=progress)
+        for family_configs in configs.values()
+    ]
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
     written = write_or_fail(lambda: write_outputs(reports, out), out)
     if written is None:
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
     results = [r for report in reports for r in report.results]
-    failures = pd.concat([r.failures for r in results])
+    failures = [r.failures for r in results if len(r.failures)]
+    failures = pd.concat(failures) if failures else pd.DataFrame()
     pooled = [r.pooled_failures for r in results if len(r.pooled_failures)]
     pooled = pd.concat(pooled) if pooled else pd.DataFrame()
-    if len(failures) or len(pooled):
-        print(f"\n{len(failures) + len(pooled)} comparison(s) FAILED:")
+    broken = [
+        (report.family, name, why) for report in reports for name, why in report.engine_failures.items()
+    ]
+    if len(failures) or len(pooled) or broken:
+        print(f"\n{len(failures) + len(pooled) + len(broken)} comparison(s) FAILED:")
+        for family, name, why in broken:
+            print(f"  {family} {name}: engine failed: {why}")
         for r in failures.itertuples():
             print(f"  {r.model} {r.sampler} N={r.n} rep={r.rep} {r.param}: {r.reason}")
         for r in pooled.itertuples():

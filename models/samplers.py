@@ -24,6 +24,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pymc as pm
@@ -31,6 +32,27 @@ import xarray as xr
 from arviz_base import from_dict
 
 from models.families import Family
+
+
+class Engine(Protocol):
+    """The engine protocol: what every engine, built in or from outside, is called with and returns.
+
+    ``engine(model, *, draws, tune, chains, cores, seed, progress)`` fits the PyMC
+    ``model`` (one batched model: every data set of the study) and returns an
+    ``xarray.DataTree`` whose ``posterior`` group holds every free variable with dims
+    ``(chain, draw, ...)``, the model's own dims after them (``n``, ``rep``, ...). A
+    sampler returns ``chains x draws`` draws after ``tune`` tuning steps, from the
+    generator seeded by ``seed``; a point estimate returns one chain of one draw. It may
+    store ``compile_time``, ``sampling_time`` and ``wall_time`` (seconds) in the
+    posterior's attributes and a ``sample_stats`` group with ``diverging``.
+    """
+
+    def __call__(
+        self, model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int, progress: bool
+    ) -> xr.DataTree:  # pragma: no cover - a protocol
+        """Fit ``model`` and return its posterior draws."""
+        ...
+
 
 # Optimisation steps of ADVI (pm.fit); with PyMC's default optimiser (adagrad_window,
 # learning rate 1e-3) the fit of the Normal-Normal study has settled by then.
@@ -74,6 +96,9 @@ class Sampler:
     needs_problem
         True for engines that draw from the closed forms (``exact``): the study passes them
         ``problem=Problem(...)`` beside the model.
+    origin
+        Where the engine comes from: ``"built in"``, or how an outside engine was loaded
+        (``models.plugins``).
     """
 
     name: str
@@ -82,12 +107,13 @@ class Sampler:
     kind: str
     needs: str | None
     modules: tuple[str, ...]
-    run: Callable[..., xr.DataTree]
+    run: Engine | Callable[..., xr.DataTree]
     check: str = "sampler"
     promise: str = ""
     thin: int = 1
     budget: str = "{chains} chains x {draws} draws after {tune} tuning"
     needs_problem: bool = False
+    origin: str = "built in"
 
     @property
     def available(self) -> bool:

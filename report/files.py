@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from models.samplers import SAMPLERS, map_groups
+from models.samplers import map_groups
 from report import plots
 from report.terminal import FamilyReport
 from study import checks
@@ -48,20 +48,26 @@ def storable(idata: xr.DataTree) -> xr.DataTree:
 
 def results_document(reports: list[FamilyReport]) -> dict:
     """Everything a reader needs to audit the run, as plain JSON types."""
-    config = dataclasses.asdict(reports[0].results[0].config)
+    ran = [r for report in reports for r in report.results]
+    config = dataclasses.asdict(ran[0].config) if ran else {}
     for key in ("sampler", "family", "settings"):
-        config.pop(key)
+        config.pop(key, None)
     families = {}
     for report in reports:
+        if not report.results:
+            families[report.family] = {"engine_failures": report.engine_failures}
+            continue
         first = report.results[0]
         families[first.config.family] = {
+            "engine_failures": report.engine_failures,
             "settings": dataclasses.asdict(first.config.settings),
             "samplers": {
                 r.config.sampler: {
                     "tests": r.thresholds.as_dict() | {"ess_floor": checks.ESS_PER_CHAIN * r.config.chains},
-                    "judged_as": SAMPLERS[r.config.sampler].check,
-                    "promise": SAMPLERS[r.config.sampler].promise,
-                    "thin": SAMPLERS[r.config.sampler].thin,
+                    "judged_as": r.engine.check,
+                    "promise": r.engine.promise,
+                    "thin": r.engine.thin,
+                    "origin": r.engine.origin,
                     "timings_s": r.timings,
                     "warnings": r.warnings,
                 }
@@ -74,7 +80,7 @@ def results_document(reports: list[FamilyReport]) -> dict:
             },
             "interpretation": report.text,
         }
-    rows = pd.concat([r.rows for report in reports for r in report.results])
+    rows = pd.concat([r.rows for r in ran]) if ran else pd.DataFrame()
     return jsonable(
         {
             "config": config,
@@ -103,8 +109,8 @@ def write_outputs(reports: list[FamilyReport], out: Path) -> list[Path]:
     """
 
     def fill(stage: Path) -> None:
-        rows = pd.concat([r.rows for report in reports for r in report.results])
-        rows.to_csv(stage / "summary.csv", index=False)
+        ran = [r.rows for report in reports for r in report.results]
+        (pd.concat(ran) if ran else pd.DataFrame()).to_csv(stage / "summary.csv", index=False)
         pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
         doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
@@ -141,11 +147,13 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
 
 
 def _family_files(report: FamilyReport, stage: Path) -> None:
+    if not report.results:
+        return
     results, first = report.results, report.results[0]
     family = first.config.family
     for r in results:
         storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
-        if SAMPLERS[r.config.sampler].kind == "distribution":
+        if r.engine.kind == "distribution":
             plots.trace_plots(r, stage)
     plots.density_plot(first, stage)
     plots.washout_plot(first, report.agg, report.wash, stage)

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from models.families import FAMILIES
-from models.samplers import SAMPLERS
 from study.aggregate import Washout
 from study.run import StudyResult
 
@@ -27,7 +26,7 @@ def mse_crossover(result: StudyResult, param: str, n_max: int = 10**6) -> int | 
 def _agreement(result: StudyResult) -> str:
     """One engine's verdict in a sentence, by what it promises."""
     rows, t = result.rows, result.thresholds
-    sampler = SAMPLERS[result.config.sampler]
+    sampler = result.engine
     bad, pooled_bad = int((~rows["agree"]).sum()), result.pooled_failures
     if bad or len(pooled_bad):
         first = rows.loc[~rows["agree"], "reason"].iloc[0] if bad else pooled_bad["reason"].iloc[0]
@@ -68,7 +67,7 @@ def _fastest(results: list[StudyResult]) -> str:
     rate = {
         r.config.sampler: float(r.rows["ess_per_s"].min())
         for r in results
-        if SAMPLERS[r.config.sampler].exact and r.agrees and not SAMPLERS[r.config.sampler].needs_problem
+        if r.engine.exact and r.agrees and not r.engine.needs_problem
     }
     if len(rate) < 2:
         return ""

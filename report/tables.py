@@ -141,6 +141,7 @@ def engines_table(results: Sequence[StudyResult]) -> str:
     """
     blocks = []
     rows = pd.concat([r.rows for r in results], ignore_index=True)
+    engines = {r.config.sampler: r.engine for r in results}
     headers = [
         "engine", "judged as", "agree", "max|z|", "max|z sd|", "max|err|/sd", "sd ratio", "min KS p",
         "max|mode-MAP|/sd", "ESS bulk", "ESS tail", "R-hat", "div.", "compile s", "run s", "ESS/s",
@@ -151,7 +152,7 @@ def engines_table(results: Sequence[StudyResult]) -> str:
             lines.append(
                 [
                     sampler,
-                    JUDGED[SAMPLERS[sampler].check],
+                    JUDGED[engines[sampler].check],
                     f"{int(e['agree'].sum())}/{len(e)}",
                     _worst(e["z_mean"]),
                     _worst(e["z_sd"]),
@@ -208,13 +209,29 @@ JUDGED = {"sampler": "exact (tests)", "close": "approx (bounds)", "map": "point 
 
 
 def engine_list() -> str:
-    """Every registered engine, what it promises and whether it can run here."""
+    """Every engine, built in or announced by an installed package: what it is, whether it can run here.
+
+    Announced engines (entry-point group ``conjugate_check.samplers``) are loaded to read
+    their metadata; one that cannot be loaded is listed with the reason.
+    """
+    from models.plugins import PluginError, entry_points, load_entry_point
+
     lines = []
     for s in SAMPLERS.values():
         status = "available" if s.available else f"unavailable: {s.install_hint}"
         kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
-        lines.append([s.name, kind, status, s.description])
-    return format_table(["engine", "kind", "status", "description"], lines)
+        lines.append([s.name, kind, status, s.origin, s.description])
+    for name, ep in entry_points().items():
+        try:
+            s = load_entry_point(ep)
+        except PluginError as err:
+            lines.append([name, "-", f"cannot be loaded: {err}", f"entry point {ep.value}", "-"])
+            continue
+        kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
+        lines.append([s.name, kind, "available", s.origin, s.description])
+    table = format_table(["engine", "kind", "status", "from", "description"], lines)
+    other = "Any other engine: --sampler module.path:callable (see the README, 'Check your own engine')."
+    return f"{table}\n\n{other}"
 
 
 def family_list() -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from models.plugins import EngineFailure
+from models.samplers import Sampler
 from report import tables
 from report.interpret import interpret
 from study.aggregate import Washout, per_n, washout
@@ -14,18 +17,41 @@ from study.run import StudyConfig, StudyResult, run_study
 
 @dataclass
 class FamilyReport:
-    """One family's studies (one per engine, same data) with its aggregates and reading."""
+    """One family's studies (one per engine, same data) with its aggregates and reading.
 
+    ``engine_failures`` maps each engine that failed inside its run to why; ``results``
+    holds the others (``agg`` and ``wash`` are None when every engine failed).
+    """
+
+    family: str
     results: list[StudyResult]
-    agg: pd.DataFrame
-    wash: dict[str, Washout]
+    agg: pd.DataFrame | None
+    wash: dict[str, Washout] | None
     text: str
+    engine_failures: dict[str, str] = field(default_factory=dict)
 
 
-def family_report(configs: list[StudyConfig], *, progress: bool = False) -> FamilyReport:
-    """Run every engine on one family's data sets, then print its tables and reading."""
-    results = [run_study(config, progress=progress) for config in configs]
-    first, config = results[0], configs[0]
+def family_report(
+    configs: list[StudyConfig], *, engines: dict[str, Sampler] | None = None, progress: bool = False
+) -> FamilyReport:
+    """Run every engine on one family's data sets, then print its tables and reading.
+
+    ``engines`` maps the configs' sampler names to engines (default: the registry's). An
+    engine that fails inside its run is reported here and left out of the tables.
+    """
+    engines = engines or {}
+    results, broken = [], {}
+    for config in configs:
+        try:
+            results.append(run_study(config, progress=progress, engine=engines.get(config.sampler)))
+        except EngineFailure as err:
+            broken[config.sampler] = str(err)
+            print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
+    family = configs[0].family
+    if not results:
+        print(f"\n== {family}: every engine failed; nothing to compare ==")
+        return FamilyReport(family, [], None, None, "", broken)
+    first, config = results[0], results[0].config
     agg = per_n(first)
     wash = washout(config)
     text = interpret(results, agg, wash)
@@ -52,4 +78,6 @@ def family_report(configs: list[StudyConfig], *, progress: bool = False) -> Fami
     print(tables.coverage_table(agg, config.prob))
     print("\n== Reading ==")
     print(text)
-    return FamilyReport(results, agg, wash, text)
+    for name, why in broken.items():
+        print(f"{name}: engine FAILED: {why}")
+    return FamilyReport(family, results, agg, wash, text, broken)

@@ -15,6 +15,7 @@ import xarray as xr
 
 from models.batched import for_sampling
 from models.families import FAMILIES, Family
+from models.plugins import run_engine
 from models.samplers import SAMPLERS, Problem, Sampler, map_groups
 from study import checks
 from study.seeds import data_rng, sampler_seed
@@ -54,6 +55,11 @@ class StudyResult:
     datasets: dict[int, np.ndarray]
     thresholds: checks.Thresholds
     timings: dict[str, float] = field(default_factory=dict)
+    engine: Sampler | None = None  # the engine that ran (None: the registry's, by config.sampler)
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = SAMPLERS[self.config.sampler]
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -233,8 +239,13 @@ def run_study(
 ) -> StudyResult:
     """Simulate, build one batched model, sample it once, and compare with the closed forms.
 
-    ``engine`` replaces the registered engine named by ``config.sampler`` (the power study
-    passes defective engines this way); the verdict code is the same.
+    ``engine`` replaces the registered engine named by ``config.sampler`` (outside engines
+    and the power study's defective engines come this way); the verdict code is the same.
+
+    Raises
+    ------
+    models.plugins.EngineFailure
+        When the engine raises or returns what the engine protocol does not allow.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     family, sampler = FAMILIES[config.family], engine or SAMPLERS[config.sampler]
@@ -251,7 +262,8 @@ def run_study(
     )
     t0 = time.perf_counter()
     extra = {"problem": Problem(family, config.settings, datasets)} if sampler.needs_problem else {}
-    idata = sampler.run(
+    idata = run_engine(
+        sampler,
         model,
         draws=config.draws * thin,
         tune=config.tune * thin,
@@ -266,7 +278,7 @@ def run_study(
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     timings["total"] = time.perf_counter() - start
-    result = StudyResult(config, rows, pooled, idata, datasets, thresholds, timings)
+    result = StudyResult(config, rows, pooled, idata, datasets, thresholds, timings, engine=sampler)
     for warning in result.warnings:
         log(f"[{family.key}] {sampler.name}: warning: {warning}")
     return result

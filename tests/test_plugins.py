@@ -1,0 +1,224 @@
+"""Engines from outside the suite: --sampler module:callable, entry points, the Python API, bad input."""
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import compare
+from models import plugins
+from study.api import check_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--n", "10", "--reps", "2", "--draws", "300", "--tune", "300", "--chains", "2", "--seed", "4"]
+
+ENGINES = '''
+import numpy as np
+import xarray as xr
+from models.samplers import nuts
+
+STUDY_CONSTANT = 3
+
+
+def good(model, *, draws, tune, chains, cores, seed, progress):
+    """PyMC's NUTS, wrapped as an outside engine."""
+    return nuts(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress)
+
+
+def bad_signature(model, draws):
+    return None
+
+
+def raises(model, *, draws, tune, chains, cores, seed, progress):
+    raise RuntimeError("the kernel exploded")
+
+
+def wrong_type(model, *, draws, tune, chains, cores, seed, progress):
+    return {"mu": np.zeros((chains, draws))}
+
+
+def _posterior(model, chains, draws, fill=0.0, dims=None):
+    var = model.free_RVs[0].name
+    shape = (chains, draws, *(len(model.coords[d]) for d in model.named_vars_to_dims[var]))
+    dims = dims or ("chain", "draw", *model.named_vars_to_dims[var])
+    return xr.DataTree.from_dict({"posterior": xr.Dataset({var: (dims, np.full(shape, fill))})})
+
+
+def wrong_dims(model, *, draws, tune, chains, cores, seed, progress):
+    return _posterior(model, chains, draws, dims=("chain", "draw", "a", "b"))
+
+
+def nan_draws(model, *, draws, tune, chains, cores, seed, progress):
+    return _posterior(model, chains, draws, fill=np.nan)
+
+
+def no_posterior(model, *, draws, tune, chains, cores, seed, progress):
+    return xr.DataTree.from_dict({"prior": xr.Dataset()})
+
+
+def bad_kind(model, *, draws, tune, chains, cores, seed, progress):
+    return None
+
+
+bad_kind.kind = "cloud"
+
+
+def named_nuts(model, *, draws, tune, chains, cores, seed, progress):
+    return None
+
+
+named_nuts.name = "nuts"
+'''
+
+
+@pytest.fixture()
+def engines_module(tmp_path, monkeypatch):
+    """A fresh module ``my_engines`` on sys.path (and PYTHONPATH for subprocesses)."""
+    (tmp_path / "my_engines.py").write_text(ENGINES)
+    (tmp_path / "broken_import.py").write_text("raise ImportError('a dependency is missing')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("my_engines", "broken_import"):
+        sys.modules.pop(name, None)
+    monkeypatch.setattr(plugins, "_LOADED", {})
+    return tmp_path
+
+
+def test_plugin_runs_end_to_end_through_compare_in_a_subprocess(engines_module, tmp_path):
+    """--sampler module:callable beside a registry name, from a module on PYTHONPATH."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": f"{engines_module}{os.pathsep}{ROOT}"}
+    command = [sys.executable, str(ROOT / "compare.py"), *TINY, "--sampler", "exact,my_engines:good"]
+    done = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = pd.read_csv(out / "summary.csv")
+    assert set(rows["sampler"]) == {"exact", "good"} and rows["agree"].all()
+    doc = json.loads((out / "results.json").read_text())
+    origin = doc["families"]["normal_normal"]["samplers"]["good"]["origin"]
+    assert origin == "--sampler: my_engines:good"
+    assert (out / "posterior_normal_normal_good.nc").exists()
+
+
+def test_entry_point_engines_are_listed_and_run(engines_module, tmp_path, monkeypatch, capsys):
+    """An installed package's entry point: listed with where it came from, and run by its name."""
+    ep = importlib.metadata.EntryPoint("their_nuts", "my_engines:good", plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda: {"their_nuts": ep})
+    assert compare.main(["--list-samplers"]) == 0
+    listed = capsys.readouterr().out
+    assert "their_nuts" in listed and "entry point 'their_nuts'" in listed and "my_engines:good" in listed
+    code = compare.main([*TINY, "--sampler", "their_nuts", "--out", str(tmp_path / "o")])
+    assert code == 0
+    assert set(pd.read_csv(tmp_path / "o" / "summary.csv")["sampler"]) == {"their_nuts"}
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("no_such_module:engine", "cannot import module 'no_such_module'"),
+        (
+            "broken_import:engine",
+            "importing module 'broken_import' raised ImportError: a dependency is missing",
+        ),
+        ("my_engines:missing", "module 'my_engines' has no attribute 'missing'"),
+        ("my_engines:STUDY_CONSTANT", "'STUDY_CONSTANT' is a int, not a callable"),
+        ("my_engines:bad_signature", "does not follow the engine protocol"),
+        ("my_engines:bad_kind", "kind 'cloud' is not one of distribution, point"),
+        ("my_engines:named_nuts", "which is a built-in engine's name"),
+        ("my_engines:", "write it as module.path:callable"),
+        ("no_such_engine", "unknown sampler 'no_such_engine'"),
+    ],
+)
+def test_engine_that_cannot_be_loaded_is_one_line_exit_two(engines_module, tmp_path, capsys, spec, message):
+    out = tmp_path / "o"
+    code = compare.main([*TINY, "--sampler", f"nuts,{spec}", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("compare.py: error: ") and message in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("raises", "raised RuntimeError: the kernel exploded"),
+        ("wrong_type", "returned a dict, not an xarray.DataTree"),
+        (
+            "wrong_dims",
+            "draws of 'mu' have dims ('chain', 'draw', 'a', 'b'), "
+            "the protocol wants ('chain', 'draw', 'n', 'rep')",
+        ),
+        ("nan_draws", "1200 of 1200 draws of 'mu' are NaN or infinite"),
+        ("no_posterior", "returned no 'posterior' group"),
+    ],
+)
+def test_engine_failing_in_its_run_is_reported_and_the_others_still_run(
+    engines_module, tmp_path, capsys, name, message
+):
+    out = tmp_path / "o"
+    code = compare.main([*TINY, "--sampler", f"exact,my_engines:{name}", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"normal_normal {name}: engine failed: {message}" in captured.out
+    rows = pd.read_csv(out / "summary.csv")
+    assert set(rows["sampler"]) == {"exact"} and rows["agree"].all()
+    doc = json.loads((out / "results.json").read_text())
+    assert message in doc["families"]["normal_normal"]["engine_failures"][name]
+
+
+def test_every_engine_failing_still_writes_a_report(engines_module, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert compare.main([*TINY, "--sampler", "my_engines:raises", "--out", str(out)]) == 1
+    assert "every engine failed" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["families"]["normal_normal"]["engine_failures"]
+
+
+def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
+    import my_engines
+
+    check = check_engine(my_engines.good, ns=(10,), reps=2, draws=300, tune=300, chains=2, seed=4)
+    assert check.agrees and len(check.rows) == 2 and len(check.pooled) == 3
+    check.assert_agrees()
+    assert "good agrees with the exact posterior on normal_normal" in str(check)
+    failed = check_engine(my_engines.raises, families=["normal_normal", "binomial_beta"], ns=(10,), reps=2)
+    assert not failed.agrees and set(failed.engine_failures) == {"normal_normal", "binomial_beta"}
+    with pytest.raises(AssertionError, match="normal_normal: engine failed: raised RuntimeError"):
+        failed.assert_agrees()
+    with pytest.raises(ValueError, match="does not follow the engine protocol"):
+        check_engine(my_engines.bad_signature)
+    with pytest.raises(ValueError, match="unknown family 'nope'"):
+        check_engine(my_engines.good, families="nope")
+
+
+def test_broken_example_passes_where_it_cannot_show_and_is_caught_where_it_can():
+    """examples/no_jacobian_nuts: no transform on normal_normal (agrees); the logit of p (caught)."""
+    from examples.no_jacobian_nuts import no_jacobian_nuts
+
+    small = dict(ns=(10, 100), reps=5, draws=500, tune=500, chains=2, seed=11)
+    assert check_engine(no_jacobian_nuts, families="normal_normal", **small).agrees
+    caught = check_engine(no_jacobian_nuts, families="binomial_beta", **small)
+    assert not caught.agrees
+    assert any("mean off by" in p for p in caught.problems)
+
+
+@pytest.mark.slow
+def test_blackjax_example_agrees_in_every_family():
+    pytest.importorskip("blackjax", reason="the blackjax extra is not installed")
+    from examples.blackjax_nuts import blackjax_nuts
+
+    check = check_engine(blackjax_nuts, families="all", ns=(10, 100), reps=5, draws=500, tune=500, chains=2)
+    assert check.agrees, str(check)
+
+
+def test_api_example_runs_as_a_sampler_authors_test(tmp_path):
+    """examples/check_in_pytest.py is what an author puts in their own suite: run it with pytest."""
+    example = str(ROOT / "examples" / "check_in_pytest.py")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", example]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "2 passed" in done.stdout
