@@ -137,11 +137,17 @@ class Thresholds:
         }
 
 
+def _ess_bulk(draws: np.ndarray) -> float:
+    return float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1))
+
+
+def _ess_tail(draws: np.ndarray) -> float:
+    return float(array_stats.ess(draws, method="tail", prob=0.05, chain_axis=0, draw_axis=1))
+
+
 def _ess_bulk_tail(draws: np.ndarray) -> float:
     """Return the smaller of ArviZ's bulk and tail (5%/95%) ESS of ``draws (chain, draw)``."""
-    bulk = array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1)
-    tail = array_stats.ess(draws, method="tail", prob=0.05, chain_axis=0, draw_axis=1)
-    return float(min(bulk, tail))
+    return min(_ess_bulk(draws), _ess_tail(draws))
 
 
 def thin_factor(draws: np.ndarray) -> int:
@@ -159,7 +165,8 @@ def thin_factor(draws: np.ndarray) -> int:
         kept = draws[:, ::factor]
         if kept.size < MIN_KEPT:
             return max(1, factor - 1)
-        if _ess_bulk_tail(kept) >= kept.size:
+        # min(bulk, tail) >= size, with the tail ESS computed only when the bulk ESS passes
+        if _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size:
             return factor
         factor += 1
 
