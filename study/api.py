@@ -157,6 +157,18 @@ def check_engine(
         )
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    ns = tuple(dict.fromkeys(sorted(int(n) for n in ns)))
+    for name, value, least in (("N", min(ns, default=0), 1), ("reps", reps, 1), ("draws", draws, 1),
+                               ("tune", tune, 0), ("chains", chains, 1)):  # fmt: skip
+        if value < least:
+            raise ValueError(f"{name} must be >= {least}, got {value!r}")
+    chosen = {}
+    for key in keys:
+        given = dict((settings or {}).get(key, {}))
+        try:
+            chosen[key] = FAMILIES[key].settings(**given)
+        except TypeError:
+            raise ValueError(f"{key} has no setting among {sorted(given)} (see --list-models)") from None
     shares = len(keys) if sampler.check == "sampler" else 1
     log = (lambda msg: print(msg, file=sys.stderr)) if verbose else (lambda msg: None)
     results, failures = [], {}
@@ -164,7 +176,7 @@ def check_engine(
         config = StudyConfig(
             family=key,
             sampler=sampler.name,
-            ns=tuple(dict.fromkeys(sorted(int(n) for n in ns))),
+            ns=ns,
             reps=reps,
             seed=seed,
             draws=draws,
@@ -172,7 +184,7 @@ def check_engine(
             chains=chains,
             alpha=alpha / shares,
             studies_in_run=shares,
-            settings=FAMILIES[key].settings(**dict((settings or {}).get(key, {}))),
+            settings=chosen[key],
         )
         try:
             results.append(run_study(config, log=log, progress=progress, engine=sampler))

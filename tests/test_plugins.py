@@ -193,6 +193,12 @@ def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
         check_engine(my_engines.bad_signature)
     with pytest.raises(ValueError, match="unknown family 'nope'"):
         check_engine(my_engines.good, families="nope")
+    with pytest.raises(ValueError, match="reps must be >= 1"):
+        check_engine(my_engines.good, reps=0)
+    with pytest.raises(ValueError, match="normal_normal has no setting among \\['true_p'\\]"):
+        check_engine(my_engines.good, settings={"normal_normal": {"true_p": 0.1}})
+    with pytest.raises(ValueError, match="prior variance must be > 0"):
+        check_engine(my_engines.good, settings={"normal_normal": {"prior_var": -1}})
 
 
 def test_broken_example_passes_where_it_cannot_show_and_is_caught_where_it_can():
