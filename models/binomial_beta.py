@@ -71,6 +71,16 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return bb.simulate(rng, n=n, reps=reps, true_p=settings.true_p)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"p": rng.beta(settings.prior_a, settings.prior_b, size=size)}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    return bb.simulate(rng, n=n, reps=1, true_p=float(theta["p"]))[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood ``Beta(s + 1, N - s + 1)`` and exact posterior of ``p``."""
     x = bb.binary("x", x)

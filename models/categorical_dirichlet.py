@@ -107,6 +107,17 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return cdir.simulate(rng, n=n, reps=reps, true_p=settings.true_p)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"theta": rng.dirichlet(settings.alpha, size=size)}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    p = np.asarray(theta["theta"], dtype=float)
+    return cdir.simulate(rng, n=n, reps=1, true_p=p / p.sum())[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per category: the Beta marginals of the prior, the normalised likelihood and the posterior."""
     x = np.asarray(x, dtype=float)

@@ -71,6 +71,16 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return eg.simulate(rng, n=n, reps=reps, true_rate=settings.true_rate)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"lam": rng.gamma(settings.prior_a, 1 / settings.prior_b, size=size)}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    return eg.simulate(rng, n=n, reps=1, true_rate=float(theta["lam"]))[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood ``Gamma(N + 1, rate S)`` and exact posterior of ``lam``."""
     x = eg.waiting_times("x", x)

@@ -61,6 +61,12 @@ class Family:
         posterior draws per data set, for families whose components are dependent (a
         simplex, a correlated vector, mu and sigma2); None: each parameter is a scalar
         drawn from its own marginal (see ``posterior_draws``).
+    draw_prior
+        ``(rng, settings, size) -> {variable: (size, ...)}``: parameter values from the
+        prior, for simulation-based calibration.
+    simulate_given
+        ``(rng, theta, *, n, settings) -> array (n, ...)``: one data set at the parameter
+        values ``theta`` (one value per variable).
     """
 
     key: str
@@ -75,6 +81,8 @@ class Family:
     components: Callable[[Any], dict[str, tuple[str, dict[str, int]]]] | None = None
     log_posterior: Callable[[Mapping[str, np.ndarray], np.ndarray, Any], np.ndarray] | None = None
     draw_posterior: Callable[..., dict[str, np.ndarray]] | None = None
+    draw_prior: Callable[..., dict[str, np.ndarray]] | None = None
+    simulate_given: Callable[..., np.ndarray] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -111,6 +119,8 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         components=getattr(module, "components", None),
         log_posterior=getattr(module, "log_posterior", None),
         draw_posterior=getattr(module, "draw_posterior", None),
+        draw_prior=module.draw_prior,
+        simulate_given=module.simulate_given,
     )
 
 

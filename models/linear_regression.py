@@ -107,6 +107,17 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return lr.simulate(rng, n=n, reps=reps, true_beta=settings.true_beta, noise_var=settings.noise_var)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"beta": rng.normal(settings.prior_mean, np.sqrt(settings.prior_var), size=(size, settings.p))}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    beta = np.asarray(theta["beta"], dtype=float)
+    return lr.simulate(rng, n=n, reps=1, true_beta=beta, noise_var=settings.noise_var)[0]
+
+
 def densities(y: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per coefficient: prior, normalised likelihood (least squares, where unique) and exact posterior."""
     y = np.asarray(y, dtype=float)

@@ -120,6 +120,16 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return mv.simulate(rng, n=n, reps=reps, true_mean=settings.mean_vector, cov=settings.cov)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"mu": rng.normal(settings.prior_mean, np.sqrt(settings.prior_var), size=(size, settings.d))}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    return mv.simulate(rng, n=n, reps=1, true_mean=np.asarray(theta["mu"], dtype=float), cov=settings.cov)[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per component: prior, normalised marginal likelihood and exact marginal posterior (Normals)."""
     x = np.asarray(x, dtype=float)

@@ -105,6 +105,18 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return nig.simulate(rng, n=n, reps=reps, true_mean=settings.true_mean, true_var=settings.true_var)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    sigma2 = settings.prior_b0 / rng.gamma(settings.prior_a0, size=size)
+    mu = rng.normal(settings.prior_mean, np.sqrt(sigma2 / settings.prior_k0))
+    return {"mu": mu, "sigma2": sigma2}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    return nig.simulate(rng, n=n, reps=1, true_mean=float(theta["mu"]), true_var=float(theta["sigma2"]))[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per parameter: prior and exact posterior marginals, and a normalised likelihood for plots.
 

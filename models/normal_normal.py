@@ -90,6 +90,16 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings)
     return nn.simulate(rng, n=n, reps=reps, true_mean=settings.true_mean, noise_var=settings.noise_var)
 
 
+def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
+    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
+    return {"mu": rng.normal(settings.prior_mean, np.sqrt(settings.prior_var), size=size)}
+
+
+def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
+    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
+    return nn.simulate(rng, n=n, reps=1, true_mean=float(theta["mu"]), noise_var=settings.noise_var)[0]
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood and exact posterior of ``mu`` for one data set ``x``.
 
