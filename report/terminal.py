@@ -55,6 +55,8 @@ def family_report(
     agg = per_n(first)
     wash = washout(config)
     text = interpret(results, agg, wash)
+    if broken:
+        text += "\n\n" + "\n".join(f"{name}: engine FAILED in its run: {why}" for name, why in broken.items())
     t = first.thresholds
     print(
         f"\n== Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
@@ -78,6 +80,4 @@ def family_report(
     print(tables.coverage_table(agg, config.prob))
     print("\n== Reading ==")
     print(text)
-    for name, why in broken.items():
-        print(f"{name}: engine FAILED: {why}")
     return FamilyReport(family, results, agg, wash, text, broken)

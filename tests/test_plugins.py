@@ -167,8 +167,9 @@ def test_engine_failing_in_its_run_is_reported_and_the_others_still_run(
     assert f"normal_normal {name}: engine failed: {message}" in captured.out
     rows = pd.read_csv(out / "summary.csv")
     assert set(rows["sampler"]) == {"exact"} and rows["agree"].all()
-    doc = json.loads((out / "results.json").read_text())
-    assert message in doc["families"]["normal_normal"]["engine_failures"][name]
+    family = json.loads((out / "results.json").read_text())["families"]["normal_normal"]
+    assert message in family["engine_failures"][name]
+    assert f"{name}: engine FAILED in its run: {message}" in family["interpretation"]
 
 
 def test_every_engine_failing_still_writes_a_report(engines_module, tmp_path, capsys):
