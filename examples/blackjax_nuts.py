@@ -18,8 +18,6 @@ Needs the ``blackjax`` extra: ``pip install -e ".[blackjax]"``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pymc as pm
 import xarray as xr
@@ -48,7 +46,6 @@ def blackjax_nuts(
     from pymc.sampling.jax import get_jaxified_graph
 
     jax.config.update("jax_enable_x64", True)
-    start = time.perf_counter()
     values = model.value_vars
     log_density = get_jaxified_graph(inputs=values, outputs=[model.logp()])
     constrained = get_jaxified_graph(inputs=values, outputs=model.unobserved_value_vars)
@@ -94,8 +91,6 @@ def blackjax_nuts(
         dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},
         coords={k: np.asarray(v) for k, v in model.coords.items()},
     )
-    seconds = time.perf_counter() - start
-    idata["posterior"].attrs.update(compile_time=float("nan"), sampling_time=seconds, wall_time=seconds)
     return idata
 
 

@@ -43,7 +43,6 @@ import inspect
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
@@ -92,14 +91,6 @@ def engine(
     return mark
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where an outside engine came from, for --list-samplers and results.json."""
-
-    spec: str  # module.path:callable
-    via: str  # "--sampler" or "entry point <name> (<distribution>)"
-
-
 _LOADED: dict[str, Sampler] = {}
 
 
@@ -134,12 +125,18 @@ def load_engine(spec: str, *, via: str = "--sampler", name: str | None = None) -
         fn = getattr(fn, part)
     if not callable(fn):
         raise PluginError(f"engine {spec!r}: {attribute!r} is a {type(fn).__name__}, not a callable")
-    return as_sampler(fn, origin=Origin(spec, via), name=name)
+    return as_sampler(fn, label=spec, origin=f"{via}: {spec}", name=name)
 
 
-def as_sampler(fn: Callable, *, origin: Origin | None = None, name: str | None = None) -> Sampler:
-    """Wrap an engine callable, with its optional metadata, as a Sampler; check signature and metadata."""
-    label = origin.spec if origin else getattr(fn, "__name__", repr(fn))
+def as_sampler(
+    fn: Callable, *, label: str | None = None, origin: str = "Python callable", name: str | None = None
+) -> Sampler:
+    """Wrap an engine callable, with its optional metadata, as a Sampler; check signature and metadata.
+
+    ``label`` names the engine in errors (default: its ``__name__``); ``origin`` says where
+    it came from, for --list-samplers and results.json.
+    """
+    label = label or getattr(fn, "__name__", repr(fn))
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -169,8 +166,7 @@ def as_sampler(fn: Callable, *, origin: Origin | None = None, name: str | None =
         raise PluginError(f"engine {label!r}: exact must be True or False, got {exact!r}")
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
     description = getattr(fn, "description", None) or (doc[0] if doc else f"outside engine {label}")
-    via = f"{origin.via}: {origin.spec}" if origin else "Python callable"
-    return Sampler(name, str(description), exact, kind, None, (), fn, check=check, thin=thin, origin=via)
+    return Sampler(name, str(description), exact, kind, None, (), fn, check=check, thin=thin, origin=origin)
 
 
 def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
@@ -208,7 +204,7 @@ def resolve(name: str) -> Sampler:
             f"engine {name!r} is named {sampler.name!r}, which is a built-in engine's name; "
             "give it another (its `name` attribute)"
         )
-    _LOADED[name] = _LOADED[sampler.name] = sampler
+    _LOADED[name] = sampler
     return sampler
 
 
@@ -263,8 +259,5 @@ def run_engine(sampler: Sampler, model: pm.Model, *, chains: int, draws: int, **
                     )
                 coords[dim] = want
     if coords:
-        fixed = idata["posterior"].to_dataset().assign_coords(coords)
-        attrs = dict(idata["posterior"].attrs)
-        idata["posterior"] = xr.DataTree(fixed)
-        idata["posterior"].attrs.update(attrs)
+        idata["posterior"] = xr.DataTree(posterior.assign_coords(coords))  # the dataset keeps the attrs
     return idata

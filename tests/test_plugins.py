@@ -30,6 +30,17 @@ def good(model, *, draws, tune, chains, cores, seed, progress):
     return nuts(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress)
 
 
+def no_coords(model, *, draws, tune, chains, cores, seed, progress):
+    """Right draws, returned without coordinates: the suite gives them the model's."""
+    idata = good(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress)
+    return xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset().drop_vars(["n", "rep"])})
+
+
+def wrong_coords(model, *, draws, tune, chains, cores, seed, progress):
+    idata = good(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress)
+    return xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset().assign_coords(n=[99])})
+
+
 def bad_signature(model, draws):
     return None
 
@@ -155,6 +166,7 @@ def test_engine_that_cannot_be_loaded_is_one_line_exit_two(engines_module, tmp_p
         ),
         ("nan_draws", "1200 of 1200 draws of 'mu' are NaN or infinite"),
         ("no_posterior", "returned no 'posterior' group"),
+        ("wrong_coords", "coordinate 'n' is [99], the model's is [10]"),
     ],
 )
 def test_engine_failing_in_its_run_is_reported_and_the_others_still_run(
@@ -186,6 +198,8 @@ def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
     assert check.agrees and len(check.rows) == 2 and len(check.pooled) == 3
     check.assert_agrees()
     assert "good agrees with the exact posterior on normal_normal" in str(check)
+    bare = check_engine(my_engines.no_coords, ns=(10,), reps=2, draws=300, tune=300, chains=2, seed=4)
+    assert bare.agrees and list(bare.results[0].idata["posterior"]["n"].values) == [10]
     failed = check_engine(my_engines.raises, families=["normal_normal", "binomial_beta"], ns=(10,), reps=2)
     assert not failed.agrees and set(failed.engine_failures) == {"normal_normal", "binomial_beta"}
     with pytest.raises(AssertionError, match="normal_normal: engine failed: raised RuntimeError"):
