@@ -81,6 +81,13 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return bb.simulate(rng, n=n, reps=1, true_p=float(theta["p"]))[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    s, n = float(np.sum(x)), len(x)
+    p = np.asarray(theta["p"], dtype=float)
+    return s * np.log(p) + (n - s) * np.log1p(-p)
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood ``Beta(s + 1, N - s + 1)`` and exact posterior of ``p``."""
     x = bb.binary("x", x)

@@ -118,6 +118,12 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return cdir.simulate(rng, n=n, reps=1, true_p=p / p.sum())[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    counts = np.bincount(np.asarray(x, dtype=int), minlength=settings.k)
+    return np.log(np.asarray(theta["theta"], dtype=float)) @ counts
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per category: the Beta marginals of the prior, the normalised likelihood and the posterior."""
     x = np.asarray(x, dtype=float)

@@ -81,6 +81,12 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return eg.simulate(rng, n=n, reps=1, true_rate=float(theta["lam"]))[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    lam = np.asarray(theta["lam"], dtype=float)
+    return len(x) * np.log(lam) - lam * float(np.sum(x))
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood ``Gamma(N + 1, rate S)`` and exact posterior of ``lam``."""
     x = eg.waiting_times("x", x)

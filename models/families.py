@@ -83,6 +83,7 @@ class Family:
     draw_posterior: Callable[..., dict[str, np.ndarray]] | None = None
     draw_prior: Callable[..., dict[str, np.ndarray]] | None = None
     simulate_given: Callable[..., np.ndarray] | None = None
+    log_likelihood: Callable[..., np.ndarray] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -121,6 +122,7 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         draw_posterior=getattr(module, "draw_posterior", None),
         draw_prior=module.draw_prior,
         simulate_given=module.simulate_given,
+        log_likelihood=module.log_likelihood,
     )
 
 

@@ -118,6 +118,15 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return lr.simulate(rng, n=n, reps=1, true_beta=beta, noise_var=settings.noise_var)[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    y = np.asarray(x, dtype=float)
+    design = lr.design(len(y), settings.p)
+    resid = y[None, :] - np.asarray(theta["beta"], dtype=float) @ design.T
+    v = settings.noise_var
+    return -0.5 * len(y) * np.log(2 * np.pi * v) - np.sum(resid**2, axis=1) / (2 * v)
+
+
 def densities(y: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per coefficient: prior, normalised likelihood (least squares, where unique) and exact posterior."""
     y = np.asarray(y, dtype=float)

@@ -130,6 +130,24 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return mv.simulate(rng, n=n, reps=1, true_mean=np.asarray(theta["mu"], dtype=float), cov=settings.cov)[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``.
+
+    Through the sufficient statistics:
+    ``sum_i (x_i - mu)' P (x_i - mu) = tr(P S) + n (xbar - mu)' P (xbar - mu)``, with ``P`` the
+    precision and ``S`` the scatter about the mean.
+    """
+    x = np.asarray(x, dtype=float)
+    n, d = x.shape
+    precision = np.linalg.inv(settings.cov)
+    xbar = x.mean(axis=0)
+    scatter = (x - xbar).T @ (x - xbar)
+    diff = xbar - np.asarray(theta["mu"], dtype=float)
+    quad = np.einsum("si,ij,sj->s", diff, precision, diff)
+    logdet = np.linalg.slogdet(settings.cov)[1]
+    return -0.5 * (n * (d * np.log(2 * np.pi) + logdet) + np.sum(precision * scatter) + n * quad)
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per component: prior, normalised marginal likelihood and exact marginal posterior (Normals)."""
     x = np.asarray(x, dtype=float)

@@ -117,6 +117,14 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return nig.simulate(rng, n=n, reps=1, true_mean=float(theta["mu"]), true_var=float(theta["sigma2"]))[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    n, xbar = len(x), float(np.mean(x))
+    ss = float(np.sum((x - xbar) ** 2))
+    mu, v = np.asarray(theta["mu"], dtype=float), np.asarray(theta["sigma2"], dtype=float)
+    return -0.5 * n * np.log(2 * np.pi * v) - (ss + n * (xbar - mu) ** 2) / (2 * v)
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Per parameter: prior and exact posterior marginals, and a normalised likelihood for plots.
 

@@ -100,6 +100,15 @@ def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *,
     return nn.simulate(rng, n=n, reps=1, true_mean=float(theta["mu"]), noise_var=settings.noise_var)[0]
 
 
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    n, xbar = len(x), float(np.mean(x))
+    ss = float(np.sum((x - xbar) ** 2))
+    mu = np.asarray(theta["mu"], dtype=float)
+    v = settings.noise_var
+    return -0.5 * n * np.log(2 * np.pi * v) - (ss + n * (xbar - mu) ** 2) / (2 * v)
+
+
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
     """Prior, normalised likelihood and exact posterior of ``mu`` for one data set ``x``.
 

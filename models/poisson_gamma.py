@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
-from scipy import stats
+from scipy import special, stats
 
 from analytic import poisson_gamma as pg
 from analytic.distributions import risk_columns, summary_columns
@@ -77,6 +77,12 @@ def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[
 def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
     """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
     return pg.simulate(rng, n=n, reps=1, true_rate=float(theta["lam"]))[0]
+
+
+def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
+    lam = np.asarray(theta["lam"], dtype=float)
+    return float(np.sum(x)) * np.log(lam) - len(x) * lam - float(np.sum(special.gammaln(np.asarray(x) + 1)))
 
 
 def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:

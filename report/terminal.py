@@ -32,21 +32,34 @@ class FamilyReport:
 
 
 def family_report(
-    configs: list[StudyConfig], *, engines: dict[str, Sampler] | None = None, progress: bool = False
+    configs: list[StudyConfig],
+    *,
+    engines: dict[str, Sampler] | None = None,
+    progress: bool = False,
+    outcomes: list[StudyResult | str] | None = None,
 ) -> FamilyReport:
-    """Run every engine on one family's data sets, then print its tables and reading.
+    """Run every engine on one family's data sets (unless ``outcomes`` are given); print its tables, reading.
 
-    ``engines`` maps the configs' sampler names to engines (default: the registry's). An
-    engine that fails inside its run is reported here and left out of the tables.
+    ``engines`` maps the configs' sampler names to engines (default: the registry's).
+    ``outcomes`` are the studies already run (``study.run.run_studies``), one per config:
+    a result, or why its engine failed. A failed engine is reported here and left out of
+    the tables.
     """
     engines = engines or {}
     results, broken = [], {}
-    for config in configs:
-        try:
-            results.append(run_study(config, progress=progress, engine=engines.get(config.sampler)))
-        except EngineFailure as err:
-            broken[config.sampler] = str(err)
-            print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
+    for i, config in enumerate(configs):
+        if outcomes is not None:
+            outcome = outcomes[i]
+        else:
+            try:
+                outcome = run_study(config, progress=progress, engine=engines.get(config.sampler))
+            except EngineFailure as err:
+                outcome = str(err)
+                print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
+        if isinstance(outcome, StudyResult):
+            results.append(outcome)
+        else:
+            broken[config.sampler] = outcome
     family = configs[0].family
     if not results:
         print(f"\n== {family}: every engine failed; nothing to compare ==")

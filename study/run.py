@@ -15,7 +15,7 @@ import xarray as xr
 
 from models.batched import for_sampling
 from models.families import FAMILIES, Family
-from models.plugins import run_engine
+from models.plugins import EngineFailure, run_engine
 from models.samplers import SAMPLERS, Problem, Sampler, map_groups
 from study import checks
 from study.seeds import data_rng, sampler_seed
@@ -282,3 +282,34 @@ def run_study(
     for warning in result.warnings:
         log(f"[{family.key}] {sampler.name}: warning: {warning}")
     return result
+
+
+def _study_unit(unit: tuple[StudyConfig, Sampler | None, bool]) -> StudyResult | str:
+    """One family x engine study as a work unit; an engine's failure comes back as its message."""
+    config, engine, progress = unit
+    try:
+        return run_study(config, engine=engine, progress=progress)
+    except EngineFailure as err:
+        print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
+        return str(err)
+
+
+def run_studies(
+    configs: list[StudyConfig],
+    engines: dict[str, Sampler] | None = None,
+    *,
+    executor=None,
+    progress: bool = False,
+) -> dict[StudyConfig, StudyResult | str]:
+    """Run every study (family x engine) as one work unit each, here or on ``executor`` (``study.units``).
+
+    Returns each config's result, or why its engine failed (raised, returned what the engine
+    protocol does not allow, or its unit failed on the cluster).
+    """
+    from study.units import Executor
+
+    engines = engines or {}
+    executor = executor or Executor()
+    todo = [(c, engines.get(c.sampler), progress) for c in configs]
+    out = executor.map(_study_unit, todo, label=lambda u: f"{u[0].family} {u[0].sampler}")
+    return {c: r if isinstance(r, StudyResult) else str(r) for c, r in zip(configs, out, strict=True)}

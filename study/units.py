@@ -1,0 +1,157 @@
+"""Independent work units, run in this process or on a Dask cluster, with the same results.
+
+A unit is a picklable description of one piece of work (a study's family x engine, an
+SBC block); ``run_units`` maps one function over the units and returns the results in
+the units' order, whatever order they finished in and wherever they ran. Every unit
+derives its seeds from its own key, so the results depend on the flags only.
+
+* ``Executor()``: in this process, one unit after the other (the default);
+* ``Executor(workers=K)``: a local Dask cluster of ``K`` single-threaded worker processes;
+* ``Executor(scheduler=ADDRESS)``: an existing Dask cluster (``dask scheduler`` and
+  ``dask worker ADDRESS``; the workers need this project importable).
+
+Dask reschedules the units of a worker that dies (up to its ``allowed-failures``); a
+unit that raises is returned as a ``UnitFailure`` naming the unit and its error, and the
+other units go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+CONNECT_TIMEOUT_S = 10
+
+
+class SchedulerUnreachable(ValueError):
+    """The Dask scheduler named by ``--scheduler`` cannot be reached."""
+
+
+class UnitFailure(RuntimeError):
+    """A unit raised; the message names the unit and the error."""
+
+
+class Executor:
+    """Where the units run: this process, a local Dask cluster, or an existing one.
+
+    Use as a context manager; the cluster (if any) starts on entry and stops on exit.
+    """
+
+    def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
+        if workers is not None and scheduler is not None:
+            raise ValueError("give --workers or --scheduler, not both")
+        self.workers, self.scheduler = workers, scheduler
+        self.client = None
+        self._cluster = None
+
+    @property
+    def where(self) -> str:
+        """Where the units run, in words."""
+        if self.scheduler:
+            return f"the Dask cluster at {self.scheduler}"
+        if self.workers:
+            return f"a local Dask cluster of {self.workers} worker process(es)"
+        return "this process"
+
+    def __enter__(self) -> Executor:
+        return self.start() if self.client is None else self
+
+    def start(self) -> Executor:
+        """Start the local cluster or connect to the scheduler (nothing for in-process runs).
+
+        Raises
+        ------
+        SchedulerUnreachable
+            When ``scheduler`` does not answer within ``CONNECT_TIMEOUT_S`` seconds.
+        """
+        if self.scheduler is None and self.workers is None:
+            return self
+        from distributed import Client, LocalCluster
+
+        if self.scheduler is not None:
+            try:
+                self.client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+            except (OSError, TimeoutError, ValueError) as err:
+                raise SchedulerUnreachable(
+                    f"cannot reach the Dask scheduler at {self.scheduler!r}: {_first_line(err)}"
+                ) from None
+            return self
+        self._cluster = LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        self.client = Client(self._cluster)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disconnect, and stop the local cluster if this executor started one."""
+        if self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self.client = self._cluster = None
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        units: Sequence[Any],
+        *,
+        label: Callable[[Any], str] = str,
+        log: Callable[[str], None] | None = None,
+    ) -> list[Any]:
+        """Return ``[fn(unit) for unit in units]``, run here or on the cluster, logging each finished unit.
+
+        A unit that raises does not stop the others: its place in the list holds a
+        ``UnitFailure`` naming the unit (``label(unit)``) and the error, for the caller to
+        report.
+        """
+        log = log or (lambda msg: print(msg, file=sys.stderr))
+        start, total = time.perf_counter(), len(units)
+
+        def done(k: int, unit: Any, result: Any) -> None:
+            state = "FAILED" if isinstance(result, UnitFailure) else "done"
+            log(f"[{k}/{total}] {label(unit)} {state} ({time.perf_counter() - start:.0f} s)")
+
+        if self.client is None:
+            out = []
+            for i, unit in enumerate(units):
+                out.append(_run(fn, unit, label))
+                done(i + 1, unit, out[-1])
+            return out
+        from distributed import as_completed
+
+        futures = [self.client.submit(_run, fn, unit, label, pure=False) for unit in units]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * total
+        for k, future in enumerate(as_completed(futures), start=1):
+            i = index[future.key]
+            try:
+                results[i] = future.result()
+            except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
+                results[i] = UnitFailure(
+                    f"unit {label(units[i])} failed: {type(err).__name__}: {_first_line(err)}"
+                )
+            done(k, units[i], results[i])
+        return results
+
+
+def _run(fn: Callable[[Any], Any], unit: Any, label: Callable[[Any], str]) -> Any:
+    """Run one unit; a unit that raises returns a ``UnitFailure`` naming it and the error."""
+    try:
+        return fn(unit)
+    except Exception as err:  # noqa: BLE001 - reported with the unit that raised
+        return UnitFailure(f"unit {label(unit)} failed: {type(err).__name__}: {_first_line(err)}")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
