@@ -533,7 +533,11 @@ def run_power(configs, defects, args, progress: bool, executor=None) -> int:
     from report.power import power_report, write_power
     from study.power import run_power_study
 
-    results = run_power_study(configs, defects, seeds=args.seeds, progress=progress, executor=executor)
+    try:
+        results = run_power_study(configs, defects, seeds=args.seeds, progress=progress, executor=executor)
+    except RuntimeError as err:
+        print(f"compare.py: error: a power run failed: {err}", file=sys.stderr)
+        return 1
     report = power_report(results)
     print(report.text)
     print(f"\nwriting outputs to {args.out}/ ...", file=sys.stderr)

@@ -14,9 +14,12 @@ Data ``x`` has shape ``(..., N)`` with entries 0 or 1; ``s = sum(x)``. Closed fo
     MAP              = (a + s - 1) / (a + b + N - 2)   (the mode of the density in p)
 
 The MAP is the mode of the posterior density *in p*; in the log-odds it would be
-``(a + s) / (a + b + N)``, the posterior mean. The prior needs ``a, b >= 1`` so that the
-mode is unique (below 1 the density can be unbounded at both ends); with ``a = 1`` and
-no successes the MAP is 0, on the boundary, like the MLE.
+``(a + s) / (a + b + N)``, the posterior mean. Every proper prior (``a, b > 0``) is
+accepted, Jeffreys' Beta(1/2, 1/2) included. When a posterior shape is below 1 (no
+successes under ``a < 1``, or no failures under ``b < 1``) the posterior density is
+unbounded at that end and the MAP is the boundary value 0 or 1, with a note
+(``map_note``), as the MLE gets one; with ``N >= 1`` at most one end can be unbounded.
+With ``a = 1`` and no successes the MAP is 0 too, where the density is finite.
 """
 
 from __future__ import annotations
@@ -37,10 +40,7 @@ def binary(name: str, x) -> np.ndarray:
 
 
 def _prior(a, b):
-    a, b = positive("prior a", a), positive("prior b", b)
-    if np.any(a < 1) or np.any(b < 1):
-        raise ValueError(f"prior a and b must be >= 1 for a unique posterior mode, got a={a}, b={b}")
-    return a, b
+    return positive("prior a", a), positive("prior b", b)
 
 
 def mle(*, x) -> np.ndarray:
@@ -55,6 +55,16 @@ def mle_note(*, x) -> np.ndarray:
         s == 0,
         "no successes: MLE 0, on the boundary",
         np.where(s == n, "all successes: MLE 1, on the boundary", ""),
+    )
+
+
+def map_note(*, x, a, b) -> np.ndarray:
+    """'' or a note when the MAP sits on the boundary because a posterior shape is below 1."""
+    post = posterior(x=x, a=a, b=b)
+    return np.where(
+        post.a < 1,
+        "a + s < 1: posterior density unbounded at 0; MAP 0, on the boundary",
+        np.where(post.b < 1, "b + N - s < 1: posterior density unbounded at 1; MAP 1, on the boundary", ""),
     )
 
 
@@ -100,11 +110,28 @@ def mle_risk(*, n, true_p) -> EstimatorRisk:
 
 
 def map_risk(*, n, true_p, a, b) -> EstimatorRisk:
-    """Exact risk of the MAP ``(a - 1 + s) / (a + b - 2 + N)``, linear in ``s ~ Binomial(N, p)``."""
-    n = np.asarray(n, dtype=float)
+    """Exact risk of the MAP ``(a - 1 + s) / (a + b - 2 + N)``, linear in ``s ~ Binomial(N, p)``.
+
+    With a prior shape below 1 the MAP is clipped to the boundary for some ``s``; its
+    moments are then a sum over ``s``.
+    """
     a, b = _prior(a, b)
-    denom = a + b - 2 + n
-    return EstimatorRisk(bias=(a - 1 + n * true_p) / denom - true_p, var=n * true_p * (1 - true_p) / denom**2)
+    if np.all(a >= 1) and np.all(b >= 1):
+        n = np.asarray(n, dtype=float)
+        denom = a + b - 2 + n
+        return EstimatorRisk(
+            bias=(a - 1 + n * true_p) / denom - true_p, var=n * true_p * (1 - true_p) / denom**2
+        )
+    bias, var = [], []
+    for size in np.atleast_1d(n).astype(int):
+        s = np.arange(size + 1)
+        weight = stats.binom(size, true_p).pmf(s)
+        mode = BetaDistribution(a=a + s, b=b + size - s).mode
+        mean = np.sum(weight * mode)
+        bias.append(mean - true_p)
+        var.append(np.sum(weight * (mode - mean) ** 2))
+    shape = np.shape(n)
+    return EstimatorRisk(bias=np.reshape(bias, shape), var=np.reshape(var, shape))
 
 
 def interval_coverage(*, n, true_p, a, b, prob) -> np.ndarray:

@@ -33,8 +33,17 @@ class BetaDistribution:
 
     @property
     def mode(self) -> np.ndarray:
-        """Mode of the density, ``(a - 1) / (a + b - 2)``, for ``a, b >= 1`` and ``a + b > 2``."""
-        return (self.a - 1) / (self.a + self.b - 2)
+        """Mode of the density: ``(a - 1) / (a + b - 2)`` for ``a, b >= 1`` and ``a + b > 2``.
+
+        On the boundary where a shape is below 1 (the density is unbounded there): 0 when
+        ``a < 1 <= b``, 1 when ``b < 1 <= a``; NaN when both are below 1 (two modes) or
+        ``a = b = 1`` (flat).
+        """
+        a, b = np.asarray(self.a, dtype=float), np.asarray(self.b, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = (a - 1) / (a + b - 2)
+        inside = np.where((a == 1) & (b == 1), np.nan, inside)
+        return np.where(a < 1, np.where(b < 1, np.nan, 0.0), np.where(b < 1, 1.0, inside))
 
     @property
     def dist(self):
@@ -66,8 +75,8 @@ class GammaDistribution:
 
     @property
     def mode(self) -> np.ndarray:
-        """Mode of the density, ``(a - 1) / b`` for ``a >= 1``."""
-        return (self.a - 1) / self.b
+        """Mode of the density: ``(a - 1) / b`` for ``a >= 1``; 0, on the boundary, for ``a < 1``."""
+        return np.maximum(self.a - 1, 0) / self.b
 
     @property
     def dist(self):
@@ -98,12 +107,14 @@ def summary_columns(
     prior_weight: np.ndarray | float,
     mle_note: np.ndarray | None = None,
     mode_exact: np.ndarray | None = None,
+    map_note: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Collect one parameter's closed-form summaries, one value per data set.
 
     Scalars (the truth, a posterior sd or prior weight that do not depend on the data)
-    are broadcast to the number of data sets, ``mle.shape``. ``mle_note`` and
-    ``mode_exact`` (a marginal mode that differs from the joint MAP) are optional.
+    are broadcast to the number of data sets, ``mle.shape``. ``mle_note``, ``map_note``
+    (why the MAP sits on a boundary) and ``mode_exact`` (a marginal mode that differs from
+    the joint MAP) are optional.
     """
     shape = np.shape(mle)
     columns = {
@@ -116,6 +127,8 @@ def summary_columns(
     }
     if mle_note is not None:
         columns["mle_note"] = np.broadcast_to(mle_note, shape)
+    if map_note is not None:
+        columns["map_note"] = np.broadcast_to(map_note, shape)
     if mode_exact is not None:
         columns["mode_exact"] = mode_exact
     return columns

@@ -13,9 +13,11 @@ Data ``x`` has shape ``(..., N)`` (non-negative whole numbers); ``s = sum(x)``::
     prior weight w_N = b / (b + N)
     MAP              = (a + s - 1) / (b + N)    (the mode of the density in lam)
 
-The MAP is the mode *in lam*; in log(lam) it would be the posterior mean. The prior needs
-``a >= 1`` for a unique mode at a finite density; with ``a = 1`` and all counts 0 the MAP
-is 0, on the boundary, like the MLE.
+The MAP is the mode *in lam*; in log(lam) it would be the posterior mean. Every proper
+prior (``a, b > 0``) is accepted, Jeffreys' shape 1/2 included. When ``a + s < 1`` (all
+counts 0 under ``a < 1``) the posterior density is unbounded at 0 and the MAP is 0, on
+the boundary, with a note (``map_note``), as the MLE gets one; with ``a = 1`` and all
+counts 0 the MAP is 0 too, where the density is finite.
 """
 
 from __future__ import annotations
@@ -36,10 +38,7 @@ def counts(name: str, x) -> np.ndarray:
 
 
 def _prior(a, b):
-    a, b = positive("prior shape a", a), positive("prior rate b", b)
-    if np.any(a < 1):
-        raise ValueError(f"prior shape a must be >= 1 for a unique posterior mode, got {a}")
-    return a, b
+    return positive("prior shape a", a), positive("prior rate b", b)
 
 
 def mle(*, x) -> np.ndarray:
@@ -50,6 +49,12 @@ def mle(*, x) -> np.ndarray:
 def mle_note(*, x) -> np.ndarray:
     """'' or a note when every count is 0 and the MLE sits on the boundary."""
     return np.where(counts("x", x).sum(axis=-1) == 0, "all counts 0: MLE 0, on the boundary", "")
+
+
+def map_note(*, x, a, b) -> np.ndarray:
+    """'' or a note when ``a + s < 1`` and the MAP sits on the boundary 0."""
+    note = "a + s < 1: posterior density unbounded at 0; MAP 0, on the boundary"
+    return np.where(posterior(x=x, a=a, b=b).a < 1, note, "")
 
 
 def prior_weight(*, n, b) -> np.ndarray:
@@ -94,10 +99,27 @@ def mle_risk(*, n, true_rate) -> EstimatorRisk:
 
 
 def map_risk(*, n, true_rate, a, b) -> EstimatorRisk:
-    """Exact risk of the MAP ``(a - 1 + s) / (b + N)``, linear in ``s ~ Poisson(N lam)``."""
-    n = np.asarray(n, dtype=float)
+    """Exact risk of the MAP ``(a - 1 + s) / (b + N)``, linear in ``s ~ Poisson(N lam)``.
+
+    With ``a < 1`` the MAP is clipped to 0 for ``s = 0``; its moments are then a sum over ``s``.
+    """
     a, b = _prior(a, b)
-    return EstimatorRisk(bias=(a - 1 + n * true_rate) / (b + n) - true_rate, var=n * true_rate / (b + n) ** 2)
+    if np.all(a >= 1):
+        n = np.asarray(n, dtype=float)
+        return EstimatorRisk(
+            bias=(a - 1 + n * true_rate) / (b + n) - true_rate, var=n * true_rate / (b + n) ** 2
+        )
+    bias, var = [], []
+    for size in np.atleast_1d(n).astype(int):
+        total = stats.poisson(size * true_rate)
+        s = np.arange(0, total.isf(1e-14) + 1)
+        weight = total.pmf(s)
+        mode = GammaDistribution(a=a + s, b=b + size).mode
+        mean = np.sum(weight * mode)
+        bias.append(mean - true_rate)
+        var.append(np.sum(weight * (mode - mean) ** 2))
+    shape = np.shape(n)
+    return EstimatorRisk(bias=np.reshape(bias, shape), var=np.reshape(var, shape))
 
 
 def interval_coverage(*, n, true_rate, a, b, prob) -> np.ndarray:

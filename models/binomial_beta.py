@@ -17,7 +17,7 @@ from models.batched import batched_model
 
 @dataclass(frozen=True)
 class Settings:
-    """Truth and prior: data Bernoulli(true_p), prior Beta(prior_a, prior_b) (both >= 1)."""
+    """Truth and prior: data Bernoulli(true_p), prior Beta(prior_a, prior_b), any a, b > 0."""
 
     true_p: float = 0.3
     prior_a: float = 2.0
@@ -58,6 +58,7 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
             true_value=settings.true_p,
             mle=bb.mle(x=x),
             mle_note=bb.mle_note(x=x),
+            map_note=bb.map_note(x=x, **settings.prior),
             map_exact=post.mode,
             post_mean=post.mean,
             post_sd=post.sd,

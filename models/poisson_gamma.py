@@ -17,7 +17,7 @@ from models.batched import batched_model
 
 @dataclass(frozen=True)
 class Settings:
-    """Truth and prior: counts Poisson(true_rate), prior Gamma(shape prior_a >= 1, rate prior_b)."""
+    """Truth and prior: counts Poisson(true_rate), prior Gamma(shape prior_a > 0, rate prior_b)."""
 
     true_rate: float = 3.0
     prior_a: float = 2.0
@@ -56,6 +56,7 @@ def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np
             true_value=settings.true_rate,
             mle=pg.mle(x=x),
             mle_note=pg.mle_note(x=x),
+            map_note=pg.map_note(x=x, **settings.prior),
             map_exact=post.mode,
             post_mean=post.mean,
             post_sd=post.sd,

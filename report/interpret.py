@@ -112,8 +112,27 @@ def _boundary(rows: pd.DataFrame) -> str:
     ]
     return (
         "MLE on a boundary or not unique: " + "; ".join(parts) + ". The MLE keeps the stated value in "
-        "every table (see mle_note in summary.csv); the MAP and the posterior, held by the prior, are "
-        "unique and inside the parameter space."
+        "every table (see mle_note in summary.csv); the posterior, held by the prior, is proper, and "
+        "the MAP is unique."
+    )
+
+
+def _map_boundary(rows: pd.DataFrame) -> str:
+    """Where the MAP sat on a boundary (a prior shape below 1), and what the mode test compared."""
+    if "map_note" not in rows:
+        return ""
+    noted = rows[rows["map_note"].fillna("").astype(str) != ""]
+    if noted.empty:
+        return ""
+    total = rows.groupby(["param", "n"]).size()
+    parts = [
+        f"{param}, N = {n}: {count} of {total[param, n]} data sets ({note})"
+        for (param, n, note), count in noted.groupby(["param", "n", "map_note"], sort=False).size().items()
+    ]
+    return (
+        "MAP on a boundary: " + "; ".join(parts) + ". There the posterior density is unbounded, the MAP "
+        "is the boundary value (see map_note in summary.csv), and the mode test compares the draws' "
+        "half-sample mode with that boundary value, within the spread it has on exact draws."
     )
 
 
@@ -175,7 +194,7 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Was
             f"Coverage of {param}: the sampled {_pct(result.config.prob)} intervals contain the true value "
             f"{cov} (theory {theory}; with {reps} replications the binomial sd is about {_pct(se)})."
         )
-    boundary = _boundary(result.rows)
-    if boundary:
-        out.append(boundary)
+    for boundary in (_boundary(result.rows), _map_boundary(result.rows)):
+        if boundary:
+            out.append(boundary)
     return "\n\n".join(out)

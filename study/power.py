@@ -83,11 +83,15 @@ def _exact_draws(model, problem: Problem, *, draws: int, chains: int, seed: int)
     return exact(model, draws=draws, tune=0, chains=chains, seed=seed, problem=problem)
 
 
-def _transformed(transform: Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]):
+def _transformed(
+    transform: Callable[[np.ndarray, np.random.Generator], np.ndarray], *, low_only: bool = False
+):
     """Make a draws defect: exact draws, each parameter transformed in units of its exact posterior sd.
 
     ``transform(z, rng)`` gets the standardised draws ``z = (x - exact mean) / exact sd``
-    (shape ``(chain, draw, n, rep, ...)``) and returns the defective ones.
+    (shape ``(chain, draw, n, rep, ...)``) and returns the defective ones. With
+    ``low_only`` only the data sets whose exact posterior mean lies below the prior's
+    lower quartile get the defect: an engine wrong in one part of the prior only.
     """
 
     def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
@@ -98,7 +102,11 @@ def _transformed(transform: Callable[[np.ndarray, np.ndarray, np.random.Generato
         for variable in post.data_vars:
             x = post[variable].values
             mean, sd = _moments(problem, variable, ns, x.shape[2:])
-            x = mean + sd * transform((x - mean) / sd, rng)
+            z = (x - mean) / sd
+            changed = transform(z, rng)
+            if low_only:
+                changed = np.where(mean < _prior_quartile(problem, variable, x.shape[4:]), changed, z)
+            x = mean + sd * changed
             post[variable] = (post[variable].dims, x)
         idata["posterior"] = xr.DataTree(post)
         return idata
@@ -118,6 +126,18 @@ def _moments(problem: Problem, variable: str, ns: list[int], shape: tuple[int, .
             index = (i, slice(None), *selection.values())
             mean[index], sd[index] = exact_n["post_mean_exact"], exact_n["post_sd_exact"]
     return mean, sd
+
+
+def _prior_quartile(problem: Problem, variable: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Return the prior's lower quartile of each component of ``variable`` (dims after rep)."""
+    family, settings = problem.family, problem.settings
+    one = next(iter(problem.datasets.values()))[0]
+    marginals = family.densities(one, settings)
+    out = np.empty(shape)
+    for label, (var, selection) in family.labels(settings).items():
+        if var == variable:
+            out[tuple(selection.values())] = marginals[label]["prior"].ppf(0.25)
+    return out
 
 
 def _skew(z: np.ndarray, a: float) -> np.ndarray:
@@ -201,6 +221,9 @@ DEFECTS: dict[str, Defect] = {
                "share of draws", lambda q: _transformed(lambda z, rng: _wide_kernel(z, q, rng))),
         Defect("skew", "draws skewed (z + a(z^2 - 1)) with the right mean and sd", "draws", (0.02, 0.05, 0.1),
                "a (skewness ~6a)", lambda a: _transformed(lambda z, rng: _skew(z, a))),
+        Defect("narrow_low", "draws narrowed by f where the exact posterior mean is below the prior's lower "
+               "quartile (right elsewhere)", "draws", (0.5, 0.8), "f (sd ratio)",
+               lambda f: _transformed(lambda z, rng: f * z, low_only=True), null=1.0),
         Defect("warmup_kept", "NUTS keeps its first warm-up draws (per chain) in place of its last",
                "engine", (5, 20, 100), "draws per chain", _warmup_kept),
         Defect("prior_var_as_sd", "the prior's variance passed where PyMC expects its sd (NUTS)", "engine",
@@ -257,14 +280,40 @@ def _verdict(result) -> tuple[bool, str]:
     return False, ""
 
 
+def _power_unit(unit: tuple) -> dict:
+    """One run of the power study (a defect at one size, or a null engine, at one seed): its verdict row."""
+    key, name, kind, size, defect, engine, config = unit
+    result = run_study(config, log=lambda msg: None, engine=engine, progress=False)
+    detected, caught_by = _verdict(result)
+    return {
+        "model": key, "defect": name, "kind": kind if defect else f"null ({kind})", "size": size,
+        "unit": defect.unit if defect else "-", "seed": config.seed, "detected": detected,
+        "caught_by": caught_by, "seconds": result.timings["total"],
+    }  # fmt: skip
+
+
 def run_power_study(
-    configs: dict[str, list[StudyConfig]], defects: list[Defect], *, seeds: int, progress: bool = False
+    configs: dict[str, list[StudyConfig]],
+    defects: list[Defect],
+    *,
+    seeds: int,
+    progress: bool = False,
+    executor=None,
 ) -> PowerResult:
-    """Run the null and every defect at every size over ``seeds`` study seeds (fewer for NUTS defects)."""
-    rows = []
-    quiet = lambda msg: None  # noqa: E731
+    """Run the null and every defect at every size over ``seeds`` study seeds (fewer for NUTS defects).
+
+    Every run is one work unit, run here or spread by ``executor`` (``study.units``).
+
+    Raises
+    ------
+    RuntimeError
+        When a run raised: names the run and the error.
+    """
+    from study.units import Executor, UnitFailure
+
     first = next(iter(configs.values()))[0]
     model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
+    todo = []
     for key, family_configs in configs.items():
         base = replace(
             family_configs[0], sampler="exact", studies_in_run=1, alpha=first.alpha * first.studies_in_run
@@ -275,8 +324,6 @@ def run_power_study(
             if d.applies(settings):
                 n_seeds = seeds if d.kind == "draws" else model_seeds
                 plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
-        total = sum(p[3] for p in plan)
-        done, start = 0, time.perf_counter()
         for name, kind, size, n_seeds, defect in plan:
             if defect is None:
                 engine = SAMPLERS[kind]
@@ -285,24 +332,22 @@ def run_power_study(
                                  defect.engine(size), needs_problem=True)  # fmt: skip
             for s in range(n_seeds):
                 config = replace(base, seed=base.seed + s, sampler=engine.name)
-                result = run_study(config, log=quiet, engine=engine, progress=False)
-                detected, caught_by = _verdict(result)
-                rows.append(
-                    {
-                        "model": key, "defect": name, "kind": kind if defect else f"null ({kind})",
-                        "size": size, "unit": defect.unit if defect else "-", "seed": config.seed,
-                        "detected": detected, "caught_by": caught_by,
-                        "seconds": result.timings["total"],
-                    }
-                )  # fmt: skip
-                done += 1
-                elapsed = time.perf_counter() - start
-                print(
-                    f"\r[{key}] power: {done}/{total} runs ({name} {size:g}, seed {config.seed}); "
-                    f"{elapsed:.0f} s, about {elapsed / done * (total - done):.0f} s left   ",
-                    end="", file=sys.stderr, flush=True,
-                )  # fmt: skip
-        print(file=sys.stderr)
+                todo.append((key, name, kind, size, defect, engine, config))
+    start = time.perf_counter()
+    count = [0]
+
+    def log(msg: str) -> None:
+        count[0] += 1
+        elapsed = time.perf_counter() - start
+        left = elapsed / count[0] * (len(todo) - count[0])
+        end = "\n" if count[0] == len(todo) else ""
+        print(f"\rpower {msg}; about {left:.0f} s left   ", end=end, file=sys.stderr, flush=True)
+
+    label = lambda u: f"{u[0]} {u[1]} {u[3]:g} seed {u[6].seed}"  # noqa: E731
+    rows = (executor or Executor()).map(_power_unit, todo, label=label, log=log)
+    failed = [r for r in rows if isinstance(r, UnitFailure)]
+    if failed:
+        raise RuntimeError(str(failed[0]))
     return PowerResult(pd.DataFrame(rows), first.alpha * first.studies_in_run, seeds, first)
 
 
