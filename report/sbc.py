@@ -224,7 +224,7 @@ def contraction_plot(shrink: pd.DataFrame, model: str, folder: Path) -> Path:
     """Posterior sd / prior sd against N, per parameter: every engine's points over the exact curve."""
     s = shrink[shrink["model"] == model]
     params = list(dict.fromkeys(s["param"]))
-    fig, axes = plt.subplots(1, len(params), figsize=(3.4 * len(params), 2.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(params), figsize=(max(5.0, 3.4 * len(params)), 3.2), squeeze=False)
     for ax, param in zip(axes[0], params, strict=True):
         g = s[s["param"] == param]
         exact = g.drop_duplicates("n")

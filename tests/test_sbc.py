@@ -10,6 +10,7 @@ fixed seeds.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -290,3 +291,19 @@ def test_bad_sbc_input_gets_one_line_and_exit_2(args, message, tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert err.startswith("compare.py: error:") and message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def _die_once(unit):
+    """Kill this worker process the first time unit 2 runs (a marker file remembers), then work."""
+    marker, value = unit
+    if value == 2 and not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return value * 10
+
+
+def test_a_worker_that_dies_loses_only_its_unit_which_dask_retries(tmp_path):
+    with Executor(workers=2) as executor:
+        out = executor.map(_die_once, [(tmp_path / "died", v) for v in range(4)], log=quiet)
+    assert (tmp_path / "died").exists()  # the worker did die once
+    assert out == [0, 10, 20, 30]
