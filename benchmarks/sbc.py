@@ -5,7 +5,8 @@ against one fit per simulation (simuk's loop: ``simuk.SBC`` with ``pm.sample`` p
 simulation, when simuk is installed; otherwise the same loop written out: a one-data-set
 model and one ``pm.sample`` per simulation), for NUTS and nutpie on normal_normal at one N.
 The loop runs ``--loop-sims`` simulations (its cost per simulation is flat), the batched
-fit all R; both include compilation, both rank the truth among the same draws.
+fit all R; both include compilation and ranking, and both models observe each data set's
+mean, as the suite's batched model does.
 
 ``blocks``: seconds per simulation of one batched unit at several block sizes (the
 measurement behind ``study.sbc.DEFAULT_BLOCK``).
@@ -72,9 +73,9 @@ def loop_rate(engine: str, n: int, sims: int) -> tuple[float, str]:
         simuk = None
     if simuk is not None:
         _, x = sbc.simulation(family, settings, 2026, n, 0)
-        with pm.Model() as model:
+        with pm.Model() as model:  # the same likelihood as the batched model: the sample mean
             mu = pm.Normal("mu", settings.prior_mean, np.sqrt(settings.prior_var))
-            pm.Normal("x", mu, np.sqrt(settings.noise_var), observed=x)
+            pm.Normal("xbar", mu, np.sqrt(settings.noise_var / n), observed=x.mean())
         run = simuk.SBC(model, num_simulations=sims, sample_kwargs=kwargs, seed=1, progress_bar=False)
         start = time.perf_counter()
         run.run_simulations()
@@ -84,7 +85,7 @@ def loop_rate(engine: str, n: int, sims: int) -> tuple[float, str]:
         theta, x = sbc.simulation(family, settings, 2026, n, s)
         with pm.Model():
             mu = pm.Normal("mu", settings.prior_mean, np.sqrt(settings.prior_var))
-            pm.Normal("x", mu, np.sqrt(settings.noise_var), observed=x)
+            pm.Normal("xbar", mu, np.sqrt(settings.noise_var / n), observed=x.mean())
             idata = pm.sample(**kwargs, random_seed=s, quiet=True, compute_convergence_checks=False)
         draws = idata["posterior"]["mu"].values
         sbc._ranked(draws, float(theta["mu"]), np.random.default_rng(s))

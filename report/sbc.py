@@ -17,6 +17,7 @@ import xarray as xr  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from report.files import jsonable, write_all  # noqa: E402
 from report.tables import format_table  # noqa: E402
+from study.checks import ESS_PER_CHAIN  # noqa: E402
 from study.sbc import SbcResult, contraction, judge, prior_moments, tests_table, total_variance  # noqa: E402
 
 TEST_COLUMNS = [
@@ -147,6 +148,18 @@ def _reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
     for res in results:
         t = tests[(tests["model"] == model) & (tests["sampler"] == res.engine.name)]
         ranks = t[t["test"].isin(["uniformity", "normal_mean", "normal_var"])]
+        floor = ESS_PER_CHAIN * res.config.chains
+        low = res.rows[res.rows["ess_bulk"] < floor]
+        if len(low):
+            smallest = low["ess_bulk"].min()
+            out.append(f"{res.engine.name}: warning: {len(low)} of {len(res.rows)} rows have a bulk ESS "
+                       f"below {floor} ({ESS_PER_CHAIN} per chain; smallest {smallest:.0f}): their ranks "
+                       "come from draws thinned hard; raise --draws")  # fmt: skip
+        divergent = sum(res.divergences.values())
+        if divergent:
+            out.append(f"{res.engine.name}: warning: {divergent} divergent transitions over the run (per N: "
+                       f"{res.divergences}); a divergence in one data set of a block stops the whole block's "
+                       "trajectory")  # fmt: skip
         if res.judged:
             bad = ranks[ranks["agree"].eq(False)]
             if bad.empty:
