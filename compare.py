@@ -496,6 +496,17 @@ def write_or_fail(write, out: Path) -> list[Path] | None:
         return None
 
 
+def show_and_write(text: str, write, out: Path) -> bool:
+    """Print a subcommand's text, write its files with ``write()`` and list them; False if writing failed."""
+    print(text)
+    print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
+    written = write_or_fail(write, out)
+    if written is None:
+        return False
+    print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
+    return True
+
+
 def run_sbc_command(jobs, skipped, args, executor) -> int:
     """Run the sbc subcommand: simulations, tests, tables and files; exit 1 if a judged test fails."""
     from report.sbc import sbc_report, write_sbc
@@ -509,12 +520,8 @@ def run_sbc_command(jobs, skipped, args, executor) -> int:
     )
     results, failures = run_all(jobs, executor=executor)
     report = sbc_report(results, args.alpha, failures)
-    print(report.text)
-    print(f"\nwriting outputs to {args.out}/ ...", file=sys.stderr)
-    written = write_or_fail(lambda: write_sbc(report, args.out), args.out)
-    if written is None:
+    if not show_and_write(report.text, lambda: write_sbc(report, args.out), args.out):
         return 2
-    print(f"\nwrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
     bad = report.disagreements
     if len(bad) or failures:
         print(f"\n{len(bad) + len(failures)} comparison(s) FAILED:")
@@ -539,13 +546,7 @@ def run_power(configs, defects, args, progress: bool, executor=None) -> int:
         print(f"compare.py: error: a power run failed: {err}", file=sys.stderr)
         return 1
     report = power_report(results)
-    print(report.text)
-    print(f"\nwriting outputs to {args.out}/ ...", file=sys.stderr)
-    written = write_or_fail(lambda: write_power(report, args.out), args.out)
-    if written is None:
-        return 2
-    print(f"\nwrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
-    return 0
+    return 0 if show_and_write(report.text, lambda: write_power(report, args.out), args.out) else 2
 
 
 def run_study_command(configs, engines, skipped, out: Path, progress: bool, executor=None) -> int:

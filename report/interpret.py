@@ -98,20 +98,27 @@ def _fade(slope: float) -> str:
     )
 
 
-def _boundary(rows: pd.DataFrame) -> str:
-    """Where the MLE sat on a boundary or was not unique, counted per parameter, N and reason."""
-    if "mle_note" not in rows:
+def _noted(rows: pd.DataFrame, column: str) -> str:
+    """Count the data sets with a note in ``column``, per parameter, N and note ('' when none)."""
+    if column not in rows:
         return ""
-    noted = rows[rows["mle_note"].fillna("").astype(str) != ""]
+    noted = rows[rows[column].fillna("").astype(str) != ""]
     if noted.empty:
         return ""
     total = rows.groupby(["param", "n"]).size()
-    parts = [
+    return "; ".join(
         f"{param}, N = {n}: {count} of {total[param, n]} data sets ({note})"
-        for (param, n, note), count in noted.groupby(["param", "n", "mle_note"], sort=False).size().items()
-    ]
+        for (param, n, note), count in noted.groupby(["param", "n", column], sort=False).size().items()
+    )
+
+
+def _boundary(rows: pd.DataFrame) -> str:
+    """Where the MLE sat on a boundary or was not unique, counted per parameter, N and reason."""
+    parts = _noted(rows, "mle_note")
+    if not parts:
+        return ""
     return (
-        "MLE on a boundary or not unique: " + "; ".join(parts) + ". The MLE keeps the stated value in "
+        "MLE on a boundary or not unique: " + parts + ". The MLE keeps the stated value in "
         "every table (see mle_note in summary.csv); the posterior, held by the prior, is proper, and "
         "the MAP is unique."
     )
@@ -119,18 +126,11 @@ def _boundary(rows: pd.DataFrame) -> str:
 
 def _map_boundary(rows: pd.DataFrame) -> str:
     """Where the MAP sat on a boundary (a prior shape below 1), and what the mode test compared."""
-    if "map_note" not in rows:
+    parts = _noted(rows, "map_note")
+    if not parts:
         return ""
-    noted = rows[rows["map_note"].fillna("").astype(str) != ""]
-    if noted.empty:
-        return ""
-    total = rows.groupby(["param", "n"]).size()
-    parts = [
-        f"{param}, N = {n}: {count} of {total[param, n]} data sets ({note})"
-        for (param, n, note), count in noted.groupby(["param", "n", "map_note"], sort=False).size().items()
-    ]
     return (
-        "MAP on a boundary: " + "; ".join(parts) + ". There the posterior density is unbounded, the MAP "
+        "MAP on a boundary: " + parts + ". There the posterior density is unbounded, the MAP "
         "is the boundary value (see map_note in summary.csv), and the mode test compares the draws' "
         "half-sample mode with that boundary value, within the spread it has on exact draws."
     )
