@@ -14,6 +14,9 @@ measurement behind ``study.sbc.DEFAULT_BLOCK``).
 ``workers``: wall time of ``compare.py sbc --model all --sampler nuts --sims 200`` in this
 process, and with 1 and 2 Dask workers.
 
+``defect``: the power catalogue's ``narrow_low`` (exact draws narrowed where the posterior
+mean lies below the prior's lower quartile) in the fixed-truth study and in SBC.
+
 ``calibration``: the false-alarm rate of the rank tests on exactly uniform PIT values
 (the null of a perfect engine), per test and for the Bonferroni-corrected run, over many
 replications; and whole ``compare.py sbc --sampler exact`` runs over many seeds.
@@ -21,6 +24,7 @@ replications; and whole ``compare.py sbc --sampler exact`` runs over many seeds.
     .venv/bin/python benchmarks/sbc.py speed                 # about 6 minutes on 2 cores
     .venv/bin/python benchmarks/sbc.py blocks
     .venv/bin/python benchmarks/sbc.py workers               # about 15 minutes
+    .venv/bin/python benchmarks/sbc.py defect                # about 2 minutes
     .venv/bin/python benchmarks/sbc.py calibration --runs 100
 """
 
@@ -135,6 +139,28 @@ def workers(args) -> None:
         print(f"{label:<16} {seconds:7.0f} s (exit {done.returncode})", flush=True)
 
 
+def defect(args) -> None:
+    """Print the fixed-truth study's verdict and SBC's tests for the narrow_low defect."""
+    from models.samplers import Sampler
+    from study.power import DEFECTS
+    from study.run import StudyConfig, run_study
+
+    d = DEFECTS["narrow_low"]
+    engine = Sampler(f"narrow_low({args.f:g})", d.description, True, "distribution", None, (),
+                     d.engine(args.f), needs_problem=True)  # fmt: skip
+    caught = 0
+    for s in range(args.seeds):
+        study = run_study(StudyConfig(sampler=engine.name, seed=2026 + s), engine=engine, log=quiet)
+        caught += not study.agrees
+    print(f"{engine.name}: the fixed-truth study (default, seeds 2026..{2025 + args.seeds}) disagrees in "
+          f"{caught} of {args.seeds} runs")  # fmt: skip
+    result = sbc.run_sbc(sbc.SbcConfig(sampler=engine.name, sims=args.sims), engine=engine, log=quiet)
+    tests = sbc.judge(sbc.tests_table([result]), 0.01)
+    ranks = tests[tests["test"].isin(["uniformity", "normal_mean", "normal_var"])]
+    print(f"SBC, {args.sims} sims per N (each judged test at {tests['alpha'].min():.2g}):")
+    print(ranks[["n", "quantity", "test", "statistic", "pvalue", "agree"]].to_string(index=False))
+
+
 def calibration(args) -> None:
     """Print the rank tests' false-alarm rates on exact uniforms, and whole exact-engine runs over seeds."""
     rng = np.random.default_rng(args.first_seed)
@@ -183,6 +209,10 @@ def main() -> None:
     b.add_argument("--repeats", type=int, default=3)
     w = sub.add_parser("workers")
     w.add_argument("--sims", type=int, default=200)
+    d = sub.add_parser("defect")
+    d.add_argument("--f", type=float, default=0.5)
+    d.add_argument("--sims", type=int, default=1000)
+    d.add_argument("--seeds", type=int, default=20)
     c = sub.add_parser("calibration")
     c.add_argument("--sims", type=int, default=1000)
     c.add_argument("--reps", type=int, default=20_000)
@@ -191,7 +221,8 @@ def main() -> None:
     c.add_argument("--model", default="all")
     c.add_argument("--first-seed", type=int, default=40_000)
     args = p.parse_args()
-    {"speed": speed, "blocks": blocks, "workers": workers, "calibration": calibration}[args.what](args)
+    run = {"speed": speed, "blocks": blocks, "workers": workers, "defect": defect, "calibration": calibration}
+    run[args.what](args)
 
 
 if __name__ == "__main__":
