@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pymc as pm
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -165,14 +166,20 @@ def calibration(args) -> None:
     rng = np.random.default_rng(args.first_seed)
     tests = ("uniformity", "normal_mean", "normal_var")
     p = np.array([[q for _, _, q in sbc.rank_tests(rng.uniform(size=args.sims))] for _ in range(args.reps)])
-    print(f"rank tests on exactly uniform PIT values, {args.sims} simulations, {args.reps} replications:")
-    for level in (0.05, 0.01, 0.001):
-        rates = ", ".join(f"{t} {np.mean(p[:, i] < level):.4f}" for i, t in enumerate(tests))
-        print(f"  at level {level:g}: {rates}")
-    m = 3 * 8  # e.g. 8 quantities x 3 tests in one run
-    anyfire = np.mean((p < 0.01 / m).any(axis=1))
-    print(f"  any of the 3 tests below 0.01 / {m} (a Bonferroni share): {anyfire:.4f} "
-          f"(stated at most {3 / m * 0.01:.4f})")  # fmt: skip
+    print(f"rank tests on exactly uniform PIT values, {args.sims} simulations, {args.reps} replications "
+          "(rate, and its 99% Clopper-Pearson interval):")  # fmt: skip
+    m = 24  # judged tests of a default run: per N, 2 quantities x 3 rank tests + 2 closed-form tests
+    for level in (0.05, 0.01, 0.001, 0.01 / m):
+        parts = []
+        for i, t in enumerate(tests):
+            k = int(np.sum(p[:, i] < level))
+            ci = stats.binomtest(k, len(p)).proportion_ci(0.99, method="exact")
+            parts.append(f"{t} {k / len(p):.5f} [{ci.low:.5f}, {ci.high:.5f}]")
+        print(f"  at level {level:.3g}: " + "; ".join(parts))
+    k = int(np.sum((p < 0.01 / m).any(axis=1)))
+    ci = stats.binomtest(k, len(p)).proportion_ci(0.99, method="exact")
+    print(f"  any of the 3 below 0.01 / {m} (one quantity's Bonferroni share): {k / len(p):.5f} "
+          f"[{ci.low:.5f}, {ci.high:.5f}] (stated at most {3 * 0.01 / m:.5f})")  # fmt: skip
     if not args.runs:
         return
     fired, k = 0, 0

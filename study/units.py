@@ -83,7 +83,10 @@ class Executor:
             n_workers=self.workers,
             threads_per_worker=1,
             processes=True,
+            # no dashboard; its HTTP server (health, metrics) on a free port, so that clusters
+            # running side by side do not compete for Dask's default port 8787
             dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},
             silence_logs=logging.ERROR,
         )
         self.client = Client(self._cluster)
