@@ -79,7 +79,15 @@ def components(settings: Settings) -> dict[str, tuple[str, dict[str, int]]]:
 
 
 def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
-    """``mu`` with dims ``("n", "rep", "dim")`` and a multivariate Normal ``x_n{N}`` per size."""
+    """``mu`` with dims ``("n", "rep", "dim")``; each data set's mean observed as ``xbar_n{N}``.
+
+    As in ``normal_normal``, the N observations enter through their mean, the sufficient
+    statistic: ``sum_i log MvNormal(x_i | mu, S)`` and ``log MvNormal(mean(x) | mu, S / N)``
+    differ by a term free of ``mu``, so the posterior, its gradients and NUTS's decisions
+    are the same. One log-density evaluation of 200 data sets of N = 1000 took 3.8 ms with
+    a term per observation, which made a 200-simulation SBC block at N = 1000 cost over ten
+    minutes of NUTS.
+    """
     prior = settings.prior
     return batched_model(
         datasets,
@@ -87,7 +95,7 @@ def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Mo
             "mu", mu=np.full(settings.d, settings.prior_mean), cov=prior["prior_cov"], dims=dims
         ),
         likelihood=lambda name, mu, x, dims, n: pm.MvNormal(
-            name, mu=mu[:, None, :], cov=prior["cov"], observed=x, dims=dims
+            f"xbar_n{n}", mu=mu, cov=prior["cov"] / n, observed=x.mean(axis=1), dims=("rep", "dim")
         ),
         coords={"dim": np.arange(settings.d)},
         param_dims=("dim",),

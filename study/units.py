@@ -1,7 +1,7 @@
 """Independent work units, run in this process or on a Dask cluster, with the same results.
 
 A unit is a picklable description of one piece of work (a study's family x engine, an
-SBC block); ``run_units`` maps one function over the units and returns the results in
+SBC block); ``Executor.map`` maps one function over the units and returns the results in
 the units' order, whatever order they finished in and wherever they ran. Every unit
 derives its seeds from its own key, so the results depend on the flags only.
 
