@@ -6,7 +6,7 @@ each, all fitted in batched models of ``block`` data sets (one work unit each, s
 
 * ``rank``: the number of kept draws below the true value (ties broken at random) among
   the draws thinned until nearly independent (``study.checks.thin_factor``, at least
-  ``MIN_KEPT`` kept); uniform on ``0 .. n_ranks - 1`` when the engine is right
+  ``study.checks.MIN_KEPT`` = 100 kept); uniform on ``0 .. n_ranks - 1`` when the engine is right
   (Talts et al. 2018);
 * ``pit``: ``(rank + U) / n_ranks`` with ``U`` uniform on (0, 1), exactly uniform on (0, 1)
   when the ranks are, what the tests and the ECDF plots use;
