@@ -14,11 +14,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from models.families import FAMILIES  # noqa: E402
 from report.files import jsonable, write_all  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.checks import ESS_PER_CHAIN  # noqa: E402
-from study.sbc import SbcResult, contraction, judge, prior_moments, tests_table, total_variance  # noqa: E402
+from study.sbc import SbcResult, contraction, judge, tests_table, variance_table  # noqa: E402
 
 TEST_COLUMNS = [
     "model",
@@ -52,24 +51,11 @@ class SbcReport:
         return self.tests[self.tests["agree"].eq(False)]
 
 
-def variance_table(results: list[SbcResult]) -> pd.DataFrame:
-    """Tabulate the law of total variance per (model, sampler, n, param), exact and sampled."""
-    out = []
-    for res in results:
-        moments = prior_moments(FAMILIES[res.config.family], res.config.settings)
-        params = res.rows[res.rows["kind"] == "param"]
-        for (n, param), g in params.groupby(["n", "param"], sort=False):
-            prior_var, fourth = moments[param]
-            row = {"model": res.config.family, "sampler": res.engine.name, "n": n, "param": param}
-            out.append(row | total_variance(g, prior_var) | {"fourth_moment_finite": fourth})
-    return pd.DataFrame(out)
-
-
 def sbc_report(results: list[SbcResult], alpha: float, failures: dict[str, str] | None = None) -> SbcReport:
     """Judge every test of the run (Bonferroni over the judged ones) and build the terminal text."""
     failures = failures or {}
-    tests = judge(tests_table(results), alpha) if results else pd.DataFrame(columns=TEST_COLUMNS)
     variance = variance_table(results) if results else pd.DataFrame()
+    tests = judge(tests_table(results, variance), alpha) if results else pd.DataFrame(columns=TEST_COLUMNS)
     shrink = pd.concat([contraction(r) for r in results], ignore_index=True) if results else pd.DataFrame()
     blocks = []
     judged = int(tests["judged"].sum()) if len(tests) else 0
@@ -164,8 +150,7 @@ def _reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
             bad = ranks[ranks["agree"].eq(False)]
             if bad.empty:
                 out.append(f"{res.engine.name}: the truth's rank is uniform for every N and quantity: "
-                           "calibrated "
-                           "over the whole prior.")  # fmt: skip
+                           "calibrated over the whole prior.")  # fmt: skip
             else:
                 where = ", ".join(
                     sorted({f"{q} at N={n}" for q, n in zip(bad["quantity"], bad["n"], strict=True)})
@@ -183,8 +168,7 @@ def _reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
         )
     else:
         out.append("The closed forms and the simulator agree: the exact PIT is uniform and the law of total "
-                   "variance "
-                   "holds.")  # fmt: skip
+                   "variance holds.")  # fmt: skip
     return "\n".join(out)
 
 

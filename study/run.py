@@ -129,7 +129,7 @@ _DISTRIBUTION_COLUMNS = (
 )
 
 
-def _divergences(idata: xr.DataTree) -> int:
+def count_divergences(idata: xr.DataTree) -> int:
     """Divergent transitions over the whole run (0 for engines that have none)."""
     if "sample_stats" not in idata.children:
         return 0
@@ -177,7 +177,7 @@ def tabulate(
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
     rows.insert(0, "model", family.key)
-    rows["divergences"] = _divergences(idata)
+    rows["divergences"] = count_divergences(idata)
     rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
     rows["z_sd"] = (rows["post_sd"] - rows["post_sd_exact"]) / rows["mcse_sd"]
     rows["mean_error_sd"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["post_sd_exact"]

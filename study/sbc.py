@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from arviz_stats.base import array_stats
 from scipy import stats
 
@@ -45,6 +44,7 @@ from models.families import FAMILIES, Family
 from models.plugins import run_engine
 from models.samplers import SAMPLERS, Problem, Sampler
 from study import checks
+from study.run import count_divergences
 
 DEFAULT_SIMS = 1000
 DEFAULT_BLOCK = 250  # data sets per batched fit (see benchmarks/sbc.py)
@@ -232,7 +232,7 @@ def run_unit(unit: Unit) -> UnitResult:
     frame.insert(0, "sampler", engine.name)
     frame.insert(0, "model", family.key)
     frame["block"] = unit.block
-    return UnitResult(frame, _divergences(idata), time.perf_counter() - start)
+    return UnitResult(frame, count_divergences(idata), time.perf_counter() - start)
 
 
 def _quantity(sim: int, name: str, values: np.ndarray, truth: float, rng: np.random.Generator) -> dict:
@@ -241,13 +241,6 @@ def _quantity(sim: int, name: str, values: np.ndarray, truth: float, rng: np.ran
         "sim": sim, "param": name, "kind": "quantity", **_ranked(values, truth, rng),
         "pit_exact": np.nan, "post_mean_exact": np.nan, "post_sd_exact": np.nan,
     }  # fmt: skip
-
-
-def _divergences(idata: xr.DataTree) -> int:
-    if "sample_stats" not in idata.children:
-        return 0
-    stats_ = idata["sample_stats"]
-    return int(stats_["diverging"].sum()) if "diverging" in stats_.data_vars else 0
 
 
 COLUMNS = (
@@ -382,19 +375,33 @@ def prior_moments(family: Family, settings: Any) -> dict[str, tuple[float, bool]
     return out
 
 
-def tests_table(results: list[SbcResult]) -> pd.DataFrame:
+def variance_table(results: list[SbcResult]) -> pd.DataFrame:
+    """Tabulate the law of total variance per (model, sampler, n, param), exact and sampled."""
+    out = []
+    for res in results:
+        moments = prior_moments(FAMILIES[res.config.family], res.config.settings)
+        params = res.rows[res.rows["kind"] == "param"]
+        for (n, param), g in params.groupby(["n", "param"], sort=False):
+            prior_var, fourth = moments[param]
+            row = {"model": res.config.family, "sampler": res.engine.name, "n": n, "param": param}
+            out.append(row | total_variance(g, prior_var) | {"fourth_moment_finite": fourth})
+    return pd.DataFrame(out)
+
+
+def tests_table(results: list[SbcResult], variance: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every test of the run: one row per (model, sampler, n, quantity, test), p-values before the correction.
 
     Rank tests for every engine (judged for the asymptotically exact ones); per family
     and N, once for the closed forms (``sampler = "closed_forms"``), the uniformity of the
     exact PIT and the law of total variance; coverage of central intervals for every
     engine (reported, not judged). ``judged`` marks the tests that share the run's alpha.
+    ``variance`` is the run's ``variance_table`` (computed here when not given).
     """
+    variance = variance_table(results) if variance is None else variance
+    by_key = variance.set_index(["model", "sampler", "n", "param"]) if len(variance) else None
     out = []
     closed_done = set()
     for res in results:
-        family = FAMILIES[res.config.family]
-        moments = prior_moments(family, res.config.settings)
         for (n, param), g in res.rows.groupby(["n", "param"], sort=False):
             base = {"model": res.config.family, "sampler": res.engine.name, "n": n, "quantity": param}
             for test, stat, p in rank_tests(g["pit"].to_numpy()):
@@ -407,8 +414,8 @@ def tests_table(results: list[SbcResult]) -> pd.DataFrame:
                             "pvalue": float(p), "judged": False})  # fmt: skip
             if g["kind"].iloc[0] != "param":
                 continue
-            prior_var, fourth = moments[param]
-            tv = total_variance(g, prior_var)
+            tv = by_key.loc[(res.config.family, res.engine.name, n, param)]
+            fourth = bool(tv["fourth_moment_finite"])
             out.append({**base, "test": "total_variance_sampled", "statistic": tv["z_sampled"],
                         "pvalue": float(2 * stats.norm.sf(abs(tv["z_sampled"]))) if fourth else np.nan,
                         "judged": False})  # fmt: skip
