@@ -25,7 +25,7 @@ With ``a = 1`` and no successes the MAP is 0 too, where the density is finite.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analytic.distributions import BetaDistribution, EstimatorRisk
 from analytic.validation import observations, positive, sample_size
@@ -150,3 +150,11 @@ def interval_coverage(*, n, true_p, a, b, prob) -> np.ndarray:
 def simulate(rng: np.random.Generator, *, n: int, reps: int, true_p) -> np.ndarray:
     """Draw ``reps`` binary data sets of ``n`` observations each: shape ``(reps, n)``."""
     return rng.binomial(1, true_p, size=(sample_size("reps", reps), sample_size("n", n))).astype(float)
+
+
+def log_evidence(*, x, a, b) -> np.ndarray:
+    """Log marginal likelihood of each 0/1 sequence ``(..., N)``: ``log B(a+s, b+N-s) - log B(a, b)``."""
+    x = binary("x", x)
+    a, b = _prior(a, b)
+    s, n = x.sum(axis=-1), x.shape[-1]
+    return special.betaln(a + s, b + n - s) - special.betaln(a, b)

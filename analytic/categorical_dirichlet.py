@@ -23,7 +23,7 @@ The joint MAP on the simplex and each component's marginal mode differ (the deno
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analytic import binomial_beta
 from analytic.distributions import EstimatorRisk
@@ -111,3 +111,19 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, true_p) -> np.ndarr
     """Draw ``reps`` data sets of ``n`` category indices each: shape ``(reps, n)``."""
     size = (sample_size("reps", reps), sample_size("n", n))
     return rng.choice(len(true_p), size=size, p=true_p).astype(float)
+
+
+def log_evidence(*, x, alpha) -> np.ndarray:
+    """Log marginal likelihood of each sequence of category indices ``(..., N)`` (a Dirichlet-multinomial).
+
+    ``log Gamma(A) - log Gamma(A + N) + sum_k [log Gamma(alpha_k + c_k) - log Gamma(alpha_k)]``, with
+    ``A = sum alpha`` and ``c`` the counts; the sequence, not the counts, so no multinomial coefficient.
+    """
+    alpha = positive("prior alpha", alpha)
+    c = counts(x, len(alpha))
+    total = alpha.sum()
+    return (
+        special.gammaln(total)
+        - special.gammaln(total + c.sum(axis=-1))
+        + (special.gammaln(alpha + c) - special.gammaln(alpha)).sum(axis=-1)
+    )

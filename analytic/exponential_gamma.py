@@ -22,7 +22,7 @@ for N >= 3; the risks say ``inf`` below those sizes.
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from analytic.distributions import EstimatorRisk, GammaDistribution
 from analytic.validation import observations, positive, sample_size
@@ -128,3 +128,14 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, true_rate) -> np.nd
     return rng.exponential(
         1 / positive("true rate", true_rate), size=(sample_size("reps", reps), sample_size("n", n))
     )
+
+
+def log_evidence(*, x, a, b) -> np.ndarray:
+    """Log marginal likelihood of each set of waiting times ``(..., N)``.
+
+    ``a log b - log Gamma(a) + log Gamma(a + N) - (a + N) log(b + S)``, with ``S = sum x``.
+    """
+    x = waiting_times("x", x)
+    a, b = _prior(a, b)
+    n = x.shape[-1]
+    return a * np.log(b) - special.gammaln(a) + special.gammaln(a + n) - (a + n) * np.log(b + x.sum(axis=-1))

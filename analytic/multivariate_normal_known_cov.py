@@ -113,3 +113,22 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, true_mean, cov) -> 
     """Draw ``reps`` data sets of ``n`` d-vectors each: shape ``(reps, n, d)``."""
     size = (sample_size("reps", reps), sample_size("n", n))
     return rng.multivariate_normal(finite("true_mean", true_mean), _spd("cov", cov), size=size)
+
+
+def log_evidence(*, x, cov, prior_mean, prior_cov) -> np.ndarray:
+    """Log marginal likelihood of each data set ``(..., N, d)``.
+
+    As in one dimension: ``sum_i log Normal(x_i | xbar, Sigma) + (1/2) log det(2 pi Sigma / N)
+    + log Normal(xbar | mu0, Sigma0 + Sigma / N)``.
+    """
+    x, cov, prior_mean, prior_cov = _check(x, cov, prior_mean, prior_cov)
+    n, d = x.shape[-2:]
+    xbar = x.mean(axis=-2)
+    resid = x - xbar[..., None, :]
+    logdet = np.linalg.slogdet(cov)[1]
+    within = np.einsum("...ni,ij,...nj->...", resid, np.linalg.inv(cov), resid)
+    return (
+        -0.5 * (n * (d * np.log(2 * np.pi) + logdet) + within)
+        + 0.5 * (d * np.log(2 * np.pi / n) + logdet)
+        + stats.multivariate_normal(prior_mean, prior_cov + cov / n).logpdf(xbar)
+    )

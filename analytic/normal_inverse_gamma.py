@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analytic.distributions import EstimatorRisk
 from analytic.validation import finite, observations, positive, sample_size
@@ -156,3 +156,20 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, true_mean, true_var
     """Draw ``reps`` data sets of ``n`` observations each: shape ``(reps, n)``."""
     size = (sample_size("reps", reps), sample_size("n", n))
     return rng.normal(finite("true mean", true_mean), np.sqrt(positive("true variance", true_var)), size=size)
+
+
+def log_evidence(*, x, m0, k0, a0, b0) -> np.ndarray:
+    """Log marginal likelihood of each data set ``(..., N)`` under the NIG prior.
+
+    ``log Gamma(a_N) - log Gamma(a0) + a0 log b0 - a_N log b_N + (1/2) log(k0 / k_N) - (N/2) log(2 pi)``.
+    """
+    post = posterior(x=x, m0=m0, k0=k0, a0=a0, b0=b0)
+    n = np.shape(x)[-1]
+    return (
+        special.gammaln(post.a)
+        - special.gammaln(a0)
+        + a0 * np.log(b0)
+        - post.a * np.log(post.b)
+        + 0.5 * np.log(k0 / post.k)
+        - 0.5 * n * np.log(2 * np.pi)
+    )

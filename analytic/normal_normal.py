@@ -139,3 +139,21 @@ def simulate(rng: np.random.Generator, *, n: int, reps: int, true_mean, noise_va
     reps = sample_size("reps", reps)
     sd = np.sqrt(positive("noise_var", noise_var))
     return rng.normal(finite("true_mean", true_mean), sd, size=(reps, n))
+
+
+def log_evidence(*, x, noise_var, prior_mean, prior_var) -> np.ndarray:
+    """Log marginal likelihood ``log p(x) = log int p(x | mu) p(mu) dmu`` of each data set ``(..., N)``.
+
+    ``p(x | mu)`` factors into ``prod_i Normal(x_i | mean(x), sigma^2)`` up to
+    ``(2 pi sigma^2 / N)^(1/2) Normal(mean(x) | mu, sigma^2 / N)``, and the mean integrates to
+    ``Normal(mean(x) | nu, beta^2 + sigma^2 / N)``.
+    """
+    x, noise_var, prior_mean, prior_var = _check(x, noise_var, prior_mean, prior_var)
+    n, xbar = x.shape[-1], x.mean(axis=-1)
+    ss = ((x - xbar[..., None]) ** 2).sum(axis=-1)
+    return (
+        -0.5 * n * np.log(2 * np.pi * noise_var)
+        - ss / (2 * noise_var)
+        + 0.5 * np.log(2 * np.pi * noise_var / n)
+        + stats.norm.logpdf(xbar, prior_mean, np.sqrt(prior_var + noise_var / n))
+    )

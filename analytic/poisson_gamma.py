@@ -23,7 +23,7 @@ counts 0 the MAP is 0 too, where the density is finite.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analytic.distributions import EstimatorRisk, GammaDistribution
 from analytic.validation import observations, positive, sample_size
@@ -138,3 +138,20 @@ def interval_coverage(*, n, true_rate, a, b, prob) -> np.ndarray:
 def simulate(rng: np.random.Generator, *, n: int, reps: int, true_rate) -> np.ndarray:
     """Draw ``reps`` data sets of ``n`` Poisson counts each: shape ``(reps, n)``."""
     return rng.poisson(true_rate, size=(sample_size("reps", reps), sample_size("n", n))).astype(float)
+
+
+def log_evidence(*, x, a, b) -> np.ndarray:
+    """Log marginal likelihood of each count vector ``(..., N)`` under the Gamma(a, rate b) prior.
+
+    ``a log b - log Gamma(a) + log Gamma(a + S) - (a + S) log(b + N) - sum log x_i!``, with ``S = sum x``.
+    """
+    x = counts("x", x)
+    a, b = _prior(a, b)
+    s, n = x.sum(axis=-1), x.shape[-1]
+    return (
+        a * np.log(b)
+        - special.gammaln(a)
+        + special.gammaln(a + s)
+        - (a + s) * np.log(b + n)
+        - special.gammaln(x + 1).sum(axis=-1)
+    )

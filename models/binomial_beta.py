@@ -108,3 +108,8 @@ def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarr
     map_ = bb.map_risk(n=n, true_p=settings.true_p, **settings.prior)
     coverage = bb.interval_coverage(n=n, true_p=settings.true_p, prob=prob, **settings.prior)
     return {"p": risk_columns(mle, map_, coverage)}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return bb.log_evidence(x=x, **settings.prior)

@@ -155,3 +155,8 @@ def draw_posterior(
     """``size`` exact joint posterior draws per data set: ``{"theta": (size, reps, K)}`` on the simplex."""
     alphas = cdir.posterior_alpha(x=x, alpha=settings.alpha)
     return {"theta": np.stack([rng.dirichlet(a, size=size) for a in alphas], axis=1)}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return cdir.log_evidence(x=x, alpha=settings.alpha)

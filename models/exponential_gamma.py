@@ -105,3 +105,8 @@ def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarr
     map_ = eg.map_risk(n=n, true_rate=settings.true_rate, **settings.prior)
     coverage = eg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
     return {"lam": risk_columns(mle, map_, coverage)}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return eg.log_evidence(x=x, **settings.prior)

@@ -67,6 +67,11 @@ class Family:
     simulate_given
         ``(rng, theta, *, n, settings) -> array (n, ...)``: one data set at the parameter
         values ``theta`` (one value per variable).
+    log_likelihood
+        ``(theta, x, settings) -> (S,)``: the log-likelihood of one data set at ``S``
+        parameter values, from the sufficient statistics.
+    log_evidence
+        ``(x, settings) -> (reps,)``: the exact log marginal likelihood of each data set.
     """
 
     key: str
@@ -84,6 +89,7 @@ class Family:
     draw_prior: Callable[..., dict[str, np.ndarray]] | None = None
     simulate_given: Callable[..., np.ndarray] | None = None
     log_likelihood: Callable[..., np.ndarray] | None = None
+    log_evidence: Callable[[np.ndarray, Any], np.ndarray] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -123,6 +129,7 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         draw_prior=module.draw_prior,
         simulate_given=module.simulate_given,
         log_likelihood=module.log_likelihood,
+        log_evidence=module.log_evidence,
     )
 
 

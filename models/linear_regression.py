@@ -164,3 +164,8 @@ def draw_posterior(
     mean, cov = lr.posterior(y=y, p=settings.p, **settings.prior)
     z = rng.standard_normal((size, *mean.shape))
     return {"beta": mean + z @ np.linalg.cholesky(cov).T}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return lr.log_evidence(y=x, p=settings.p, **settings.prior)

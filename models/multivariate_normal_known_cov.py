@@ -200,3 +200,8 @@ def draw_posterior(
     mean, post_cov = mv.posterior(x=x, **settings.prior)
     z = rng.standard_normal((size, *mean.shape))
     return {"mu": mean + z @ np.linalg.cholesky(post_cov).T}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return mv.log_evidence(x=x, **settings.prior)

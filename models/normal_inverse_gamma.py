@@ -174,3 +174,8 @@ def draw_posterior(
     shape = (size, *np.shape(post.m))
     sigma2 = post.b / rng.gamma(post.a, 1.0, size=shape)
     return {"mu": rng.normal(post.m, np.sqrt(sigma2 / post.k)), "sigma2": sigma2}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return nig.log_evidence(x=x, **settings.prior)

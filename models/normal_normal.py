@@ -132,3 +132,8 @@ def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarr
     map_ = nn.map_risk(n=n, true_mean=settings.true_mean, **settings.prior)
     coverage = nn.interval_coverage(n=n, true_mean=settings.true_mean, prob=prob, **settings.prior)
     return {"mu": risk_columns(mle, map_, coverage)}
+
+
+def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
+    return nn.log_evidence(x=x, **settings.prior)

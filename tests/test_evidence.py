@@ -1,0 +1,140 @@
+"""Every family's exact log evidence against numerical integration of prior x likelihood.
+
+The closed forms live in analytic/ (one ``log_evidence`` per family); the route here is
+independent: the family's own log-likelihood (tested against scipy's summed log densities
+elsewhere) times the prior's scipy density, integrated by adaptive quadrature (QUADPACK)
+in one or two dimensions. The tolerance is the quadrature's own error estimate, carried to
+the log scale, plus 1e-9 for the rounding of the closed form.
+"""
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from models.families import FAMILIES
+from study.run import simulate_datasets
+
+N = 6  # small enough that the integrand is broad, large enough to move off the prior
+
+
+def _data(key, seed=3):
+    family = FAMILIES[key]
+    settings = family.settings()
+    return family, settings, simulate_datasets(family, settings, (N,), 2, seed)[N]
+
+
+def _one_dim(logpdf, lo, hi, points=None):
+    """Return ``(log integral, error on the log scale)`` of ``exp(logpdf)`` on ``(lo, hi)``."""
+    grid = np.linspace(lo if np.isfinite(lo) else -50, hi if np.isfinite(hi) else 50, 2001)[1:-1]
+    shift = max(logpdf(t) for t in grid)
+    value, err = integrate.quad(lambda t: np.exp(logpdf(t) - shift), lo, hi, points=points, limit=400)
+    return shift + np.log(value), err / value
+
+
+def _two_dim(logpdf, x_range, y_range, shift):
+    value, err = integrate.dblquad(
+        lambda y, x: np.exp(logpdf(x, y) - shift), *x_range, *y_range, epsabs=0, epsrel=1e-9
+    )
+    return shift + np.log(value), err / value
+
+
+def _check(exact, numeric):
+    log_z, err = numeric
+    assert abs(exact - log_z) <= err + 1e-9, (exact, log_z, err)
+
+
+@pytest.mark.parametrize(
+    ("key", "prior", "support"),
+    [
+        ("normal_normal", lambda s: stats.norm(s.prior_mean, np.sqrt(s.prior_var)), (-np.inf, np.inf)),
+        ("binomial_beta", lambda s: stats.beta(s.prior_a, s.prior_b), (0, 1)),
+        ("poisson_gamma", lambda s: stats.gamma(s.prior_a, scale=1 / s.prior_b), (0, np.inf)),
+        ("exponential_gamma", lambda s: stats.gamma(s.prior_a, scale=1 / s.prior_b), (0, np.inf)),
+    ],
+)
+def test_scalar_families(key, prior, support):
+    family, settings, x = _data(key)
+    (param,) = family.params
+    dist = prior(settings)
+    exact = family.log_evidence(x, settings)
+    for rep, data in enumerate(x):
+        post = family.densities(data, settings)[param]["posterior"]
+        mode = post.mean()
+
+        def logpdf(t, data=data):
+            return float(family.log_likelihood({param: np.atleast_1d(t)}, data, settings)[0] + dist.logpdf(t))
+
+        lo, hi = max(support[0], mode - 20 * post.std()), min(support[1], mode + 20 * post.std())
+        log_z, err = _one_dim(logpdf, lo, hi)
+        # the mass outside +-20 posterior sd is below exp(-100) in every family here
+        _check(exact[rep], (log_z, err))
+
+
+def test_normal_inverse_gamma():
+    family, s, x = _data("normal_inverse_gamma")
+    exact = family.log_evidence(x, s)
+    for rep, data in enumerate(x[:1]):  # one data set: each two-dimensional integral takes seconds
+        post = family.densities(data, s)
+        mu_range = post["mu"]["posterior"].ppf([1e-13, 1 - 1e-13])
+        v_range = post["sigma2"]["posterior"].ppf([1e-13, 1 - 1e-13])
+
+        def logpdf(mu, v, data=data):
+            theta = {"mu": np.atleast_1d(mu), "sigma2": np.atleast_1d(v)}
+            prior = stats.invgamma.logpdf(v, s.prior_a0, scale=s.prior_b0) + stats.norm.logpdf(
+                mu, s.prior_mean, np.sqrt(v / s.prior_k0)
+            )
+            return float(family.log_likelihood(theta, data, s)[0] + prior)
+
+        # the marginals' ppf bounds leave out under 4e-13 of the posterior mass
+        shift = logpdf(np.mean(mu_range), np.mean(v_range))
+        log_z, err = _two_dim(logpdf, mu_range, v_range, shift)
+        _check(exact[rep], (log_z, err + 4e-13))
+
+
+def test_categorical_dirichlet():
+    family, s, x = _data("categorical_dirichlet")
+    assert s.k == 3
+    exact = family.log_evidence(x, s)
+    prior = stats.dirichlet(s.alpha)
+    for rep, data in enumerate(x):
+
+        def logpdf(t1, t2, data=data):
+            theta = np.array([[t1, t2, 1 - t1 - t2]])
+            if theta.min() <= 0:
+                return -np.inf
+            return float(family.log_likelihood({"theta": theta}, data, s)[0] + prior.logpdf(theta[0]))
+
+        shift = logpdf(1 / 3, 1 / 3)
+        _check(exact[rep], _two_dim(logpdf, (0, 1), (0, lambda t1: 1 - t1), shift))
+
+
+@pytest.mark.parametrize("key", ["multivariate_normal_known_cov", "linear_regression"])
+def test_gaussian_vector_families(key):
+    family, s, x = _data(key)
+    (param,) = family.params
+    exact = family.log_evidence(x, s)
+    for rep, data in enumerate(x[:1]):
+        marginals = [d["posterior"] for d in family.densities(data, s).values()]
+        assert len(marginals) == 2
+        centre = [m.mean() for m in marginals]
+        width = [20 * m.std() for m in marginals]
+        prior_var = s.prior_var * np.eye(2)
+        prior_mean = s.prior_mean * np.ones(2)
+        prior = stats.multivariate_normal(prior_mean, prior_var)
+
+        def logpdf(a, b, data=data, prior=prior):
+            theta = np.array([[a, b]])
+            return float(family.log_likelihood({param: theta}, data, s)[0] + prior.logpdf(theta[0]))
+
+        shift = logpdf(*centre)
+        ranges = [(c - w, c + w) for c, w in zip(centre, width, strict=True)]
+        _check(exact[rep], _two_dim(logpdf, *ranges, shift))
+
+
+def test_evidence_sums_over_data_sets_and_is_a_density():
+    """A sanity route without quadrature: the Bernoulli evidences of all 2^N sequences sum to one."""
+    family = FAMILIES["binomial_beta"]
+    s = family.settings()
+    n = 5
+    every = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    assert np.isclose(np.exp(family.log_evidence(every, s)).sum(), 1.0, rtol=0, atol=1e-12)
