@@ -72,6 +72,10 @@ class Family:
         parameter values, from the sufficient statistics.
     log_evidence
         ``(x, settings) -> (reps,)``: the exact log marginal likelihood of each data set.
+    gaussian_prior, gaussian_posterior
+        For families whose prior and posterior are Gaussian in the parameter (the variational
+        gradient study): ``settings -> (mean (d,), cov (d, d))`` and ``(x, settings) -> (mean, cov)``
+        for one data set; None otherwise.
     """
 
     key: str
@@ -90,6 +94,8 @@ class Family:
     simulate_given: Callable[..., np.ndarray] | None = None
     log_likelihood: Callable[..., np.ndarray] | None = None
     log_evidence: Callable[[np.ndarray, Any], np.ndarray] | None = None
+    gaussian_prior: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None = None
+    gaussian_posterior: Callable[[np.ndarray, Any], tuple[np.ndarray, np.ndarray]] | None = None
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -130,6 +136,8 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         simulate_given=module.simulate_given,
         log_likelihood=module.log_likelihood,
         log_evidence=module.log_evidence,
+        gaussian_prior=getattr(module, "gaussian_prior", None),
+        gaussian_posterior=getattr(module, "gaussian_posterior", None),
     )
 
 

@@ -169,3 +169,13 @@ def draw_posterior(
 def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
     """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
     return lr.log_evidence(y=x, p=settings.p, **settings.prior)
+
+
+def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The prior of the coefficients: mean ``(p,)`` and covariance ``(p, p)``."""
+    return np.full(settings.p, float(settings.prior_mean)), settings.prior_var * np.eye(settings.p)
+
+
+def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The exact posterior of the coefficients given one response vector ``x`` (``(N,)``)."""
+    return lr.posterior(y=x, p=settings.p, **settings.prior)

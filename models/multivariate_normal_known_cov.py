@@ -205,3 +205,14 @@ def draw_posterior(
 def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
     """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
     return mv.log_evidence(x=x, **settings.prior)
+
+
+def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The prior of ``mu``: mean ``(d,)`` and covariance ``(d, d)``."""
+    prior = settings.prior
+    return np.broadcast_to(prior["prior_mean"], (settings.d,)).astype(float), prior["prior_cov"]
+
+
+def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The exact posterior of ``mu`` given one data set ``x`` (``(N, d)``): mean ``(d,)``, covariance ``(d, d)``."""
+    return mv.posterior(x=x, **settings.prior)

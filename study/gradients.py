@@ -1,0 +1,334 @@
+"""The ELBO's Monte Carlo gradient against its closed form, for the Gaussian families.
+
+For each Gaussian family (Normal-Normal, multivariate Normal, linear regression), each N
+and one simulated data set: the exact posterior, and a Gaussian ``q`` (mean-field, and full
+rank where the parameter has more than one dimension) placed at ``POINTS``: at the ELBO's
+maximum in its family, with the mean moved by 1 and 3 posterior sd, and with the sd halved
+and doubled. At each point every estimator of ``analytic.variational`` is measured over
+``reps`` repeated estimates of ``S`` samples each, with fixed seeds:
+
+* ``score``, ``score_baseline`` and ``stl`` are computed in NumPy from the formulas;
+* ``pathwise`` is PyMC's own: ``pytensor.grad`` of the negative ELBO that ``pm.ADVI`` and
+  ``pm.FullRankADVI`` minimise (``inference.objective``), on the family's model, at the same
+  ``q`` (PyMC's sd is ``softplus(rho)``; the gradient is carried to ``log sd`` by the chain
+  rule).
+
+Each row is judged: the mean against the exact gradient as a z score, and the measured
+variance inside a chi-square interval around the exact one, with degrees of freedom from
+the estimate's exact fourth moment (``R - 1`` when the estimates are Normal; fewer for the
+heavy-tailed score function). Where the exact variance is zero (sticking the landing, and
+the score function with the optimal baseline, at the exact posterior), the check is that
+the measured variance is zero up to rounding.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+from pymc.pytensorf import compile as pm_compile
+from scipy import stats
+
+from analytic import variational as va
+from models.batched import for_sampling
+from models.families import FAMILIES, Family
+from study.run import simulate_datasets
+
+DEFAULT_SAMPLES = (1, 10, 100)
+DEFAULT_REPS = 1000
+# a variance counts as zero below this share of the pathwise estimator's exact variance:
+# rounding in float64 leaves about 1e-30 of it where the exact value is 0
+ZERO_VARIANCE_SHARE = 1e-12
+POINTS: dict[str, tuple[float, float]] = {
+    # name: (mean moved by this many posterior sd, sd scaled by this factor)
+    "optimum": (0.0, 1.0),
+    "mean+1sd": (1.0, 1.0),
+    "mean+3sd": (3.0, 1.0),
+    "sd/2": (0.0, 0.5),
+    "sd*2": (0.0, 2.0),
+}
+
+
+def gaussian_families() -> list[str]:
+    """Families whose posterior is Gaussian in the parameter (the gradient study's families)."""
+    return [key for key, f in FAMILIES.items() if f.gaussian_posterior is not None]
+
+
+def _rng(seed: int, *key: object) -> np.random.Generator:
+    words = [zlib.crc32(str(k).encode()) for k in key]
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(words)))
+
+
+def _seed(seed: int, *key: object) -> int:
+    return int(_rng(seed, *key).integers(2**31 - 1))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One family at one N: its data set, exact posterior and PyMC model."""
+
+    family: Family
+    settings: Any
+    n: int
+    x: np.ndarray
+    posterior: va.GaussianPosterior
+
+    @classmethod
+    def build(cls, key: str, settings: Any, n: int, seed: int) -> Problem:
+        """Simulate the data set of ``(seed, family, n)`` and compute its exact posterior."""
+        family = FAMILIES[key]
+        x = simulate_datasets(family, settings, (n,), 1, seed)[n][0]
+        mean, cov = family.gaussian_posterior(x, settings)
+        log_z = float(family.log_evidence(x[None], settings)[0])
+        return cls(family, settings, n, x, va.GaussianPosterior(np.asarray(mean, float), np.asarray(cov), log_z))
+
+    def model(self) -> pm.Model:
+        """The family's PyMC model of this one data set, frozen as the engines see it."""
+        return for_sampling(self.family.build_model({self.n: self.x[None]}, self.settings))
+
+
+def q_at(post: va.GaussianPosterior, point: str, *, full_rank: bool) -> va.GaussianQ:
+    """The variational distribution at one of ``POINTS``."""
+    shift, scale = POINTS[point]
+    best = va.optimum(post, full_rank=full_rank)
+    return va.GaussianQ(best.mean + shift * np.sqrt(np.diag(post.cov)), best.chol * scale, full_rank)
+
+
+class PyMCPathwise:
+    """PyMC's ADVI gradient of the ELBO, compiled once per model and q family.
+
+    ``estimates(q, samples, reps)`` sets the approximation's shared parameters to ``q`` and
+    returns ``reps`` gradient estimates of ``samples`` draws each, in ``q``'s parameter order
+    (``analytic.variational.GaussianQ.parameter_names``), as the ELBO's gradient (PyMC's
+    loss is the negative ELBO).
+    """
+
+    def __init__(self, model: pm.Model, *, full_rank: bool, seed: int):
+        inference = (pm.FullRankADVI if full_rank else pm.ADVI)(model=model)
+        (self.group,) = inference.approx.groups
+        self.full_rank = full_rank
+        self.params = self.group.params_dict
+        nmc = pt.iscalar("samples")
+        loss = inference.objective(nmc)
+        names = ["mu", "L_tril"] if full_rank else ["mu", "rho"]
+        grads = pytensor.grad(loss, [self.params[k] for k in names])
+        self.fn = pm_compile([nmc], grads, random_seed=seed)
+
+    def _set(self, q: va.GaussianQ) -> np.ndarray:
+        """Put ``q`` into PyMC's parameters; return d(log scale)/d(rho) per diagonal entry's sd."""
+        diag = np.diag(q.chol)
+        rho = np.log(np.expm1(diag))
+        self.params["mu"].set_value(q.mean.copy())
+        if self.full_rank:
+            rows, cols = va.tril(q.dim)
+            packed = q.chol[rows, cols].copy()
+            packed[rows == cols] = rho
+            self.params["L_tril"].set_value(packed)
+        else:
+            self.params["rho"].set_value(rho)
+        # sd = softplus(rho): d sd / d rho = sigmoid(rho), so d/d log sd = d/d rho * sd / sigmoid(rho)
+        return diag / (1 / (1 + np.exp(-rho)))
+
+    def estimates(self, q: va.GaussianQ, samples: int, reps: int) -> np.ndarray:
+        """``reps`` gradient estimates ``(reps, P)`` of ``samples`` draws each."""
+        factor = self._set(q)
+        self.fn(samples)  # the first call of a compiled function pays for its set-up: not timed
+        out = np.empty((reps, len(q.parameter_names())))
+        d = q.dim
+        for r in range(reps):
+            dm, dl = self.fn(samples)
+            dl = -np.asarray(dl, dtype=float)
+            if self.full_rank:
+                rows, cols = va.tril(d)
+                dl[rows == cols] *= factor
+            else:
+                dl = dl * factor
+            out[r] = np.concatenate([-np.asarray(dm, dtype=float), dl])
+        return out
+
+
+def numpy_estimates(
+    q: va.GaussianQ, post: va.GaussianPosterior, samples: int, reps: int, rng: np.random.Generator
+) -> dict[str, tuple[np.ndarray, float]]:
+    """``reps`` estimates of ``samples`` draws for the NumPy estimators: ``{name: ((reps, P), seconds each)}``."""
+    baseline = va.optimal_baseline(q, post) if q.dim <= va.MAX_EXACT_DIM else None
+    eps = rng.standard_normal((reps, samples, q.dim))
+    out = {}
+    for name in ("score", "score_baseline", "stl"):
+        if name == "score_baseline" and baseline is None:
+            continue
+        start = time.perf_counter()
+        values = va.per_sample(q, post, eps, baseline=baseline, names=(name,))[name].mean(axis=1)
+        out[name] = (values, (time.perf_counter() - start) / reps)
+    return out
+
+
+def variance_interval(var_exact: float, mu4_exact: float, reps: int, prob: float) -> tuple[float, float]:
+    """Central ``prob`` interval of the sample variance of ``reps`` estimates.
+
+    A chi-square with ``nu`` degrees of freedom scaled to the exact variance, ``nu`` matching
+    the sample variance's exact variance ``mu4 / R - sigma^4 (R - 3) / (R (R - 1))``
+    (Satterthwaite); ``nu = R - 1`` for Normal estimates (``mu4 = 3 sigma^4``).
+    """
+    var_of_var = mu4_exact / reps - var_exact**2 * (reps - 3) / (reps * (reps - 1))
+    nu = 2 * var_exact**2 / var_of_var
+    lo, hi = stats.chi2.ppf([(1 - prob) / 2, (1 + prob) / 2], nu)
+    return var_exact * lo / nu, var_exact * hi / nu
+
+
+@dataclass(frozen=True)
+class GradientConfig:
+    """What ``compare.py gradients`` measures."""
+
+    families: tuple[str, ...]
+    settings: dict[str, Any]
+    ns: tuple[int, ...] = (10, 100, 1000)
+    samples: tuple[int, ...] = DEFAULT_SAMPLES
+    reps: int = DEFAULT_REPS
+    seed: int = 0
+    weights: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
+    temperatures: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.01, 2, 12)))
+
+
+def _fourth_moments(q: va.GaussianQ, post: va.GaussianPosterior) -> dict[str, np.ndarray]:
+    """Exact central fourth moment of each estimator's single sample, per parameter (Gauss-Hermite, 9 nodes)."""
+    x, w = np.polynomial.hermite_e.hermegauss(9)  # exact to degree 17: the fourth power has degree 16
+    w = w / w.sum()
+    grids = np.meshgrid(*([x] * q.dim), indexing="ij")
+    nodes = np.stack([g.ravel() for g in grids], axis=-1)
+    weights = np.prod(np.stack(np.meshgrid(*([w] * q.dim), indexing="ij")), axis=0).ravel()
+    out = {}
+    for name, values in va.per_sample(q, post, nodes).items():
+        centred = values - weights @ values
+        out[name] = weights @ centred**4
+    return out
+
+
+def _average_moments(var1: np.ndarray, mu4_1: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Variance and central fourth moment of the mean of ``s`` iid copies."""
+    return var1 / s, (mu4_1 + 3 * (s - 1) * var1**2) / s**3
+
+
+def measure_point(
+    problem: Problem,
+    q: va.GaussianQ,
+    point: str,
+    config: GradientConfig,
+    pymc_pathwise: PyMCPathwise,
+) -> list[dict]:
+    """All rows of one (family, N, q family, point): every estimator, sample count and parameter."""
+    post, key = problem.posterior, problem.family.key
+    exact = va.elbo_gradient(q, post)
+    moments = va.exact_moments(q, post)
+    fourth = _fourth_moments(q, post) if q.dim <= 5 else None
+    names = q.parameter_names()
+    marginal_sd = np.sqrt(np.diag(post.cov))
+    q_sd = np.sqrt(np.diag(q.chol @ q.chol.T))
+    q_family = "full_rank" if q.full_rank else "mean_field"
+    rows = []
+    for s in config.samples:
+        rng = _rng(config.seed, "gradients", key, problem.n, q_family, point, s)
+        measured = numpy_estimates(q, post, s, config.reps, rng)
+        start = time.perf_counter()
+        measured["pathwise"] = (
+            pymc_pathwise.estimates(q, s, config.reps),
+            (time.perf_counter() - start) / config.reps,
+        )
+        for name, (values, seconds) in measured.items():
+            mean, var = values.mean(axis=0), values.var(axis=0, ddof=1)
+            var_exact1 = moments[name][1]
+            for j, param in enumerate(names):
+                component = int(param.split("[")[1].split(",")[0].rstrip("]"))
+                var_exact, mu4 = _average_moments(
+                    var_exact1[j], fourth[name][j] if fourth is not None else np.nan, s
+                )
+                rows.append(
+                    {
+                        "model": key,
+                        "n": problem.n,
+                        "q_family": q_family,
+                        "point": point,
+                        "param": param,
+                        "estimator": name,
+                        "samples": s,
+                        "reps": config.reps,
+                        "q_mean": q.mean[component],
+                        "q_sd": q_sd[component],
+                        "post_mean_exact": post.mean[component],
+                        "post_sd_exact": marginal_sd[component],
+                        "exact_grad": exact[j],
+                        "mean_grad": mean[j],
+                        "se_grad": np.sqrt(var[j] / config.reps),
+                        "var": var[j],
+                        "var_exact": var_exact,
+                        "mu4_exact": mu4,
+                        "var_pathwise_exact": moments["pathwise"][1][j] / s,
+                        "seconds_per_grad": seconds,
+                    }
+                )
+    return rows
+
+
+def judge(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Add z scores, SNR, cost, the variance intervals and the verdicts (Bonferroni over all checks).
+
+    Two checks per row with a positive exact variance (the mean's z score and the variance's
+    interval) and one per row whose exact variance is zero (the measured variance is zero up
+    to rounding): ``alpha`` is shared among the first kind.
+    """
+    df = rows.copy()
+    zero = df["var_exact"] <= ZERO_VARIANCE_SHARE * df["var_pathwise_exact"]
+    df["zero_variance"] = zero
+    df["z_bias"] = np.where(zero, np.nan, (df["mean_grad"] - df["exact_grad"]) / df["se_grad"])
+    df["snr"] = np.abs(df["mean_grad"]) / np.sqrt(df["var"])
+    df["var_x_cost"] = df["var"] * df["seconds_per_grad"]
+    checks = 2 * int((~zero).sum())
+    level = alpha / max(checks, 1)
+    z_crit = stats.norm.isf(level / 2)
+    df["z_crit"] = z_crit
+    lo, hi = [], []
+    for v, m4, r in zip(df["var_exact"], df["mu4_exact"], df["reps"], strict=True):
+        if v <= 0 or not np.isfinite(m4) or not np.isfinite(v):
+            lo.append(np.nan)
+            hi.append(np.nan)
+            continue
+        a, b = variance_interval(v, m4, int(r), 1 - level)
+        lo.append(a)
+        hi.append(b)
+    df["var_lo"], df["var_hi"] = lo, hi
+    bias_ok = zero | (np.abs(df["z_bias"]) <= z_crit)
+    var_ok = np.where(
+        zero,
+        df["var"] <= ZERO_VARIANCE_SHARE * df["var_pathwise_exact"],
+        df["var_lo"].isna() | ((df["var"] >= df["var_lo"]) & (df["var"] <= df["var_hi"])),
+    )
+    df["bias_ok"], df["var_ok"] = bias_ok, var_ok
+    df["agree"] = bias_ok & var_ok
+    return df
+
+
+def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
+    """Measure every estimator at every point; one row per (model, n, q family, point, param, estimator, S)."""
+    rows = []
+    for key in config.families:
+        settings = config.settings[key]
+        for n in config.ns:
+            problem = Problem.build(key, settings, n, config.seed)
+            model = problem.model()
+            for full_rank in (False, True) if problem.posterior.dim > 1 else (False,):
+                q_family = "full_rank" if full_rank else "mean_field"
+                start = time.perf_counter()
+                pathwise = PyMCPathwise(model, full_rank=full_rank, seed=_seed(config.seed, key, n, q_family))
+                for point in POINTS:
+                    q = q_at(problem.posterior, point, full_rank=full_rank)
+                    rows += measure_point(problem, q, point, config, pathwise)
+                log(f"gradients: {key} N={n} {q_family}: {time.perf_counter() - start:.1f} s")
+    return pd.DataFrame(rows)
