@@ -2,8 +2,9 @@
 """Compare PyMC's inference engines with the exact conjugate posterior, over sample sizes and data sets.
 
 Subcommands: ``study`` (the default: the fixed-truth study), ``power`` (how often the
-same verdict catches a catalogue of real defects) and ``sbc`` (simulation-based
-calibration over the whole prior). Exit status: 0 when every comparison
+same verdict catches a catalogue of real defects), ``sbc`` (simulation-based
+calibration over the whole prior) and ``gradients`` (variational inference: the ELBO's
+gradient estimators, the beta-weighted ELBO, Gumbel-softmax). Exit status: 0 when every comparison
 agrees, 1 when one fails (listed), 2 for bad input (one line, nothing written).
 """
 
@@ -72,7 +73,24 @@ COMMANDS = {
     "study": "the fixed-truth study: every engine against the exact posterior (the default)",
     "power": "the verdict's power: how often it catches each defect of a catalogue, and its false-alarm rate",
     "sbc": "simulation-based calibration: truths drawn from the prior, ranks among the draws, over every N",
+    "gradients": "variational inference against exact answers: ELBO gradient estimators, the beta-weighted "
+    "ELBO, Gumbel-softmax",
 }
+
+GRADIENTS_EXAMPLE = """\
+examples:
+  python compare.py gradients                       # the three Gaussian families (about 7 min)
+  python compare.py gradients --model normal_normal --n 10 100 1000 --samples 1 10
+  python compare.py gradients --model linear_regression --set coefficients=3 --reps 2000
+
+For each family with a Gaussian posterior, N and one simulated data set, a Gaussian q is
+put at the ELBO's maximum and off it (mean moved by 1 and 3 posterior sd, sd halved and
+doubled); each estimator of the ELBO's gradient (score function with and without the
+optimal baseline, PyMC's ADVI pathwise gradient, sticking the landing) is repeated --reps
+times with --samples draws and compared with the exact gradient and exact variance.
+gradients.csv holds every row, beta_elbo.csv the beta-weighted fits against the tempered
+posterior, gumbel.csv the categorical-latent estimators against temperature.
+"""
 
 
 class BadInput(Exception):
@@ -120,15 +138,28 @@ def _number(name: str, *, positive: bool = False, below_one: bool = False):
 
 def build_parser(command: str = "study") -> Parser:
     """Build one subcommand's command line: the shared flags, with the default experiment's values."""
+    from study.gradients import DEFAULT_REPS, DEFAULT_SAMPLES
     from study.power import DEFAULT_SEEDS, DEFECTS
     from study.sbc import DEFAULT_BLOCK, DEFAULT_SIMS
 
     p = Parser(
         prog=f"compare.py {command}",
         description=COMMANDS[command],
-        epilog={"study": EXAMPLE, "power": POWER_EXAMPLE, "sbc": SBC_EXAMPLE}[command],
+        epilog={"study": EXAMPLE, "power": POWER_EXAMPLE, "sbc": SBC_EXAMPLE, "gradients": GRADIENTS_EXAMPLE}[
+            command
+        ],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    sampling = command not in ("gradients",)
+    if command == "gradients":
+        p.add_argument(
+            "--samples",
+            nargs="+",
+            type=_whole("samples", 1),
+            default=list(DEFAULT_SAMPLES),
+            metavar="S",
+            help="Monte Carlo samples per gradient estimate (default: 1 10 100)",
+        )
     if command == "sbc":
         p.add_argument(
             "--sims",
@@ -166,18 +197,34 @@ def build_parser(command: str = "study") -> Parser:
         metavar="N",
         help="sample sizes (default: 10 100 1000)",
     )
-    if command != "sbc":
+    if command == "gradients":
+        p.add_argument(
+            "--reps",
+            type=_whole("reps", 10),
+            default=DEFAULT_REPS,
+            help=f"repeated estimates per row, for the mean and variance (default: {DEFAULT_REPS})",
+        )
+    elif command != "sbc":
         p.add_argument(
             "--reps", type=_whole("reps", 1), default=20, help="data sets per sample size (default: 20)"
         )
     p.add_argument("--seed", type=_whole("seed", 0), default=2026, help="study seed (default: 2026)")
-    p.add_argument(
-        "--model",
-        default="normal_normal",
-        metavar="KEYS",
-        help=f"conjugate family(ies): a key, a comma list or 'all'; from: {', '.join(FAMILIES)} "
-        "(default: normal_normal)",
-    )
+    if command == "gradients":
+        p.add_argument(
+            "--model",
+            default="all",
+            metavar="KEYS",
+            help="families with a Gaussian posterior: a key, a comma list or 'all' (default: all: "
+            "normal_normal, multivariate_normal_known_cov, linear_regression)",
+        )
+    else:
+        p.add_argument(
+            "--model",
+            default="normal_normal",
+            metavar="KEYS",
+            help=f"conjugate family(ies): a key, a comma list or 'all'; from: {', '.join(FAMILIES)} "
+            "(default: normal_normal)",
+        )
     p.add_argument(
         "--list-models", action="store_true", help="list the families with their settings, and exit"
     )
@@ -209,6 +256,8 @@ def build_parser(command: str = "study") -> Parser:
         default=None,
         help="normal_normal: prior variance beta^2 (default: 2)",
     )
+    if not sampling:
+        return _tail(p, command)
     p.add_argument("--draws", type=_whole("draws", 1), default=1000, help="draws per chain (default: 1000)")
     p.add_argument(
         "--tune", type=_whole("tune", 0), default=1000, help="tuning steps per chain (default: 1000)"
@@ -246,13 +295,6 @@ def build_parser(command: str = "study") -> Parser:
     p.add_argument(
         "--list-samplers", action="store_true", help="list the engines with their availability, and exit"
     )
-    p.add_argument(
-        "--alpha",
-        type=_number("alpha", positive=True, below_one=True),
-        default=0.01,
-        help="false-alarm probability of the whole run's agreement tests, shared by Bonferroni over "
-        "its rows, pooled tests, families and engines (default: 0.01)",
-    )
     if command != "sbc":
         p.add_argument(
             "--prob",
@@ -260,6 +302,18 @@ def build_parser(command: str = "study") -> Parser:
             default=0.95,
             help="probability of the posterior intervals whose coverage is reported (default: 0.95)",
         )
+    return _tail(p, command)
+
+
+def _tail(p: Parser, command: str) -> Parser:
+    """Add the flags every subcommand ends with: the run's alpha, the output folder and progress."""
+    p.add_argument(
+        "--alpha",
+        type=_number("alpha", positive=True, below_one=True),
+        default=0.01,
+        help="false-alarm probability of the whole run's agreement tests, shared by Bonferroni over "
+        "its rows, pooled tests, families and engines (default: 0.01)",
+    )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
     p.add_argument(
         "--progress",
@@ -429,6 +483,66 @@ def parse_sbc(argv: list[str] | None):
     return jobs, skipped, args
 
 
+def parse_gradients(argv: list[str] | None):
+    """Parse and validate the gradients command line into a GradientConfig and the args."""
+    from study.gradients import GradientConfig, gaussian_families
+
+    args = build_parser("gradients").parse_args(argv)
+    gaussian = gaussian_families()
+    if args.model.strip() == "all":
+        models = gaussian
+    else:
+        models = parse_names(args.model, FAMILIES, "model")
+        other = [m for m in models if m not in gaussian]
+        if other:
+            raise BadInput(
+                f"model {other[0]!r} has no Gaussian posterior; gradients needs one of: {', '.join(gaussian)}"
+            )
+    settings = family_settings(models, args)
+    check_out(args.out)
+    config = GradientConfig(
+        families=tuple(models),
+        settings=settings,
+        ns=tuple(dict.fromkeys(sorted(args.n))),
+        samples=tuple(dict.fromkeys(sorted(args.samples))),
+        reps=args.reps,
+        seed=args.seed,
+    )
+    return config, args
+
+
+def run_gradients_command(config, args) -> int:
+    """Run the gradients subcommand: estimators, beta-ELBO, Gumbel-softmax; exit 1 if a check fails."""
+    from report.gradients import gradients_report, write_gradients
+    from study.gradients import judge, judge_beta, run_beta_elbo, run_gradients, run_gumbel
+
+    def log(msg: str) -> None:
+        print(f"compare.py: {msg}", file=sys.stderr, flush=True)
+
+    # one alpha for the run: half to the gradient rows, half to the beta-ELBO fits
+    gradients = judge(run_gradients(config, log), args.alpha / 2)
+    beta = judge_beta(run_beta_elbo(config, log), args.alpha / 2)
+    gumbel = run_gumbel(config)
+    report = gradients_report(gradients, beta, gumbel, args.alpha)
+    record = {
+        "families": list(config.families),
+        "ns": list(config.ns),
+        "samples": list(config.samples),
+        "reps": config.reps,
+        "seed": config.seed,
+        "settings": {k: dataclasses.asdict(v) for k, v in config.settings.items()},
+    }
+    if not show_and_write(report.text, lambda: write_gradients(report, args.out, record), args.out):
+        return 2
+    bad = report.disagreements
+    if len(bad):
+        print(f"\n{len(bad)} comparison(s) FAILED:")
+        for r in bad.head(20).itertuples():
+            print(f"  {r.kind} {r.model} N={r.n}: {getattr(r, 'estimator', '')} {r.param}")
+        return 1
+    return 0
+
+
 def top_help() -> str:
     """Return the top-level help: the subcommands, then the default subcommand's flags."""
     lines = [
@@ -461,6 +575,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from study.units import Executor
 
+    if command == "gradients":
+        try:
+            config, args = parse_gradients(argv)
+        except (BadInput, ValueError) as err:
+            print(f"compare.py: error: {err}", file=sys.stderr)
+            return 2
+        return run_gradients_command(config, args)
     try:
         if command == "sbc":
             jobs, skipped, args = parse_sbc(argv)

@@ -96,7 +96,7 @@ def tril(d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def optimum(post: GaussianPosterior, *, full_rank: bool) -> GaussianQ:
-    """The ``q`` that maximises the ELBO in its family.
+    """Return the ``q`` that maximises the ELBO in its family.
 
     Full rank: the posterior itself (``L = chol(Sigma)``). Mean-field: the posterior mean and
     ``sd_j = 1 / sqrt(P_jj)``, the conditional sd, smaller than the marginal one when the
@@ -122,7 +122,7 @@ def elbo(q: GaussianQ, post: GaussianPosterior) -> float:
 
 
 def _pack(q: GaussianQ, dm: np.ndarray, dl: np.ndarray) -> np.ndarray:
-    """Stack gradients ``dm (..., d)`` and ``dL (..., d, d)`` into the parameter order, log scale on the diagonal."""
+    """Stack ``dm (..., d)`` and ``dL (..., d, d)`` in the parameter order, log scale on the diagonal."""
     d = q.dim
     diag = np.diag(q.chol)
     dl = dl.copy()
@@ -135,7 +135,7 @@ def _pack(q: GaussianQ, dm: np.ndarray, dl: np.ndarray) -> np.ndarray:
 
 
 def elbo_gradient(q: GaussianQ, post: GaussianPosterior) -> np.ndarray:
-    """The exact gradient of the ELBO in ``q``'s parameters (see ``GaussianQ.parameter_names``)."""
+    """Return the exact gradient of the ELBO in ``q``'s parameters (order: ``GaussianQ.parameter_names``)."""
     p = post.precision
     dm = p @ (post.mean - q.mean)
     dl = np.linalg.inv(q.chol).T - p @ q.chol
@@ -145,7 +145,7 @@ def elbo_gradient(q: GaussianQ, post: GaussianPosterior) -> np.ndarray:
 def per_sample(
     q: GaussianQ, post: GaussianPosterior, eps: np.ndarray, baseline=None, names=ESTIMATORS
 ) -> dict[str, np.ndarray]:
-    """Single-sample gradients at the draws ``eps`` (``(..., d)``) of the estimators ``names``: ``{name: (..., P)}``.
+    """Return the estimators' one-sample gradients at ``eps`` (``(..., d)``): ``{name: (..., P)}``.
 
     ``baseline`` is the optimal constant per parameter (``optimal_baseline``); computed when None
     and needed.
@@ -167,9 +167,13 @@ def per_sample(
         if "score" in names:
             out["score"] = f * score
         if "score_baseline" in names:
-            out["score_baseline"] = (f - (optimal_baseline(q, post) if baseline is None else baseline)) * score
+            out["score_baseline"] = (
+                f - (optimal_baseline(q, post) if baseline is None else baseline)
+            ) * score
     if "pathwise" in names:
-        out["pathwise"] = _pack(q, g, lower * (g[..., :, None] * eps[..., None, :]) + np.diag(1 / np.diag(q.chol)))
+        out["pathwise"] = _pack(
+            q, g, lower * (g[..., :, None] * eps[..., None, :]) + np.diag(1 / np.diag(q.chol))
+        )
     if "stl" in names:
         stl_g = g + np.linalg.solve(q.chol.T, eps[..., None])[..., 0]  # g + L^-T eps
         out["stl"] = _pack(q, stl_g, lower * (stl_g[..., :, None] * eps[..., None, :]))
@@ -222,8 +226,10 @@ def exact_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, tuple[np.n
     return out
 
 
-def one_dimensional_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    r"""The closed forms in one dimension (the Normal-Normal model), parameters ``(m, log_sd)``.
+def one_dimensional_moments(
+    q: GaussianQ, post: GaussianPosterior
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    r"""Return the closed forms in one dimension (the Normal-Normal model), parameters ``(m, log_sd)``.
 
     With ``delta = m - mu``, ``s`` the sd of ``q``, ``tau`` the posterior sd, and
     ``f = c0 + c1 eps + c2 eps^2`` where ``c0 = log Z + log(s / tau) - delta^2 / (2 tau^2)``,
@@ -263,7 +269,7 @@ def one_dimensional_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, 
 def tempered(
     prior_mean: np.ndarray, prior_cov: np.ndarray, post_mean: np.ndarray, post_cov: np.ndarray, weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The maximiser of ``E_q[log p(x|z)] - w KL(q || prior)`` over all q: ``prior x likelihood^(1/w)``.
+    """Return the maximiser of ``E_q[log p(x|z)] - w KL(q || prior)``: ``prior x likelihood^(1/w)``.
 
     For a Gaussian prior and likelihood the likelihood's precision ``P_post - P_0`` is divided
     by ``w``: ``P_w = P_0 + (P_post - P_0) / w`` and ``P_w m_w = P_0 m_0 + (P_post m_post - P_0 m_0) / w``.
@@ -274,3 +280,42 @@ def tempered(
     cov = np.linalg.inv(pw)
     mean = cov @ (p0 @ prior_mean + (pn @ post_mean - p0 @ prior_mean) / weight)
     return mean, cov
+
+
+def mean_field_projection(mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean-field Gaussian closest to ``Normal(mean, cov)``: mean, 1/sqrt(P_jj)."""
+    return np.asarray(mean, dtype=float), 1 / np.sqrt(np.diag(np.linalg.inv(cov)))
+
+
+def categorical_gradient(logits: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Return the gradient of ``E_q[f(z)]`` (q = softmax(logits)) in the logits: pi (f - pi.f)."""
+    pi = softmax(logits)
+    return pi * (f - pi @ f)
+
+
+def softmax(a: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, shifted by the maximum for stability."""
+    e = np.exp(a - np.max(a, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def reinforce_categorical(logits: np.ndarray, f: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """REINFORCE at the draws ``z`` (category indices): ``f(z) (onehot(z) - pi)``, unbiased."""
+    pi = softmax(logits)
+    onehot = np.eye(len(f))[z]
+    return f[z][..., None] * (onehot - pi)
+
+
+def relaxed_categorical(
+    logits: np.ndarray, f: np.ndarray, gumbel: np.ndarray, temperature: float
+) -> np.ndarray:
+    r"""Gumbel-softmax (Concrete) gradient at the Gumbel draws ``gumbel`` (``(..., K)``).
+
+    The relaxed sample ``y = softmax((logits + g) / t)`` replaces the one-hot ``z`` in the
+    linear extension ``f(y) = sum_k y_k f_k``; its pathwise gradient in the logits is
+    ``(y / t) (f - y . f)``: unbiased for the relaxed objective ``E[f(y)]``, biased for
+    ``E_q[f(z)]`` by the difference between ``E[y]`` and ``pi``, which vanishes as ``t -> 0``
+    while the variance grows.
+    """
+    y = softmax((logits + gumbel) / temperature)
+    return (y / temperature) * (f - (y @ f)[..., None])

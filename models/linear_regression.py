@@ -172,10 +172,10 @@ def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
 
 
 def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The prior of the coefficients: mean ``(p,)`` and covariance ``(p, p)``."""
+    """Return the prior of the coefficients: mean ``(p,)`` and covariance ``(p, p)``."""
     return np.full(settings.p, float(settings.prior_mean)), settings.prior_var * np.eye(settings.p)
 
 
 def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The exact posterior of the coefficients given one response vector ``x`` (``(N,)``)."""
+    """Return the exact posterior of the coefficients given one response vector ``x`` (``(N,)``)."""
     return lr.posterior(y=x, p=settings.p, **settings.prior)

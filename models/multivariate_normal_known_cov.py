@@ -208,11 +208,11 @@ def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
 
 
 def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The prior of ``mu``: mean ``(d,)`` and covariance ``(d, d)``."""
+    """Return the prior of ``mu``: mean ``(d,)`` and covariance ``(d, d)``."""
     prior = settings.prior
     return np.broadcast_to(prior["prior_mean"], (settings.d,)).astype(float), prior["prior_cov"]
 
 
 def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The exact posterior of ``mu`` given one data set ``x`` (``(N, d)``): mean ``(d,)``, covariance ``(d, d)``."""
+    """Return the exact posterior of ``mu`` given one data set ``x`` (``(N, d)``): mean and covariance."""
     return mv.posterior(x=x, **settings.prior)

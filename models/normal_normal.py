@@ -140,11 +140,11 @@ def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
 
 
 def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The prior of ``mu`` as a 1-dimensional Gaussian: mean ``(1,)`` and covariance ``(1, 1)``."""
+    """Return the prior of ``mu`` as a 1-dimensional Gaussian: mean ``(1,)``, covariance ``(1, 1)``."""
     return np.array([settings.prior_mean]), np.array([[settings.prior_var]])
 
 
 def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The exact posterior of ``mu`` given one data set ``x`` (``(N,)``): mean ``(1,)``, covariance ``(1, 1)``."""
+    """Return the exact posterior of ``mu`` given one data set ``x`` (``(N,)``): mean and covariance."""
     post = nn.posterior(x=x, **settings.prior)
     return np.array([float(post.mean)]), np.array([[float(post.var)]])

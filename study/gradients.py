@@ -23,6 +23,7 @@ the measured variance is zero up to rounding.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from collections.abc import Callable
@@ -88,15 +89,17 @@ class Problem:
         x = simulate_datasets(family, settings, (n,), 1, seed)[n][0]
         mean, cov = family.gaussian_posterior(x, settings)
         log_z = float(family.log_evidence(x[None], settings)[0])
-        return cls(family, settings, n, x, va.GaussianPosterior(np.asarray(mean, float), np.asarray(cov), log_z))
+        return cls(
+            family, settings, n, x, va.GaussianPosterior(np.asarray(mean, float), np.asarray(cov), log_z)
+        )
 
     def model(self) -> pm.Model:
-        """The family's PyMC model of this one data set, frozen as the engines see it."""
+        """Build the family's PyMC model of this one data set, frozen as the engines see it."""
         return for_sampling(self.family.build_model({self.n: self.x[None]}, self.settings))
 
 
 def q_at(post: va.GaussianPosterior, point: str, *, full_rank: bool) -> va.GaussianQ:
-    """The variational distribution at one of ``POINTS``."""
+    """Return the variational distribution at one of ``POINTS``."""
     shift, scale = POINTS[point]
     best = va.optimum(post, full_rank=full_rank)
     return va.GaussianQ(best.mean + shift * np.sqrt(np.diag(post.cov)), best.chol * scale, full_rank)
@@ -137,10 +140,11 @@ class PyMCPathwise:
         # sd = softplus(rho): d sd / d rho = sigmoid(rho), so d/d log sd = d/d rho * sd / sigmoid(rho)
         return diag / (1 / (1 + np.exp(-rho)))
 
-    def estimates(self, q: va.GaussianQ, samples: int, reps: int) -> np.ndarray:
-        """``reps`` gradient estimates ``(reps, P)`` of ``samples`` draws each."""
+    def estimates(self, q: va.GaussianQ, samples: int, reps: int) -> tuple[np.ndarray, float]:
+        """Return ``reps`` estimates ``(reps, P)`` of ``samples`` draws each, and the seconds per estimate."""
         factor = self._set(q)
         self.fn(samples)  # the first call of a compiled function pays for its set-up: not timed
+        start = time.perf_counter()
         out = np.empty((reps, len(q.parameter_names())))
         d = q.dim
         for r in range(reps):
@@ -152,13 +156,13 @@ class PyMCPathwise:
             else:
                 dl = dl * factor
             out[r] = np.concatenate([-np.asarray(dm, dtype=float), dl])
-        return out
+        return out, (time.perf_counter() - start) / reps
 
 
 def numpy_estimates(
     q: va.GaussianQ, post: va.GaussianPosterior, samples: int, reps: int, rng: np.random.Generator
 ) -> dict[str, tuple[np.ndarray, float]]:
-    """``reps`` estimates of ``samples`` draws for the NumPy estimators: ``{name: ((reps, P), seconds each)}``."""
+    """Return ``reps`` estimates of ``samples`` draws per estimator: ``{name: ((reps, P), seconds)}``."""
     baseline = va.optimal_baseline(q, post) if q.dim <= va.MAX_EXACT_DIM else None
     eps = rng.standard_normal((reps, samples, q.dim))
     out = {}
@@ -199,7 +203,7 @@ class GradientConfig:
 
 
 def _fourth_moments(q: va.GaussianQ, post: va.GaussianPosterior) -> dict[str, np.ndarray]:
-    """Exact central fourth moment of each estimator's single sample, per parameter (Gauss-Hermite, 9 nodes)."""
+    """Return each estimator's exact central fourth moment per parameter (Gauss-Hermite, 9 nodes)."""
     x, w = np.polynomial.hermite_e.hermegauss(9)  # exact to degree 17: the fourth power has degree 16
     w = w / w.sum()
     grids = np.meshgrid(*([x] * q.dim), indexing="ij")
@@ -237,11 +241,7 @@ def measure_point(
     for s in config.samples:
         rng = _rng(config.seed, "gradients", key, problem.n, q_family, point, s)
         measured = numpy_estimates(q, post, s, config.reps, rng)
-        start = time.perf_counter()
-        measured["pathwise"] = (
-            pymc_pathwise.estimates(q, s, config.reps),
-            (time.perf_counter() - start) / config.reps,
-        )
+        measured["pathwise"] = pymc_pathwise.estimates(q, s, config.reps)
         for name, (values, seconds) in measured.items():
             mean, var = values.mean(axis=0), values.var(axis=0, ddof=1)
             var_exact1 = moments[name][1]
@@ -288,7 +288,8 @@ def judge(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
     zero = df["var_exact"] <= ZERO_VARIANCE_SHARE * df["var_pathwise_exact"]
     df["zero_variance"] = zero
     df["z_bias"] = np.where(zero, np.nan, (df["mean_grad"] - df["exact_grad"]) / df["se_grad"])
-    df["snr"] = np.abs(df["mean_grad"]) / np.sqrt(df["var"])
+    with np.errstate(divide="ignore"):
+        df["snr"] = np.where(zero, np.inf, np.abs(df["mean_grad"]) / np.sqrt(df["var"]))
     df["var_x_cost"] = df["var"] * df["seconds_per_grad"]
     checks = 2 * int((~zero).sum())
     level = alpha / max(checks, 1)
@@ -316,7 +317,7 @@ def judge(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
-    """Measure every estimator at every point; one row per (model, n, q family, point, param, estimator, S)."""
+    """Measure every estimator at every point; a row per (model, n, q family, point, param, estimator, S)."""
     rows = []
     for key in config.families:
         settings = config.settings[key]
@@ -332,3 +333,185 @@ def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m:
                     rows += measure_point(problem, q, point, config, pathwise)
                 log(f"gradients: {key} N={n} {q_family}: {time.perf_counter() - start:.1f} s")
     return pd.DataFrame(rows)
+
+
+def fit_beta_elbo(
+    model: pm.Model, weight: float, seed: int, *, iterations: int = 3000, learning_rate: float = 0.02
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise the beta-weighted ELBO with PyMC's ``KLqp(MeanField, beta=w)``; return the fitted mean and sd.
+
+    Adam at a fixed learning rate, 10 Monte Carlo samples per step; the returned values are
+    the average of the iterates over the second half (Polyak-Ruppert averaging), which
+    removes most of the last iterate's noise.
+    """
+    approx = pm.MeanField(model=model, random_seed=seed)
+    inference = pm.variational.KLqp(approx, beta=weight)
+    mu, rho = approx.groups[0].params_dict["mu"], approx.groups[0].params_dict["rho"]
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def record(_approx, _losses, i):
+        if i > iterations // 2:
+            kept.append((mu.get_value(), np.logaddexp(0, rho.get_value())))
+
+    quiet = logging.getLogger("pymc")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # pm.fit logs "Finished" even without a progress bar
+    try:
+        inference.fit(
+            n=iterations,
+            obj_optimizer=pm.adam(learning_rate=learning_rate),
+            obj_n_mc=10,
+            progressbar=False,
+            callbacks=[record],
+        )
+    finally:
+        quiet.setLevel(level)
+    return np.mean([m for m, _ in kept], axis=0), np.mean([s for _, s in kept], axis=0)
+
+
+BETA_SEEDS = 4
+
+
+def run_beta_elbo(config: GradientConfig, log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
+    """Fit the beta-weighted ELBO for each family, N and weight; compare with the tempered posterior.
+
+    The target is the mean-field projection of ``prior x likelihood^(1/w)`` (the tempered
+    posterior itself for one parameter). Each fit runs ``BETA_SEEDS`` times; one row per
+    (model, n, weight, param) with the errors in target sd averaged over the seeds, and their
+    standard error from the seeds' spread.
+    """
+    rows = []
+    for key in config.families:
+        family, settings = FAMILIES[key], config.settings[key]
+        prior_mean, prior_cov = family.gaussian_prior(settings)
+        for n in config.ns:
+            problem = Problem.build(key, settings, n, config.seed)
+            model = problem.model()
+            post = problem.posterior
+            for w in config.weights:
+                start = time.perf_counter()
+                t_mean, t_cov = va.tempered(prior_mean, prior_cov, post.mean, post.cov, w)
+                target_mean, target_sd = va.mean_field_projection(t_mean, t_cov)
+                fits = [
+                    fit_beta_elbo(model, w, _seed(config.seed, "beta", key, n, w, k))
+                    for k in range(BETA_SEEDS)
+                ]
+                mean_err = np.array([(m - target_mean) / target_sd for m, _ in fits])
+                log_sd = np.array([np.log(s / target_sd) for _, s in fits])
+                for j in range(post.dim):
+                    rows.append(
+                        {
+                            "model": key,
+                            "n": n,
+                            "weight": w,
+                            "param": f"{family.params[0]}[{j}]" if post.dim > 1 else family.params[0],
+                            "seeds": BETA_SEEDS,
+                            "post_mean_exact": post.mean[j],
+                            "post_sd_exact": np.sqrt(post.cov[j, j]),
+                            "tempered_mean": target_mean[j],
+                            "tempered_sd": target_sd[j],
+                            "fit_mean": np.mean([m[j] for m, _ in fits]),
+                            "fit_sd": np.mean([s[j] for _, s in fits]),
+                            "mean_error_sd": mean_err[:, j].mean(),
+                            "mean_error_se": mean_err[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
+                            "log_sd_ratio": log_sd[:, j].mean(),
+                            "log_sd_ratio_se": log_sd[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
+                            "seconds": (time.perf_counter() - start) / BETA_SEEDS,
+                        }
+                    )
+                log(f"beta-ELBO: {key} N={n} w={w}: {time.perf_counter() - start:.1f} s")
+    return pd.DataFrame(rows)
+
+
+def judge_beta(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Add t tests over the seeds (``seeds - 1`` df) of the mean error and the log sd ratio, Bonferroni."""
+    df = df.copy()
+    checks = 2 * len(df)
+    crit = stats.t.isf(alpha / max(checks, 1) / 2, BETA_SEEDS - 1)
+    df["t_mean"] = df["mean_error_sd"] / df["mean_error_se"]
+    df["t_sd"] = df["log_sd_ratio"] / df["log_sd_ratio_se"]
+    df["t_crit"] = crit
+    df["agree"] = (np.abs(df["t_mean"]) <= crit) & (np.abs(df["t_sd"]) <= crit)
+    return df
+
+
+MIXTURE = {"means": (-2.0, 0.0, 2.0), "weights": (0.2, 0.5, 0.3), "sd": 1.0, "n": 5, "component": 2}
+
+
+def mixture_scores(seed: int) -> np.ndarray:
+    """``f_k = log p(x, z = k)`` for the known-component mixture ``MIXTURE`` and one simulated data set.
+
+    The latent z (one per data set) picks the component; its posterior ``softmax(f)`` is
+    enumerable. The data come from component ``MIXTURE["component"]``.
+    """
+    rng = _rng(seed, "mixture")
+    means, sd = np.array(MIXTURE["means"]), MIXTURE["sd"]
+    x = rng.normal(means[MIXTURE["component"]], sd, size=MIXTURE["n"])
+    return np.log(MIXTURE["weights"]) + stats.norm.logpdf(x[:, None], means, sd).sum(axis=0)
+
+
+GUMBEL_DRAWS = 200_000
+
+
+GUMBEL_POINTS = {"uniform": (0.0, 0.0, 0.0), "tilted": (0.0, 2.0, 1.0)}
+
+
+def run_gumbel(config: GradientConfig) -> pd.DataFrame:
+    """REINFORCE and the Gumbel-softmax estimator of ``d E_q[f(z)] / d logits`` at ``GUMBEL_POINTS``.
+
+    One row per (point, estimator, temperature, logit) with the mean over ``GUMBEL_DRAWS``
+    single-sample estimates, its standard error, the exact gradient, the bias and its z
+    score, and the single-sample variance.
+    """
+    f = mixture_scores(config.seed)
+    k = len(f)
+    rows = []
+    for point, values in GUMBEL_POINTS.items():
+        logits = np.array(values)
+        exact = va.categorical_gradient(logits, f)
+
+        def add(estimator, temperature, grads, logits=logits, exact=exact, point=point):
+            mean, var = grads.mean(axis=0), grads.var(axis=0, ddof=1)
+            se = np.sqrt(var / len(grads))
+            for j in range(k):
+                rows.append(
+                    {
+                        "point": point,
+                        "q": float(va.softmax(logits)[j]),
+                        "estimator": estimator,
+                        "temperature": temperature,
+                        "logit": j,
+                        "f": f[j],
+                        "exact_grad": exact[j],
+                        "mean_grad": mean[j],
+                        "se_grad": se[j],
+                        "bias": mean[j] - exact[j],
+                        "z_bias": (mean[j] - exact[j]) / se[j],
+                        "var": var[j],
+                        "draws": len(grads),
+                    }
+                )
+
+        rng = _rng(config.seed, "gumbel", point, "reinforce")
+        z = rng.choice(k, size=GUMBEL_DRAWS, p=va.softmax(logits))
+        add("reinforce", np.nan, va.reinforce_categorical(logits, f, z))
+        for t in config.temperatures:
+            rng = _rng(config.seed, "gumbel", point, "relaxed", float(t))
+            g = rng.gumbel(size=(GUMBEL_DRAWS, k))
+            add("gumbel_softmax", float(t), va.relaxed_categorical(logits, f, g, float(t)))
+    return pd.DataFrame(rows)
+
+
+def sign_changes(gumbel: pd.DataFrame, z_crit: float = 3.0) -> list[dict]:
+    """Temperatures between which a logit's relaxed bias changes sign, each side at ``|z| > z_crit``."""
+    out = []
+    relaxed = gumbel[gumbel["estimator"] == "gumbel_softmax"].sort_values("temperature")
+    for (point, j), g in relaxed.groupby(["point", "logit"]):
+        significant = g[np.abs(g["z_bias"]) > z_crit]
+        signs = np.sign(significant["bias"].to_numpy())
+        temps = significant["temperature"].to_numpy()
+        for i in np.flatnonzero(signs[1:] != signs[:-1]):
+            out.append(
+                {"point": point, "logit": int(j), "below": float(temps[i]), "above": float(temps[i + 1])}
+            )
+    return out
