@@ -191,6 +191,12 @@ BAD = [
     (["--model", "binomial_beta", "--set", "true_p=nan"], "true_p must be finite"),
     (["--model", "poisson_gamma", "--noise-var", "2"], "apply to normal_normal only"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["gradients", "--model", "binomial_beta"], "'binomial_beta' has no Gaussian posterior"),
+    (["gradients", "--samples", "0"], "samples must be >= 1"),
+    (["gradients", "--reps", "5"], "reps must be >= 10"),
+    (["gradients", "--noise-var", "-1"], "noise variance must be > 0"),
+    (["gradients", "--model", "linear_regression", "--set", "noise_var=nan"], "noise_var must be finite"),
+    (["gradients", "--draws", "10"], "unrecognized arguments: --draws"),
 ]
 
 
@@ -517,3 +523,34 @@ def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
     sampled = ["post_mean", "post_sd", "post_mode", "mcse_mean", "ess_bulk", "r_hat", "z_mean", "ks_pvalue"]
     for name in ("warm", "other cold"):
         pd.testing.assert_frame_equal(runs["cold"][sampled], runs[name][sampled], check_exact=True)
+
+
+def test_gradients_command_writes_its_tables_and_agrees(tmp_path, capsys):
+    out = tmp_path / "g"
+    code = compare.main(
+        [
+            "gradients",
+            "--model",
+            "normal_normal",
+            "--n",
+            "10",
+            "--samples",
+            "1",
+            "--reps",
+            "100",
+            "--out",
+            str(out),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "Reading" in text and "sticking the landing" in text
+    names = {p.name for p in out.iterdir()}
+    assert {"gradients.csv", "beta_elbo.csv", "gumbel.csv", "results.json", "gumbel_bias.png"} <= names
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["command"] == "gradients" and doc["disagreements"] == 0
+    rows = pd.read_csv(out / "gradients.csv")
+    expected = {"model", "n", "point", "param", "estimator", "samples", "q_mean", "q_sd", "post_mean_exact",
+                "post_sd_exact", "exact_grad", "mean_grad", "se_grad", "z_bias", "var", "var_exact", "snr",
+                "seconds_per_grad"}  # fmt: skip
+    assert expected <= set(rows.columns)
