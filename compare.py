@@ -705,10 +705,13 @@ def run_study_command(configs, engines, skipped, out: Path, progress: bool, exec
     broken = [
         (report.family, name, why) for report in reports for name, why in report.engine_failures.items()
     ]
-    if len(failures) or len(pooled) or broken:
-        print(f"\n{len(failures) + len(pooled) + len(broken)} comparison(s) FAILED:")
+    evidence = [(r.config.family, r.engine.name, r.evidence_problem) for r in results if r.evidence_problem]
+    if len(failures) or len(pooled) or broken or evidence:
+        print(f"\n{len(failures) + len(pooled) + len(broken) + len(evidence)} comparison(s) FAILED:")
         for family, name, why in broken:
             print(f"  {family} {name}: engine failed: {why}")
+        for family, name, why in evidence:
+            print(f"  {family} {name} evidence: {why}")
         for r in failures.itertuples():
             print(f"  {r.model} {r.sampler} N={r.n} rep={r.rep} {r.param}: {r.reason}")
         for r in pooled.itertuples():

@@ -72,6 +72,10 @@ class Family:
         parameter values, from the sufficient statistics.
     log_evidence
         ``(x, settings) -> (reps,)``: the exact log marginal likelihood of each data set.
+    likelihood_offset
+        ``(x, settings) -> (reps,)``: for models that observe a sufficient statistic instead
+        of the data, the full-data log-likelihood minus the model's, free of the parameter;
+        None: the model observes the data themselves.
     gaussian_prior, gaussian_posterior
         For families whose prior and posterior are Gaussian in the parameter (the variational
         gradient study): ``settings -> (mean (d,), cov (d, d))`` and ``(x, settings) -> (mean, cov)``
@@ -94,6 +98,7 @@ class Family:
     simulate_given: Callable[..., np.ndarray] | None = None
     log_likelihood: Callable[..., np.ndarray] | None = None
     log_evidence: Callable[[np.ndarray, Any], np.ndarray] | None = None
+    likelihood_offset: Callable[[np.ndarray, Any], np.ndarray] | None = None
     gaussian_prior: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None = None
     gaussian_posterior: Callable[[np.ndarray, Any], tuple[np.ndarray, np.ndarray]] | None = None
 
@@ -136,6 +141,7 @@ def _family(key: str, description: str, params: tuple[str, ...], module) -> Fami
         simulate_given=module.simulate_given,
         log_likelihood=module.log_likelihood,
         log_evidence=module.log_evidence,
+        likelihood_offset=getattr(module, "likelihood_offset", None),
         gaussian_prior=getattr(module, "gaussian_prior", None),
         gaussian_posterior=getattr(module, "gaussian_posterior", None),
     )

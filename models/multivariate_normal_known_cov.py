@@ -216,3 +216,18 @@ def gaussian_prior(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
 def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Return the exact posterior of ``mu`` given one data set ``x`` (``(N, d)``): mean and covariance."""
     return mv.posterior(x=x, **settings.prior)
+
+
+def likelihood_offset(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the full-data log-likelihood minus the model's (of the mean) for each data set ``(reps, N, d)``.
+
+    ``-(N (d log 2 pi + log det S) + tr(P scatter)) / 2 + (d log(2 pi / N) + log det S) / 2``,
+    free of ``mu``.
+    """
+    x = np.asarray(x, dtype=float)
+    n, d = x.shape[-2:]
+    cov = settings.cov
+    logdet = np.linalg.slogdet(cov)[1]
+    resid = x - x.mean(axis=-2, keepdims=True)
+    within = np.einsum("...ni,ij,...nj->...", resid, np.linalg.inv(cov), resid)
+    return -0.5 * (n * (d * np.log(2 * np.pi) + logdet) + within) + 0.5 * (d * np.log(2 * np.pi / n) + logdet)

@@ -148,3 +148,16 @@ def gaussian_posterior(x: np.ndarray, settings: Settings) -> tuple[np.ndarray, n
     """Return the exact posterior of ``mu`` given one data set ``x`` (``(N,)``): mean and covariance."""
     post = nn.posterior(x=x, **settings.prior)
     return np.array([float(post.mean)]), np.array([[float(post.var)]])
+
+
+def likelihood_offset(x: np.ndarray, settings: Settings) -> np.ndarray:
+    """Return the full-data log-likelihood minus the model's (of the mean) for each data set ``(reps, N)``.
+
+    ``sum_i log Normal(x_i | mu, s2) - log Normal(mean(x) | mu, s2 / N)
+    = -N/2 log(2 pi s2) - SS / (2 s2) + 1/2 log(2 pi s2 / N)``, free of ``mu``: what turns the
+    model's evidence into the data's.
+    """
+    x = np.asarray(x, dtype=float)
+    n, v = x.shape[-1], settings.noise_var
+    ss = ((x - x.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    return -0.5 * n * np.log(2 * np.pi * v) - ss / (2 * v) + 0.5 * np.log(2 * np.pi * v / n)

@@ -70,6 +70,7 @@ def results_document(reports: list[FamilyReport]) -> dict:
                     "origin": r.engine.origin,
                     "timings_s": r.timings,
                     "warnings": r.warnings,
+                    "evidence": r.evidence,
                 }
                 for r in report.results
             },

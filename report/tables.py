@@ -173,6 +173,39 @@ def engines_table(results: Sequence[StudyResult]) -> str:
     return "\n\n".join(blocks)
 
 
+def evidence_table(results: Sequence[StudyResult]) -> str:
+    """One line per engine that estimates log p(data): its estimate against the exact sum over the data sets.
+
+    SMC's is judged by a t test on its chains' spread; ADVI's ELBO must not lie above log Z
+    beyond its Monte Carlo error, and its gap below is KL(q || posterior) summed over the
+    data sets. Empty when no engine estimates it.
+    """
+    lines = []
+    for r in results:
+        e = r.evidence
+        if e is None:
+            continue
+        lines.append(
+            [
+                r.engine.name,
+                "ELBO" if e["kind"] == "elbo" else "log Z (SMC)",
+                f"{e['estimate']:.3f}",
+                f"{e['exact']:.3f}",
+                f"{e['error']:+.3f}",
+                f"{e['se']:.3g}",
+                f"{e['score']:+.2f}",
+                f"{'<=' if e['kind'] == 'elbo' else '|t| <='} {e['crit']:.2f}",
+                "-" if e["kind"] != "elbo" else f"{e['gap']:.3f}",
+                "yes" if e["agree"] else "NO",
+            ]
+        )
+    if not lines:
+        return ""
+    headers = ["engine", "estimate of", "estimate", "exact log Z", "error", "std err", "score", "limit",
+               "KL (gap)", "agree"]  # fmt: skip
+    return format_table(headers, lines)
+
+
 def pooled_table(results: Sequence[StudyResult]) -> str:
     """Per engine, parameter and N: the pooled tests over the replications, and what they can detect.
 

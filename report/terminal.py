@@ -76,6 +76,11 @@ def family_report(
         f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f}) =="
     )
     print(tables.engines_table(results))
+    evidence = tables.evidence_table(results)
+    if evidence:
+        n_sets = len(config.ns) * config.reps
+        print(f"\n== The evidence: log p(data) of all {n_sets} data sets ({config.family}) ==")
+        print(evidence)
     print(
         f"\n== Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
         f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f}) =="

@@ -72,6 +72,8 @@ class EngineCheck:
             lines += [
                 f"{x.model} N={x.n} pooled {x.param}: {x.reason}" for x in r.pooled_failures.itertuples()
             ]
+            if r.evidence_problem:
+                lines.append(f"{r.config.family} evidence: {r.evidence_problem}")
         return lines
 
     @property

@@ -95,11 +95,15 @@ class Thresholds:
         Rows judged by the per-row tests (data sets x scalar parameters).
     groups
         (parameter, N) groups judged by the pooled tests.
+    extra
+        Study-wide tests that share the pooled half (the evidence test of an engine that
+        estimates log p(data)).
     """
 
     alpha: float
     rows: int
     groups: int
+    extra: int = 0
 
     @property
     def alpha_row(self) -> float:
@@ -109,7 +113,7 @@ class Thresholds:
     @property
     def alpha_pooled(self) -> float:
         """Bonferroni share of ``alpha`` for one pooled test."""
-        return self.alpha / 2 / (len(POOLED_TESTS) * self.groups)
+        return self.alpha / 2 / (len(POOLED_TESTS) * self.groups + self.extra)
 
     @property
     def z_crit(self) -> float:

@@ -277,6 +277,8 @@ def _verdict(result) -> tuple[bool, str]:
         return True, "row: " + result.failures["reason"].iloc[0].split(" (")[0]
     if len(result.pooled_failures):
         return True, "pooled: " + result.pooled_failures["reason"].iloc[0].split(" (")[0]
+    if result.evidence_problem:
+        return True, "evidence"
     return False, ""
 
 

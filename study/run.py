@@ -18,6 +18,7 @@ from models.families import FAMILIES, Family
 from models.plugins import EngineFailure, run_engine
 from models.samplers import SAMPLERS, Problem, Sampler, map_groups
 from study import checks
+from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.seeds import data_rng, sampler_seed
 
 
@@ -56,6 +57,7 @@ class StudyResult:
     thresholds: checks.Thresholds
     timings: dict[str, float] = field(default_factory=dict)
     engine: Sampler | None = None  # the engine that ran (None: the registry's, by config.sampler)
+    evidence: dict | None = None  # the engine's log-evidence estimate, judged (study.evidence)
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -79,9 +81,20 @@ class StudyResult:
         return checks.configuration_warnings(self.rows, self.pooled, chains=self.config.chains)
 
     @property
+    def evidence_problem(self) -> str | None:
+        """Why the engine's evidence estimate disagrees with the exact log evidence (None: it agrees)."""
+        e = self.evidence
+        if e is None or e["agree"]:
+            return None
+        if e["kind"] == "elbo":
+            return f"ELBO {e['estimate']:.2f} above log Z {e['exact']:.2f} by {e['score']:.1f} MC std errors"
+        return f"log evidence {e['estimate']:.2f} against exact {e['exact']:.2f}: t = {e['score']:.1f}"
+
+    @property
     def agrees(self) -> bool:
         """True when every row and every pooled test agrees."""
-        return bool(self.rows["agree"].all()) and not len(self.pooled_failures)
+        evidence_ok = self.evidence is None or self.evidence["agree"]
+        return bool(self.rows["agree"].all()) and not len(self.pooled_failures) and evidence_ok
 
 
 def simulate_datasets(family: Family, settings: Any, ns, reps: int, seed: int) -> dict[int, np.ndarray]:
@@ -188,7 +201,10 @@ def tabulate(
     rows["mode_target"] = marginal if judged else rows["map_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["mode_target"]) / rows["post_sd_exact"]
     thresholds = checks.Thresholds(
-        alpha=config.alpha, rows=len(rows), groups=len(rows.groupby(["param", "n"]))
+        alpha=config.alpha,
+        rows=len(rows),
+        groups=len(rows.groupby(["param", "n"])),
+        extra=int(sampler.check == "sampler" and engine_evidence(idata) is not None),
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
     rows["mode_tol_sd"] = [
@@ -277,8 +293,15 @@ def run_study(
     timings["sampling"] = time.perf_counter() - t0
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
+    evidence = engine_evidence(idata)
+    if evidence is not None:
+        # sampler-checked engines share the pooled half of alpha; for the others it is the only test
+        level = thresholds.alpha_pooled if sampler.check == "sampler" else config.alpha
+        evidence = judge_evidence(evidence, exact_log_evidence(family, datasets, config.settings), level)
     timings["total"] = time.perf_counter() - start
-    result = StudyResult(config, rows, pooled, idata, datasets, thresholds, timings, engine=sampler)
+    result = StudyResult(
+        config, rows, pooled, idata, datasets, thresholds, timings, engine=sampler, evidence=evidence
+    )
     for warning in result.warnings:
         log(f"[{family.key}] {sampler.name}: warning: {warning}")
     return result

@@ -138,3 +138,72 @@ def test_evidence_sums_over_data_sets_and_is_a_density():
     n = 5
     every = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
     assert np.isclose(np.exp(family.log_evidence(every, s)).sum(), 1.0, rtol=0, atol=1e-12)
+
+
+# The evidence of the study's batched model, and the engines that estimate it
+
+
+@pytest.mark.parametrize("key", ["normal_normal", "multivariate_normal_known_cov"])
+def test_model_evidence_by_the_basic_marginal_likelihood_identity(key):
+    """``log Z = log p(x, theta) - log p(theta | x)`` at any theta, with PyMC's own model log density.
+
+    The batched model of these families observes each data set's mean; its evidence is the
+    exact one minus the family's likelihood offset (``study.evidence.exact_log_evidence``).
+    """
+    from models.batched import for_sampling
+    from study.evidence import exact_log_evidence
+
+    family = FAMILIES[key]
+    s = family.settings()
+    datasets = simulate_datasets(family, s, (5, 40), 3, 7)
+    model = for_sampling(family.build_model(datasets, s))
+    logp = model.compile_logp(jacobian=False)
+    (name,) = family.params
+    means, log_post = [], 0.0
+    for x in datasets.values():
+        for one in x:
+            mean, cov = family.gaussian_posterior(one, s)
+            means.append(mean)
+            log_post += stats.multivariate_normal(mean, cov).logpdf(mean)
+    theta = np.array(means).reshape(model.initial_point()[name].shape)
+    log_z = float(logp({name: theta})) - log_post
+    assert log_z == pytest.approx(exact_log_evidence(family, datasets, s), rel=0, abs=1e-8 * abs(log_z))
+
+
+def _small_study(sampler, key="poisson_gamma"):
+    from study.run import StudyConfig, run_study
+
+    config = StudyConfig(family=key, sampler=sampler, ns=(10, 50), reps=3, draws=1000, chains=4, seed=5)
+    return run_study(config, log=lambda m: None)
+
+
+def test_smc_log_evidence_agrees_within_its_chains_spread():
+    """SMC on 6 Poisson data sets (6 dimensions): its log evidence within a t interval of the exact sum.
+
+    The test's false-alarm probability is its study's pooled share of alpha (0.01 for the study).
+    """
+    result = _small_study("smc")
+    e = result.evidence
+    assert e["kind"] == "smc_log_evidence" and e["chains"] == 4
+    assert e["agree"], e
+    assert abs(e["error"]) <= e["crit"] * e["se"]
+    assert result.thresholds.extra == 1
+
+
+def test_advi_elbo_lies_below_the_log_evidence():
+    """The ELBO is log Z minus KL(q || posterior): at most its Monte Carlo error above, and its gap a KL."""
+    result = _small_study("advi")
+    e = result.evidence
+    assert e["kind"] == "elbo" and e["agree"], e
+    assert e["score"] <= e["crit"]
+    # a Normal in log(lambda) cannot be a Gamma posterior: the KL is positive, here far above the MC error
+    assert e["gap"] > e["crit"] * e["se"], e
+
+
+def test_an_elbo_above_log_z_is_caught():
+    from study.evidence import judge_evidence
+
+    high = judge_evidence({"kind": "elbo", "estimate": -10.0, "se": 0.01, "spread": np.nan}, -10.1, 0.01)
+    assert not high["agree"]
+    low = judge_evidence({"kind": "elbo", "estimate": -10.2, "se": 0.01, "spread": np.nan}, -10.1, 0.01)
+    assert low["agree"]
