@@ -36,6 +36,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pymc.pytensorf import compile as pm_compile
+from pymc.pytensorf import find_rng_nodes, reseed_rngs
 from scipy import stats
 
 from analytic import variational as va
@@ -123,6 +124,7 @@ class PyMCPathwise:
         loss = inference.objective(nmc)
         names = ["mu", "L_tril"] if full_rank else ["mu", "rho"]
         grads = pytensor.grad(loss, [self.params[k] for k in names])
+        self.rngs = find_rng_nodes(grads)
         self.fn = pm_compile([nmc], grads, random_seed=seed)
 
     def _set(self, q: va.GaussianQ) -> np.ndarray:
@@ -140,10 +142,15 @@ class PyMCPathwise:
         # sd = softplus(rho): d sd / d rho = sigmoid(rho), so d/d log sd = d/d rho * sd / sigmoid(rho)
         return diag / (1 / (1 + np.exp(-rho)))
 
-    def estimates(self, q: va.GaussianQ, samples: int, reps: int) -> tuple[np.ndarray, float]:
-        """Return ``reps`` estimates ``(reps, P)`` of ``samples`` draws each, and the seconds per estimate."""
+    def estimates(self, q: va.GaussianQ, samples: int, reps: int, seed: int) -> tuple[np.ndarray, float]:
+        """Return ``reps`` estimates ``(reps, P)`` of ``samples`` draws each, and the seconds per estimate.
+
+        The draws come from ``seed`` alone (PyMC's random generators are reseeded), so each
+        point and sample count can be rerun on its own.
+        """
         factor = self._set(q)
         self.fn(samples)  # the first call of a compiled function pays for its set-up: not timed
+        reseed_rngs(self.rngs, seed)
         start = time.perf_counter()
         out = np.empty((reps, len(q.parameter_names())))
         d = q.dim
@@ -241,7 +248,9 @@ def measure_point(
     for s in config.samples:
         rng = _rng(config.seed, "gradients", key, problem.n, q_family, point, s)
         measured = numpy_estimates(q, post, s, config.reps, rng)
-        measured["pathwise"] = pymc_pathwise.estimates(q, s, config.reps)
+        measured["pathwise"] = pymc_pathwise.estimates(
+            q, s, config.reps, _seed(config.seed, "pathwise", key, problem.n, q_family, point, s)
+        )
         for name, (values, seconds) in measured.items():
             mean, var = values.mean(axis=0), values.var(axis=0, ddof=1)
             var_exact1 = moments[name][1]

@@ -8,6 +8,7 @@ the run's false-alarm probability stated and shared by Bonferroni (``study.gradi
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytensor
 import pytensor.tensor as pt
 import pytest
@@ -284,3 +285,17 @@ def test_gradient_of_a_quadratic_form_by_pytensor_autodiff():
     for _ in range(3):
         x = rng.normal(size=4)
         np.testing.assert_allclose(grad(x), (a + a.T) @ x, rtol=1e-12)
+
+
+def test_each_cell_depends_on_its_own_key_only():
+    """Same seed, same numbers: a cell's estimates do not depend on the other sample counts run."""
+    settings = {"normal_normal": FAMILIES["normal_normal"].settings()}
+    both = gr.run_gradients(
+        gr.GradientConfig(("normal_normal",), settings, ns=(10,), samples=(1, 10), reps=50)
+    )
+    alone = gr.run_gradients(
+        gr.GradientConfig(("normal_normal",), settings, ns=(10,), samples=(10,), reps=50)
+    )
+    sampled = ["point", "param", "estimator", "mean_grad", "var"]
+    left = both[both["samples"] == 10][sampled].reset_index(drop=True)
+    pd.testing.assert_frame_equal(left, alone[sampled].reset_index(drop=True))
