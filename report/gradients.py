@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
 from report.tables import format_table  # noqa: E402
-from study.gradients import MIXTURE, sign_changes  # noqa: E402
+from study.gradients import MIN_DOF, MIXTURE, sign_changes  # noqa: E402
 
 # the variance-against-N plot shows q with its mean 1 posterior sd off: at the optimum
 # two estimators have no variance at all, which a log scale cannot show
@@ -56,7 +56,8 @@ def _detail_table(df: pd.DataFrame, model: str) -> str:
         [
             r.n, r.point, r.param, r.estimator, f"{r.exact_grad:.4g}", f"{r.mean_grad:.4g}",
             "-" if np.isnan(r.z_bias) else f"{r.z_bias:+.2f}", _fmt_var(r.var), _fmt_var(r.var_exact),
-            f"{r.snr:.3g}", f"{1e6 * r.seconds_per_grad:.1f}", "yes" if r.agree else "NO",
+            f"{r.snr:.3g}", f"{1e6 * r.seconds_per_grad:.1f}",
+            ("yes" if r.agree else "NO") if r.judged else "shown",
         ]
         for r in first.itertuples()
     ]  # fmt: skip
@@ -207,8 +208,10 @@ def gradients_report(
     parts = [
         "ELBO gradient estimators against the exact gradient (Gaussian q; one data set per family and N)",
         f"{len(gradients)} rows (model x N x q family x point x estimator x samples x parameter), "
-        "each judged "
-        f"on its mean (z) and its variance (interval); {int((~gradients['agree']).sum())} disagree. "
+        f"{int(gradients['judged'].sum())} judged on their mean (z) and variance (interval; zero where "
+        f"it is exactly zero); {int((~gradients['agree']).sum())} disagree. "
+        f"{int((~gradients['judged']).sum())} rows of heavy-tailed estimates (chi-square dof < "
+        f"{MIN_DOF} at this many repetitions) are shown, not judged. "
         f"False-alarm probability of the run: {alpha:g}, Bonferroni "
         f"(|z| <= {gradients['z_crit'].iloc[0]:.2f}).",
     ]

@@ -150,7 +150,7 @@ def test_score_function_variance_grows_like_n_cubed():
 def test_estimators_agree_with_exact_gradients_and_variances():
     """Every estimator (PyMC's pathwise included) at every point: mean (z) and variance (interval).
 
-    Two families, two N, one and ten samples, 400 repetitions; the run's false-alarm
+    Two families, two N, one and ten samples, 1000 repetitions (the default); the run's false-alarm
     probability is ALPHA, shared by Bonferroni over its checks.
     """
     keys = ("normal_normal", "multivariate_normal_known_cov")
@@ -159,7 +159,7 @@ def test_estimators_agree_with_exact_gradients_and_variances():
         settings={k: FAMILIES[k].settings() for k in keys},
         ns=(10, 100),
         samples=(1, 10),
-        reps=400,
+        reps=1000,
     )
     rows = gr.judge(gr.run_gradients(config), ALPHA)
     assert set(rows["estimator"]) == {"score", "score_baseline", "pathwise", "stl"}
@@ -170,9 +170,14 @@ def test_estimators_agree_with_exact_gradients_and_variances():
     ]
     # the checks can fail: pathwise means moved by 10 standard errors are caught, each of them
     shifted = rows.copy()
-    pick = (shifted["estimator"] == "pathwise") & (shifted["point"] == "mean+1sd")
+    pick = (shifted["estimator"] == "pathwise") & (shifted["point"] == "mean+1sd") & shifted["judged"]
+    assert pick.sum() >= 10
     shifted.loc[pick, "mean_grad"] += 10 * shifted.loc[pick, "se_grad"]
     assert not gr.judge(shifted, ALPHA).loc[pick, "agree"].any()
+    # rows too heavy-tailed to judge are few, and all are score-function rows or single-sample ones
+    shown = rows[~rows["judged"]]
+    assert len(shown) < len(rows) / 4
+    assert (shown["estimator"].str.startswith("score") | (shown["samples"] == 1)).all()
 
 
 def test_variance_interval_is_the_chi_square_for_normal_estimates():
