@@ -50,7 +50,7 @@ DEFAULT_REPS = 1000
 # rounding in float64 leaves about 1e-30 of it where the exact value is 0
 ZERO_VARIANCE_SHARE = 1e-12
 # rows whose sample variance has fewer chi-square degrees of freedom are shown, not judged
-MIN_DOF = 100
+MIN_DOF = 300
 POINTS: dict[str, tuple[float, float]] = {
     # name: (mean moved by this many posterior sd, sd scaled by this factor)
     "optimum": (0.0, 1.0),

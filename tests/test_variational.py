@@ -174,10 +174,12 @@ def test_estimators_agree_with_exact_gradients_and_variances():
     assert pick.sum() >= 10
     shifted.loc[pick, "mean_grad"] += 10 * shifted.loc[pick, "se_grad"]
     assert not gr.judge(shifted, ALPHA).loc[pick, "agree"].any()
-    # rows too heavy-tailed to judge are few, and all are score-function rows or single-sample ones
+    # rows too heavy-tailed to judge are score-function or single-sample rows; every estimator
+    # is still judged at most points (the baseline's at sd/2 and sd*2 only from 100 samples on)
     shown = rows[~rows["judged"]]
-    assert len(shown) < len(rows) / 4
     assert (shown["estimator"].str.startswith("score") | (shown["samples"] == 1)).all()
+    points = rows[rows["judged"]].groupby("estimator")["point"].nunique()
+    assert (points >= 3).all() and (points.drop("score_baseline") == len(gr.POINTS)).all(), points
 
 
 def test_variance_interval_is_the_chi_square_for_normal_estimates():
