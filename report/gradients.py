@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
+from report.plots import save_figure  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.gradients import MIN_DOF, MIXTURE, sign_changes  # noqa: E402
 
@@ -262,11 +263,7 @@ def variance_plots(df: pd.DataFrame, folder: Path) -> list[Path]:
         axes[1].set(xlabel="Monte Carlo samples per estimate", ylabel="variance of the estimate",
                     title=f"N = {n_max} (dotted: exact)")  # fmt: skip
         axes[0].legend()
-        fig.tight_layout()
-        path = folder / f"{model}_gradient_variance.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, folder / f"{model}_gradient_variance.png", dpi=110))
     return paths
 
 
@@ -283,11 +280,7 @@ def gumbel_plot(gumbel: pd.DataFrame, folder: Path) -> Path:
         ax.set_xscale("log")
         ax.set(xlabel="temperature", ylabel="bias of the relaxed gradient", title=f"q {point}")
         ax.legend()
-    fig.tight_layout()
-    path = folder / "gumbel_bias.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, folder / "gumbel_bias.png", dpi=110)
 
 
 def write_gradients(report: GradientsReport, out: Path, config: dict) -> list[Path]:

@@ -25,6 +25,14 @@ TRACE_REPS = 3
 MAX_COMPONENTS = 6  # per-component plots show at most this many rows or panels
 
 
+def save_figure(fig, path: Path, dpi: int = 90) -> Path:
+    """Lay out ``fig``, write it to ``path`` and close it; return the path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
     """One ArviZ trace plot per N: the first replications in colour, chains by line style."""
     paths = []

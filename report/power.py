@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
+from report.plots import save_figure  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.power import DEFECTS, PowerResult, smallest_detected, summarise  # noqa: E402
 
@@ -101,11 +102,7 @@ def power_plot(report: PowerReport, folder: Path) -> list[Path]:
         axes[0, 0].set_ylabel("detection probability")
         fig.suptitle(f"{model}: power of the verdict (dashed: 90%; dotted: correct engines' false alarms)",
                      fontsize=10)  # fmt: skip
-        fig.tight_layout()
-        path = folder / f"power_{model}.png"
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, folder / f"power_{model}.png"))
     return paths
 
 
