@@ -220,11 +220,14 @@ def gradients_report(
         g = gradients[gradients["model"] == model]
         parts += [
             "",
-            f"{model}: mean-field q, {int(g['samples'].min())} sample(s) per estimate, "
-            f"{int(g['reps'].iloc[0])} "
-            f"estimates; {int(g['agree'].sum())} of {len(g)} rows agree",
+            f"{model}: {int((g['agree'] & g['judged']).sum())} of {int(g['judged'].sum())} judged rows "
+            f"agree, {int((~g['judged']).sum())} shown, not judged",
         ]
         if model == gradients["model"].iloc[0]:
+            parts.append(
+                f"mean-field q, {int(g['samples'].min())} sample(s) per estimate, {int(g['reps'].iloc[0])} "
+                "estimates (gradients.csv: every row):"
+            )
             parts.append(_detail_table(gradients, model))
     parts += [
         "",
