@@ -315,6 +315,8 @@ def _tail(p: Parser, command: str) -> Parser:
         "its rows, pooled tests, families and engines (default: 0.01)",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    if command == "gradients":  # no sampler runs, so no progress bar to show
+        return p
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
