@@ -47,6 +47,8 @@ import numpy as np
 ESTIMATORS = ("score", "score_baseline", "pathwise", "stl")
 GAUSS_HERMITE_NODES = 5  # exact for polynomials of degree <= 9 in each coordinate
 MAX_EXACT_DIM = 6  # 5^6 = 15,625 nodes; above it the exact variance is not computed
+FOURTH_MOMENT_NODES = 9  # exact to degree 17: a sample's fourth power has degree 16
+MAX_FOURTH_DIM = 5  # 9^5 = 59,049 nodes
 
 
 @dataclass(frozen=True)
@@ -152,18 +154,13 @@ def per_sample(
     """
     eps = np.asarray(eps, dtype=float)
     z = q.mean + eps @ q.chol.T
-    p = post.precision
-    g = -(z - post.mean) @ p  # grad log p(x, z)
+    g = -(z - post.mean) @ post.precision  # grad log p(x, z)
+    l_inv_t_eps = np.linalg.solve(q.chol.T, eps[..., None])[..., 0]  # L^-T eps
     lower = np.tril(np.ones((q.dim, q.dim)))
     out = {}
     if "score" in names or "score_baseline" in names:
-        centred = z - post.mean
-        log_p = post.log_z - 0.5 * (
-            np.einsum("...i,ij,...j->...", centred, p, centred) + np.linalg.slogdet(2 * np.pi * post.cov)[1]
-        )
-        log_q = -0.5 * (np.sum(eps**2, axis=-1) + q.dim * np.log(2 * np.pi)) - np.sum(np.log(np.diag(q.chol)))
-        f = (log_p - log_q)[..., None]
-        score = _score(q, eps)
+        f = _log_ratio(q, post, z, eps)[..., None]
+        score = _score(q, eps, l_inv_t_eps)
         if "score" in names:
             out["score"] = f * score
         if "score_baseline" in names:
@@ -175,36 +172,46 @@ def per_sample(
             q, g, lower * (g[..., :, None] * eps[..., None, :]) + np.diag(1 / np.diag(q.chol))
         )
     if "stl" in names:
-        stl_g = g + np.linalg.solve(q.chol.T, eps[..., None])[..., 0]  # g + L^-T eps
+        stl_g = g + l_inv_t_eps
         out["stl"] = _pack(q, stl_g, lower * (stl_g[..., :, None] * eps[..., None, :]))
     return out
 
 
-def _hermite_grid(d: int) -> tuple[np.ndarray, np.ndarray]:
+def _log_ratio(q: GaussianQ, post: GaussianPosterior, z: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """``f = log p(x, z) - log q(z)`` at ``z = m + L eps``: ``(...)``."""
+    centred = z - post.mean
+    log_p = post.log_z - 0.5 * (
+        np.einsum("...i,ij,...j->...", centred, post.precision, centred)
+        + np.linalg.slogdet(2 * np.pi * post.cov)[1]
+    )
+    log_q = -0.5 * (np.sum(eps**2, axis=-1) + q.dim * np.log(2 * np.pi)) - np.sum(np.log(np.diag(q.chol)))
+    return log_p - log_q
+
+
+def _score(q: GaussianQ, eps: np.ndarray, l_inv_t_eps: np.ndarray) -> np.ndarray:
+    """``grad_lambda log q(z)`` at ``z = m + L eps`` (``l_inv_t_eps`` is ``L^-T eps``), per parameter."""
+    lower = np.tril(np.ones((q.dim, q.dim)))
+    inv_diag = np.diag(1 / np.diag(q.chol))
+    return _pack(q, l_inv_t_eps, lower * (l_inv_t_eps[..., :, None] * eps[..., None, :]) - inv_diag)
+
+
+def _hermite_grid(d: int, nodes: int = GAUSS_HERMITE_NODES) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``(M, d)`` and weights ``(M,)`` of the tensor Gauss-Hermite rule for ``Normal(0, I_d)``."""
-    x, w = np.polynomial.hermite_e.hermegauss(GAUSS_HERMITE_NODES)
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
-    nodes = np.array(list(product(x, repeat=d)))
+    points = np.array(list(product(x, repeat=d)))
     weights = np.prod(np.array(list(product(w, repeat=d))), axis=1)
-    return nodes, weights
+    return points, weights
 
 
 def optimal_baseline(q: GaussianQ, post: GaussianPosterior) -> np.ndarray:
     """Per parameter, the constant ``b = E[f h^2] / E[h^2]`` that minimises the score estimator's variance."""
     if q.dim > MAX_EXACT_DIM:
         raise ValueError(f"the exact baseline is computed up to dimension {MAX_EXACT_DIM}, got {q.dim}")
-    nodes, weights = _hermite_grid(q.dim)
-    f_h = per_sample(q, post, nodes, names=("score",))["score"]
-    h = _score(q, nodes)
-    return (weights @ (f_h * h)) / (weights @ (h * h))
-
-
-def _score(q: GaussianQ, eps: np.ndarray) -> np.ndarray:
-    """``grad_lambda log q(z)`` at ``z = m + L eps``, per parameter."""
-    l_inv_t_eps = np.linalg.solve(q.chol.T, eps[..., None])[..., 0]
-    lower = np.tril(np.ones((q.dim, q.dim)))
-    inv_diag = np.diag(1 / np.diag(q.chol))
-    return _pack(q, l_inv_t_eps, lower * (l_inv_t_eps[..., :, None] * eps[..., None, :]) - inv_diag)
+    eps, weights = _hermite_grid(q.dim)
+    f = _log_ratio(q, post, q.mean + eps @ q.chol.T, eps)
+    h2 = _score(q, eps, np.linalg.solve(q.chol.T, eps[..., None])[..., 0]) ** 2
+    return (weights @ (f[:, None] * h2)) / (weights @ h2)
 
 
 def exact_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -223,6 +230,22 @@ def exact_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, tuple[np.n
     for name, values in per_sample(q, post, nodes).items():
         mean = weights @ values
         out[name] = (mean, np.maximum(weights @ (values - mean) ** 2, 0.0))
+    return out
+
+
+def exact_fourth_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, np.ndarray] | None:
+    """Each estimator's exact central fourth moment of one sample, per parameter (None: d > MAX_FOURTH_DIM).
+
+    A single sample is a polynomial of degree at most 4 in ``eps``, its fourth power of degree
+    16 in each coordinate: the Gauss-Hermite rule with 9 nodes (exact to degree 17) integrates it.
+    """
+    if q.dim > MAX_FOURTH_DIM:
+        return None
+    nodes, weights = _hermite_grid(q.dim, FOURTH_MOMENT_NODES)
+    out = {}
+    for name, values in per_sample(q, post, nodes).items():
+        centred = values - weights @ values
+        out[name] = weights @ centred**4
     return out
 
 

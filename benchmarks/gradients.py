@@ -1,11 +1,11 @@
 """The gradients subcommand's checks, measured: their false-alarm rates, and the estimators' cost.
 
 ``calibration``: over ``--runs`` seeds, the gradient study of the test suite's configuration
-(normal_normal and multivariate_normal_known_cov, N = 10 and 100, 1 and 10 samples, 1000
-repetitions); each seed simulates new data sets and draws new estimates. Printed: per
-estimator, how often the mean's z test and the variance interval of the judged rows reject
-at a nominal 5% each (no correction), and how many whole runs raise any alarm at the run's
-alpha = 0.01 (Bonferroni over its checks).
+(``study.gradients.checked_config``: normal_normal and multivariate_normal_known_cov, N = 10
+and 100, 1 and 10 samples, 1000 repetitions); each seed simulates new data sets and draws
+new estimates. Printed: per estimator, how often the mean's z test and the variance
+interval of the judged rows reject at a nominal 5% each (no correction), and how many whole
+runs raise any alarm at the run's alpha = 0.01 (Bonferroni over its checks).
 
 ``cost``: on normal_normal at N = 1000, per estimator and sample count, the median seconds
 per gradient estimate over the five points, and variance x cost at q with its mean 1
@@ -35,8 +35,6 @@ from scipy import stats  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from study import gradients as gr  # noqa: E402
 
-TEST_FAMILIES = ("normal_normal", "multivariate_normal_known_cov")
-
 
 def calibration(runs: int) -> None:
     """Rejection rates of the gradient checks under the null (every estimator is what it claims)."""
@@ -45,15 +43,7 @@ def calibration(runs: int) -> None:
     alarms = 0
     start = time.perf_counter()
     for seed in range(runs):
-        config = gr.GradientConfig(
-            families=TEST_FAMILIES,
-            settings={k: FAMILIES[k].settings() for k in TEST_FAMILIES},
-            ns=(10, 100),
-            samples=(1, 10),
-            reps=1000,
-            seed=seed,
-        )
-        rows = gr.judge(gr.run_gradients(config), 0.01)
+        rows = gr.judge(gr.run_gradients(gr.checked_config(seed)), 0.01)
         alarms += int(not rows["agree"].all())
         judged = rows[rows["judged"] & ~rows["zero_variance"]].copy()
         lo, hi = [], []

@@ -32,6 +32,7 @@ class GradientsReport:
     gumbel: pd.DataFrame
     alpha: float
     text: str
+    reading: str
 
     @property
     def disagreements(self) -> pd.DataFrame:
@@ -206,6 +207,7 @@ def gradients_report(
     gradients: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFrame, alpha: float
 ) -> GradientsReport:
     """Build the terminal text from the judged tables."""
+    reading = _reading(gradients, beta, gumbel)
     parts = [
         "ELBO gradient estimators against the exact gradient (Gaussian q; one data set per family and N)",
         f"{len(gradients)} rows (model x N x q family x point x estimator x samples x parameter), "
@@ -242,9 +244,9 @@ def gradients_report(
         _gumbel_table(gumbel),
         "",
         "Reading",
-        _reading(gradients, beta, gumbel),
+        reading,
     ]
-    return GradientsReport(gradients, beta, gumbel, alpha, "\n".join(parts))
+    return GradientsReport(gradients, beta, gumbel, alpha, "\n".join(parts), reading)
 
 
 def variance_plots(df: pd.DataFrame, folder: Path) -> list[Path]:
@@ -305,7 +307,7 @@ def write_gradients(report: GradientsReport, out: Path, config: dict) -> list[Pa
             },
             "beta_elbo": report.beta.to_dict(orient="records"),
             "gumbel_sign_changes": sign_changes(report.gumbel),
-            "reading": _reading(report.gradients, report.beta, report.gumbel).splitlines(),
+            "reading": report.reading.splitlines(),
         }
         (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
         variance_plots(report.gradients, stage)

@@ -169,10 +169,18 @@ class PyMCPathwise:
 
 
 def numpy_estimates(
-    q: va.GaussianQ, post: va.GaussianPosterior, samples: int, reps: int, rng: np.random.Generator
+    q: va.GaussianQ,
+    post: va.GaussianPosterior,
+    samples: int,
+    reps: int,
+    rng: np.random.Generator,
+    baseline: np.ndarray | None,
 ) -> dict[str, tuple[np.ndarray, float]]:
-    """Return ``reps`` estimates of ``samples`` draws per estimator: ``{name: ((reps, P), seconds)}``."""
-    baseline = va.optimal_baseline(q, post) if q.dim <= va.MAX_EXACT_DIM else None
+    """Return ``reps`` estimates of ``samples`` draws per estimator: ``{name: ((reps, P), seconds)}``.
+
+    ``baseline``: the optimal constant (``analytic.variational.optimal_baseline``); None leaves
+    the score function with a baseline out (above ``MAX_EXACT_DIM``).
+    """
     eps = rng.standard_normal((reps, samples, q.dim))
     out = {}
     for name in ("score", "score_baseline", "stl"):
@@ -216,18 +224,21 @@ class GradientConfig:
     temperatures: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.01, 2, 12)))
 
 
-def _fourth_moments(q: va.GaussianQ, post: va.GaussianPosterior) -> dict[str, np.ndarray]:
-    """Return each estimator's exact central fourth moment per parameter (Gauss-Hermite, 9 nodes)."""
-    x, w = np.polynomial.hermite_e.hermegauss(9)  # exact to degree 17: the fourth power has degree 16
-    w = w / w.sum()
-    grids = np.meshgrid(*([x] * q.dim), indexing="ij")
-    nodes = np.stack([g.ravel() for g in grids], axis=-1)
-    weights = np.prod(np.stack(np.meshgrid(*([w] * q.dim), indexing="ij")), axis=0).ravel()
-    out = {}
-    for name, values in va.per_sample(q, post, nodes).items():
-        centred = values - weights @ values
-        out[name] = weights @ centred**4
-    return out
+def checked_config(seed: int = 0) -> GradientConfig:
+    """Return the configuration the test suite judges and ``benchmarks/gradients.py calibration`` measures.
+
+    normal_normal and multivariate_normal_known_cov, N = 10 and 100, 1 and 10 samples, the
+    default 1000 repetitions: one definition, so the measured false-alarm rate is the tested one's.
+    """
+    keys = ("normal_normal", "multivariate_normal_known_cov")
+    return GradientConfig(
+        families=keys,
+        settings={k: FAMILIES[k].settings() for k in keys},
+        ns=(10, 100),
+        samples=(1, 10),
+        reps=DEFAULT_REPS,
+        seed=seed,
+    )
 
 
 def _average_moments(var1: np.ndarray, mu4_1: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +257,8 @@ def measure_point(
     post, key = problem.posterior, problem.family.key
     exact = va.elbo_gradient(q, post)
     moments = va.exact_moments(q, post)
-    fourth = _fourth_moments(q, post) if q.dim <= 5 else None
+    fourth = va.exact_fourth_moments(q, post)
+    baseline = va.optimal_baseline(q, post) if q.dim <= va.MAX_EXACT_DIM else None  # once for every S
     names = q.parameter_names()
     marginal_sd = np.sqrt(np.diag(post.cov))
     q_sd = np.sqrt(np.diag(q.chol @ q.chol.T))
@@ -254,7 +266,7 @@ def measure_point(
     rows = []
     for s in config.samples:
         rng = _rng(config.seed, "gradients", key, problem.n, q_family, point, s)
-        measured = numpy_estimates(q, post, s, config.reps, rng)
+        measured = numpy_estimates(q, post, s, config.reps, rng, baseline)
         measured["pathwise"] = pymc_pathwise.estimates(
             q, s, config.reps, _seed(config.seed, "pathwise", key, problem.n, q_family, point, s)
         )

@@ -150,18 +150,11 @@ def test_score_function_variance_grows_like_n_cubed():
 def test_estimators_agree_with_exact_gradients_and_variances():
     """Every estimator (PyMC's pathwise included) at every point: mean (z) and variance (interval).
 
-    Two families, two N, one and ten samples, 1000 repetitions (the default); the run's false-alarm
+    ``study.gradients.checked_config``: two families, two N, one and ten samples, 1000
+    repetitions, whose false-alarm rate benchmarks/gradients.py measures; the run's false-alarm
     probability is ALPHA, shared by Bonferroni over its checks.
     """
-    keys = ("normal_normal", "multivariate_normal_known_cov")
-    config = gr.GradientConfig(
-        families=keys,
-        settings={k: FAMILIES[k].settings() for k in keys},
-        ns=(10, 100),
-        samples=(1, 10),
-        reps=1000,
-    )
-    rows = gr.judge(gr.run_gradients(config), ALPHA)
+    rows = gr.judge(gr.run_gradients(gr.checked_config()), ALPHA)
     assert set(rows["estimator"]) == {"score", "score_baseline", "pathwise", "stl"}
     assert set(rows["q_family"]) == {"mean_field", "full_rank"}
     bad = rows[~rows["agree"]]
