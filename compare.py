@@ -22,6 +22,7 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
+import shlex  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -534,15 +535,10 @@ def run_gradients_command(config, args) -> int:
         "seed": config.seed,
         "settings": {k: dataclasses.asdict(v) for k, v in config.settings.items()},
     }
-    if not show_and_write(report.text, lambda: write_gradients(report, args.out, record), args.out):
+    write = lambda: write_gradients(report, args.out, record, args.command_line)  # noqa: E731
+    if not show_and_write(report.text, write, args.out):
         return 2
-    bad = report.disagreements
-    if len(bad):
-        print(f"\n{len(bad)} comparison(s) FAILED:")
-        for r in bad.head(20).itertuples():
-            print(f"  {r.kind} {r.model} N={r.n}: {getattr(r, 'estimator', '')} {r.param}")
-        return 1
-    return 0
+    return _list_failures(report.failure_lines(), shown=20)
 
 
 def top_help() -> str:
@@ -569,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(top_help())
         return 0
+    command_line = shlex.join(["python", "compare.py", *argv])
     command, argv = (argv[0], argv[1:]) if argv and argv[0] in COMMANDS else ("study", argv)
     if "--list-samplers" in argv or "--list-models" in argv:
         from report.tables import engine_list, family_list
@@ -583,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         except (BadInput, ValueError) as err:
             print(f"compare.py: error: {err}", file=sys.stderr)
             return 2
+        args.command_line = command_line
         return run_gradients_command(config, args)
     try:
         if command == "sbc":
@@ -597,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInput, ValueError) as err:
         print(f"compare.py: error: {err}", file=sys.stderr)
         return 2
+    args.command_line = command_line
     with executor:
         if args.workers or args.scheduler:
             print(f"compare.py: work units run on {executor.where}", file=sys.stderr)
@@ -605,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_sbc_command(jobs, skipped, args, executor)
         if command == "power":
             return run_power(configs, defects, args, progress, executor)
-        return run_study_command(configs, engines, skipped, args.out, progress, executor)
+        return run_study_command(configs, engines, skipped, args.out, progress, executor, args.command_line)
 
 
 def write_or_fail(write, out: Path) -> list[Path] | None:
@@ -643,19 +642,9 @@ def run_sbc_command(jobs, skipped, args, executor) -> int:
     )
     results, failures = run_all(jobs, executor=executor)
     report = sbc_report(results, args.alpha, failures)
-    if not show_and_write(report.text, lambda: write_sbc(report, args.out), args.out):
+    if not show_and_write(report.text, lambda: write_sbc(report, args.out, args.command_line), args.out):
         return 2
-    bad = report.disagreements
-    if len(bad) or failures:
-        print(f"\n{len(bad) + len(failures)} comparison(s) FAILED:")
-        for name, why in failures.items():
-            print(f"  {name}: engine failed: {why}")
-        for r in bad.itertuples():
-            print(
-                f"  {r.model} {r.sampler} N={r.n} {r.quantity}: {r.test} p = {r.pvalue:.2g} < {r.alpha:.2g}"
-            )
-        return 1
-    return 0
+    return _list_failures(report.failure_lines())
 
 
 def run_power(configs, defects, args, progress: bool, executor=None) -> int:
@@ -669,19 +658,20 @@ def run_power(configs, defects, args, progress: bool, executor=None) -> int:
         print(f"compare.py: error: a power run failed: {err}", file=sys.stderr)
         return 1
     report = power_report(results)
-    return 0 if show_and_write(report.text, lambda: write_power(report, args.out), args.out) else 2
+    write = lambda: write_power(report, args.out, args.command_line)  # noqa: E731
+    return 0 if show_and_write(report.text, write, args.out) else 2
 
 
-def run_study_command(configs, engines, skipped, out: Path, progress: bool, executor=None) -> int:
+def run_study_command(
+    configs, engines, skipped, out: Path, progress: bool, executor=None, command: str = "compare.py"
+) -> int:
     """Run the study subcommand: every family and engine, tables, files; exit 1 if any comparison failed.
 
     An engine that fails inside its run (raises, or returns what the engine protocol does
     not allow) is listed as failed; the other engines still run and are reported.
     """
-    import pandas as pd
-
     from report.files import write_outputs
-    from report.terminal import family_report
+    from report.terminal import failure_lines, family_report
 
     for note in skipped:
         print(f"compare.py: skipping {note}", file=sys.stderr)
@@ -694,32 +684,25 @@ def run_study_command(configs, engines, skipped, out: Path, progress: bool, exec
         family_report(family_configs, outcomes=[outcomes[c] for c in family_configs])
         for family_configs in configs.values()
     ]
+    failures = failure_lines(reports)
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
-    written = write_or_fail(lambda: write_outputs(reports, out), out)
+    written = write_or_fail(lambda: write_outputs(reports, out, command=command, failures=failures), out)
     if written is None:
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
-    results = [r for report in reports for r in report.results]
-    failures = [r.failures for r in results if len(r.failures)]
-    failures = pd.concat(failures) if failures else pd.DataFrame()
-    pooled = [r.pooled_failures for r in results if len(r.pooled_failures)]
-    pooled = pd.concat(pooled) if pooled else pd.DataFrame()
-    broken = [
-        (report.family, name, why) for report in reports for name, why in report.engine_failures.items()
-    ]
-    evidence = [(r.config.family, r.engine.name, r.evidence_problem) for r in results if r.evidence_problem]
-    if len(failures) or len(pooled) or broken or evidence:
-        print(f"\n{len(failures) + len(pooled) + len(broken) + len(evidence)} comparison(s) FAILED:")
-        for family, name, why in broken:
-            print(f"  {family} {name}: engine failed: {why}")
-        for family, name, why in evidence:
-            print(f"  {family} {name} evidence: {why}")
-        for r in failures.itertuples():
-            print(f"  {r.model} {r.sampler} N={r.n} rep={r.rep} {r.param}: {r.reason}")
-        for r in pooled.itertuples():
-            print(f"  {r.model} {r.sampler} N={r.n} pooled {r.param}: {r.reason}")
-        return 1
-    return 0
+    return _list_failures([line for *_, line in failures])
+
+
+def _list_failures(lines: list[str], shown: int | None = None) -> int:
+    """Print the failed comparisons (the first ``shown`` of them); return the exit status, 1 if any."""
+    if not lines:
+        return 0
+    print(f"\n{len(lines)} comparison(s) FAILED:")
+    for line in lines[:shown]:
+        print(f"  {line}")
+    if shown is not None and len(lines) > shown:
+        print(f"  ... and {len(lines) - shown} more (report.html lists them all)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -102,12 +102,19 @@ def pooled_rows(reports: list[FamilyReport]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POOLED_COLUMNS)
 
 
-def write_outputs(reports: list[FamilyReport], out: Path) -> list[Path]:
-    """Write summary.csv, pooled.csv, results.json, the draws (NetCDF) and the PNG plots into ``out``.
+def write_outputs(
+    reports: list[FamilyReport], out: Path, *, command: str = "compare.py", failures: list | None = None
+) -> list[Path]:
+    """Write summary.csv, pooled.csv, results.json, the draws (NetCDF), the plots and report.html.
 
     Each report holds one family's studies, one per engine, on the same data sets; the
-    first study is the one whose draws the family's own plots show.
+    first study is the one whose draws the family's own plots show. ``failures`` are the
+    run's failed comparisons (``report.terminal.failure_lines``), shown at the top of the
+    report; ``command`` is the command line it names.
     """
+    from report.html import write_page
+    from report.pages import study_page
+    from report.terminal import failure_lines
 
     def fill(stage: Path) -> None:
         ran = [r.rows for report in reports for r in report.results]
@@ -115,8 +122,9 @@ def write_outputs(reports: list[FamilyReport], out: Path) -> list[Path]:
         pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
         doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        for report in reports:
-            _family_files(report, stage)
+        figures = {report.family: _family_files(report, stage) for report in reports}
+        failed = failure_lines(reports) if failures is None else failures
+        write_page(study_page(reports, stage, figures, doc, failed, command), stage)
 
     return write_all(out, fill)
 
@@ -147,17 +155,22 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
                 folder.rmdir()
 
 
-def _family_files(report: FamilyReport, stage: Path) -> None:
+def _family_files(report: FamilyReport, stage: Path) -> dict:
+    """Write one family's draws and plots; return the plots by role (traces by engine and N)."""
     if not report.results:
-        return
+        return {}
     results, first = report.results, report.results[0]
     family = first.config.family
+    figures: dict = {"trace": {}, "trace_bokeh": {}}
     for r in results:
         storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
         if r.engine.kind == "distribution":
-            plots.trace_plots(r, stage)
-    plots.density_plot(first, stage)
-    plots.washout_plot(first, report.agg, report.wash, stage)
-    plots.mse_plot(first, report.agg, stage)
-    plots.engines_density_plot(results, stage)
-    plots.cost_accuracy_plot(results, stage)
+            name = r.config.sampler
+            figures["trace"][name] = dict(zip(r.config.ns, plots.trace_plots(r, stage), strict=True))
+            figures["trace_bokeh"][name] = plots.trace_bokeh(r, max(r.config.ns))
+    figures["densities"] = plots.density_plot(first, stage)
+    figures["washout"] = plots.washout_plot(first, report.agg, report.wash, stage)
+    figures["mse"] = plots.mse_plot(first, report.agg, stage)
+    figures["engines"] = plots.engines_density_plot(results, stage)
+    figures["cost_accuracy"] = plots.cost_accuracy_plot(results, stage)
+    return figures

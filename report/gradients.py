@@ -14,6 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
+from report.html import write_page  # noqa: E402
+from report.pages import settings_rows, simple_page  # noqa: E402
 from report.plots import save_figure  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.gradients import MIN_DOF, MIXTURE, sign_changes  # noqa: E402
@@ -40,6 +42,13 @@ class GradientsReport:
         g = self.gradients[~self.gradients["agree"]].assign(kind="gradient")
         b = self.beta[~self.beta["agree"]].assign(kind="beta_elbo")
         return pd.concat([g, b], ignore_index=True)
+
+    def failure_lines(self) -> list[str]:
+        """One line per failed check, as listed on the terminal and at the top of the HTML report."""
+        return [
+            f"{r.kind} {r.model} N={r.n}: {getattr(r, 'estimator', '')} {r.param}"
+            for r in self.disagreements.itertuples()
+        ]
 
 
 def _fmt_var(v: float) -> str:
@@ -209,7 +218,8 @@ def gradients_report(
     """Build the terminal text from the judged tables."""
     reading = _reading(gradients, beta, gumbel)
     parts = [
-        "ELBO gradient estimators against the exact gradient (Gaussian q; one data set per family and N)",
+        "== ELBO gradient estimators against the exact gradient "
+        "(Gaussian q; one data set per family and N) ==",
         f"{len(gradients)} rows (model x N x q family x point x estimator x samples x parameter), "
         f"{int(gradients['judged'].sum())} judged on their mean (z) and variance (interval; zero where "
         f"it is exactly zero); {int((~gradients['agree']).sum())} disagree. "
@@ -233,17 +243,17 @@ def gradients_report(
             parts.append(_detail_table(gradients, model))
     parts += [
         "",
-        "Beta-weighted ELBO: the fit against the tempered posterior prior x likelihood^(1/w)",
+        "== Beta-weighted ELBO: the fit against the tempered posterior prior x likelihood^(1/w) ==",
         _beta_table(beta),
     ]
     parts += [
         "",
-        f"Categorical latent (mixture of {len(MIXTURE['means'])} known Normals, "
+        f"== Categorical latent (mixture of {len(MIXTURE['means'])} known Normals, "
         f"{MIXTURE['n']} observations): "
-        "bias of the gradient of E_q[log p(x, z)] in q's logits",
+        "bias of the gradient of E_q[log p(x, z)] in q's logits ==",
         _gumbel_table(gumbel),
         "",
-        "Reading",
+        "== Reading ==",
         reading,
     ]
     return GradientsReport(gradients, beta, gumbel, alpha, "\n".join(parts), reading)
@@ -288,8 +298,10 @@ def gumbel_plot(gumbel: pd.DataFrame, folder: Path) -> Path:
     return save_figure(fig, folder / "gumbel_bias.png", dpi=110)
 
 
-def write_gradients(report: GradientsReport, out: Path, config: dict) -> list[Path]:
-    """Write gradients.csv, beta_elbo.csv, gumbel.csv, results.json and the plots."""
+def write_gradients(
+    report: GradientsReport, out: Path, config: dict, command: str = "compare.py gradients"
+) -> list[Path]:
+    """Write gradients.csv, beta_elbo.csv, gumbel.csv, results.json, the plots and report.html."""
 
     def fill(stage: Path) -> None:
         report.gradients.to_csv(stage / "gradients.csv", index=False)
@@ -311,6 +323,21 @@ def write_gradients(report: GradientsReport, out: Path, config: dict) -> list[Pa
         }
         (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
         variance_plots(report.gradients, stage)
-        gumbel_plot(report.gumbel, stage)
+        gumbel = gumbel_plot(report.gumbel, stage)
+        settings = {k: v for k, v in config.items() if k != "settings"} | {"alpha": report.alpha}
+        judged = int(report.gradients["judged"].sum())
+        page = simple_page(
+            "Variational inference against exact answers",
+            command,
+            report.text,
+            stage,
+            list(config["families"]),
+            settings=settings_rows(settings, config["settings"], {"reps": "repeated estimates per row"}),
+            figures={"Categorical latent": [gumbel]},
+            failures=report.failure_lines(),
+            checked=f"All {judged} judged gradient rows and all {len(report.beta)} beta-ELBO fits agree "
+            "with the exact answers.",
+        )
+        write_page(page, stage)
 
     return write_all(out, fill)

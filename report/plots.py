@@ -52,6 +52,15 @@ def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
     return paths
 
 
+def trace_bokeh(result: StudyResult, n: int, rep: int = 0):
+    """Draw an interactive ArviZ trace plot (a Bokeh layout) of one data set at one N: chains by colour."""
+    family = FAMILIES[result.config.family]
+    pc = azp.plot_trace_dist(
+        result.idata, var_names=list(family.params), coords={"n": n, "rep": rep}, backend="bokeh"
+    )
+    return pc.get_viz("figure")
+
+
 def _components(result: StudyResult) -> tuple[dict[str, tuple[str, dict[str, int]]], str]:
     """Pick the components a per-component plot shows (at most MAX_COMPONENTS); add a title note."""
     labels = FAMILIES[result.config.family].labels(result.config.settings)

@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
+from report.html import write_page  # noqa: E402
+from report.pages import settings_rows, simple_page  # noqa: E402
 from report.plots import save_figure  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.power import DEFECTS, PowerResult, smallest_detected, summarise  # noqa: E402
@@ -50,7 +52,7 @@ def power_report(result: PowerResult) -> PowerReport:
         headers = ["defect", "kind", "size", "unit", "caught", "power", "95% CI", "caught by (first alarm)"]
         blocks.append(f"== Power of the verdict ({model}; alpha {result.alpha:g} per run) ==\n"
                       + format_table(headers, lines))  # fmt: skip
-        blocks.append(_reading(model, g, smallest, result.alpha))
+        blocks.append(f"== Reading ({model}) ==\n" + _reading(model, g, smallest, result.alpha))
     return PowerReport(result, summary, smallest, "\n\n".join(blocks))
 
 
@@ -106,8 +108,8 @@ def power_plot(report: PowerReport, folder: Path) -> list[Path]:
     return paths
 
 
-def write_power(report: PowerReport, out: Path) -> list[Path]:
-    """Write power.csv (per size), power_runs.csv (per run), results.json and the power plots."""
+def write_power(report: PowerReport, out: Path, command: str = "compare.py power") -> list[Path]:
+    """Write power.csv (per size), power_runs.csv (per run), results.json, the power plots and report.html."""
 
     def fill(stage: Path) -> None:
         report.summary.to_csv(stage / "power.csv", index=False)
@@ -128,5 +130,18 @@ def write_power(report: PowerReport, out: Path) -> list[Path]:
         }
         (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
         power_plot(report, stage)
+        runs = len(report.result.runs)
+        page = simple_page(
+            "The verdict's power against a catalogue of defects",
+            command,
+            report.text,
+            stage,
+            list(report.summary["model"].unique()),
+            settings=settings_rows(doc["config"] | {"alpha per run": report.result.alpha}, {}),
+            failures=[],
+            checked=f"All {runs} runs of the study finished; power.csv holds each defect's detection "
+            "rate, the null rows the false-alarm rate of the correct engines.",
+        )
+        write_page(page, stage)
 
     return write_all(out, fill)

@@ -15,6 +15,8 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from report.files import jsonable, write_all  # noqa: E402
+from report.html import write_page  # noqa: E402
+from report.pages import settings_rows, simple_page  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.checks import ESS_PER_CHAIN  # noqa: E402
 from study.sbc import SbcResult, contraction, judge, tests_table, variance_table  # noqa: E402
@@ -49,6 +51,14 @@ class SbcReport:
     def disagreements(self) -> pd.DataFrame:
         """Judged tests that fail."""
         return self.tests[self.tests["agree"].eq(False)]
+
+    def failure_lines(self) -> list[str]:
+        """One line per engine that failed and per failed judged test, as on the terminal."""
+        lines = [f"{name}: engine failed: {why}" for name, why in self.failures.items()]
+        return lines + [
+            f"{r.model} {r.sampler} N={r.n} {r.quantity}: {r.test} p = {r.pvalue:.2g} < {r.alpha:.2g}"
+            for r in self.disagreements.itertuples()
+        ]
 
 
 def sbc_report(results: list[SbcResult], alpha: float, failures: dict[str, str] | None = None) -> SbcReport:
@@ -125,7 +135,7 @@ def _family_text(model, results, tests, variance, shrink, alpha, judged) -> str:
         f"\n== Posterior contraction ({model}): mean posterior sd / prior sd ==",
         format_table(["engine", "N", "param", "sampled", "exact"], slines),
     ]
-    text.append("\n" + _reading(model, results, tests))
+    text.append(f"\n== Reading ({model}) ==\n" + _reading(model, results, tests))
     return "\n".join(text)
 
 
@@ -278,8 +288,8 @@ def results_document(report: SbcReport) -> dict:
     })  # fmt: skip
 
 
-def write_sbc(report: SbcReport, out: Path) -> list[Path]:
-    """Write sbc.csv, sbc_tests.csv, sbc_variance.csv, sbc_contraction.csv, results.json and the plots."""
+def write_sbc(report: SbcReport, out: Path, command: str = "compare.py sbc") -> list[Path]:
+    """Write the SBC CSVs (rows, tests, variance, contraction), results.json, plots and report.html."""
 
     def fill(stage: Path) -> None:
         rows = pd.concat([r.rows for r in report.results], ignore_index=True) if report.results else None
@@ -296,5 +306,19 @@ def write_sbc(report: SbcReport, out: Path) -> list[Path]:
             rank_histograms(res, stage)
         for model in dict.fromkeys(r.config.family for r in report.results):
             contraction_plot(report.contraction, model, stage)
+        families = list(dict.fromkeys(r.config.family for r in report.results))
+        judged = doc["judged_tests"]
+        page = simple_page(
+            "Simulation-based calibration against the exact posterior",
+            command,
+            report.text,
+            stage,
+            families,
+            settings=settings_rows(doc["config"], {k: v["settings"] for k, v in doc["families"].items()}),
+            failures=report.failure_lines(),
+            checked=f"All {judged} judged tests agree: the truth's rank is uniform for every judged engine, "
+            "and the closed forms pass over the prior.",
+        )
+        write_page(page, stage)
 
     return write_all(out, fill)

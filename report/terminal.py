@@ -20,7 +20,8 @@ class FamilyReport:
     """One family's studies (one per engine, same data) with its aggregates and reading.
 
     ``engine_failures`` maps each engine that failed inside its run to why; ``results``
-    holds the others (``agg`` and ``wash`` are None when every engine failed).
+    holds the others (``agg`` and ``wash`` are None when every engine failed). ``text`` is
+    the reading; ``terminal`` all that was printed, tables included.
     """
 
     family: str
@@ -29,6 +30,8 @@ class FamilyReport:
     wash: dict[str, Washout] | None
     text: str
     engine_failures: dict[str, str] = field(default_factory=dict)
+    ns: tuple[int, ...] = ()
+    terminal: str = ""  # everything printed for the family, as printed
 
 
 def family_report(
@@ -62,8 +65,9 @@ def family_report(
             broken[config.sampler] = outcome
     family = configs[0].family
     if not results:
-        print(f"\n== {family}: every engine failed; nothing to compare ==")
-        return FamilyReport(family, [], None, None, "", broken)
+        terminal = f"\n== {family}: every engine failed; nothing to compare =="
+        print(terminal)
+        return FamilyReport(family, [], None, None, "", broken, configs[0].ns, terminal)
     first, config = results[0], results[0].config
     agg = per_n(first)
     wash = washout(config)
@@ -71,31 +75,57 @@ def family_report(
     if broken:
         text += "\n\n" + "\n".join(f"{name}: engine FAILED in its run: {why}" for name, why in broken.items())
     t = first.thresholds
-    print(
-        f"\n== Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
-        f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f}) =="
-    )
-    print(tables.engines_table(results))
+    blocks = [
+        f"== Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
+        f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f}) ==",
+        tables.engines_table(results),
+    ]
     evidence = tables.evidence_table(results)
     if evidence:
         n_sets = len(config.ns) * config.reps
-        print(f"\n== The evidence: log p(data) of all {n_sets} data sets ({config.family}) ==")
-        print(evidence)
-    print(
-        f"\n== Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
-        f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f}) =="
-    )
-    print(tables.pooled_table(results))
-    print("\n== The prior's pull, fading with N ==")
-    print(tables.fade_table(agg, wash))
+        blocks += [f"== The evidence: log p(data) of all {n_sets} data sets ({config.family}) ==", evidence]
     truth = ", ".join(f"{k} = {v:g}" for k, v in config.settings.truth.items())
-    print(f"\n== MLE vs MAP over {config.reps} data sets per N (true {truth}) ==")
-    print(tables.risk_table(agg))
-    print(
-        f"\n== Coverage of the true value by the central {config.prob:.0%} posterior interval "
-        f"({config.sampler}) =="
-    )
-    print(tables.coverage_table(agg, config.prob))
-    print("\n== Reading ==")
-    print(text)
-    return FamilyReport(family, results, agg, wash, text, broken)
+    blocks += [
+        f"== Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
+        f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f}) ==",
+        tables.pooled_table(results),
+        "== The prior's pull, fading with N ==",
+        tables.fade_table(agg, wash),
+        f"== MLE vs MAP over {config.reps} data sets per N (true {truth}) ==",
+        tables.risk_table(agg),
+        f"== Coverage of the true value by the central {config.prob:.0%} posterior interval "
+        f"({config.sampler}) ==",
+        tables.coverage_table(agg, config.prob),
+        "== Reading ==",
+        text,
+    ]
+    terminal = "".join(f"\n{b}\n" if b.startswith("== ") else f"{b}\n" for b in blocks).rstrip("\n")
+    print(terminal)
+    return FamilyReport(family, results, agg, wash, text, broken, config.ns, terminal)
+
+
+def failure_lines(reports: list[FamilyReport]) -> list[tuple[str, str, int | None, str]]:
+    """Every failed comparison of a study run as (family, engine, N or None for the whole run, line).
+
+    The same lines are listed on the terminal and at the top of the HTML report.
+    """
+    results = [r for report in reports for r in report.results]
+    lines = [
+        (report.family, name, None, f"{report.family} {name}: engine failed: {why}")
+        for report in reports
+        for name, why in report.engine_failures.items()
+    ]
+    for r in [r for r in results if r.evidence_problem]:
+        line = f"{r.config.family} {r.engine.name} evidence: {r.evidence_problem}"
+        lines.append((r.config.family, r.config.sampler, None, line))
+    for r in results:
+        lines += [
+            (f.model, f.sampler, f.n, f"{f.model} {f.sampler} N={f.n} rep={f.rep} {f.param}: {f.reason}")
+            for f in r.failures.itertuples()
+        ]
+    for r in results:
+        lines += [
+            (f.model, f.sampler, f.n, f"{f.model} {f.sampler} N={f.n} pooled {f.param}: {f.reason}")
+            for f in r.pooled_failures.itertuples()
+        ]
+    return lines
