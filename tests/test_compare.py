@@ -12,8 +12,9 @@ import xarray as xr
 import compare
 from models.families import FAMILIES
 from study.run import StudyConfig, simulate_datasets, tabulate
+from tests.html_checks import check_report, has_sections
+from tests.runs import TINY, run
 
-TINY = ["--n", "3", "30", "--reps", "2", "--draws", "500", "--tune", "300", "--chains", "2", "--seed", "5"]
 COLUMNS = [
     "model",
     "sampler",
@@ -61,6 +62,7 @@ def test_smoke_run_exits_zero_and_writes_every_output(smoke):
             "mse_normal_normal.png",
             "engines_normal_normal.png",
             "cost_accuracy_normal_normal.png",
+            "report.html",
         ]
     )
 
@@ -112,31 +114,12 @@ def test_terminal_output_has_tables_and_reading(capsys, tmp_path):
         assert heading in text
 
 
-def test_disagreement_exits_one_and_lists_rows(monkeypatch, tmp_path, capsys):
+def test_disagreement_exits_one_and_lists_rows(failing_run):
     """A sampler whose draws are shifted by half a posterior sd is caught and listed."""
-    from models import samplers
-
-    family = FAMILIES["normal_normal"]
-
-    def shifted(model, *, draws, chains, seed, **_):
-        rng = np.random.default_rng(seed)
-        ns = list(model.coords["n"])
-        reps = len(model.coords["rep"])
-        settings = family.settings()
-        data = {n: model[f"data_n{n}"].data for n in ns}  # frozen into constants for sampling
-        mean = np.stack([family.exact(data[n], settings)["mu"]["post_mean_exact"] for n in ns])
-        sd = np.stack([family.exact(data[n], settings)["mu"]["post_sd_exact"] for n in ns])
-        mu = rng.normal(mean + 0.5 * sd, sd, size=(chains, draws, len(ns), reps))
-        return xr.DataTree.from_dict(
-            {"posterior": xr.Dataset({"mu": (("chain", "draw", "n", "rep"), mu)}, coords={"n": ns})}
-        )
-
-    fake = samplers.Sampler("shifted", "test double", True, "distribution", None, (), shifted)
-    monkeypatch.setitem(samplers.SAMPLERS, "shifted", fake)
-    code = compare.main([*TINY, "--sampler", "shifted", "--out", str(tmp_path / "o")])
-    text = capsys.readouterr().out
+    code, _, text = failing_run
     assert code == 1
     assert "comparison(s) FAILED" in text and "mean off by" in text
+    assert "normal_normal shifted N=" in text and "normal_normal exact N=" not in text
 
 
 def test_exact_iid_draws_agree_and_shifted_draws_do_not():
@@ -467,14 +450,15 @@ def test_alpha_is_shared_by_the_studies_of_a_run():
     assert {c.studies_in_run for cs in configs.values() for c in cs} == {4}
 
 
-def test_power_subcommand_on_a_tiny_catalogue(tmp_path, capsys):
-    """The power machinery end to end: null and two defects, power.csv, the plot, the reading."""
+def test_power_subcommand_on_a_tiny_catalogue(tmp_path):
+    """The power machinery end to end: null and two defects, power.csv, the plot, the reading, the report."""
     out = tmp_path / "p"
     args = ["power", "--n", "5", "50", "--reps", "3", "--draws", "400", "--tune", "300", "--chains", "2",
-            "--seeds", "4", "--defects", "mean_shift,prior_var_as_sd", "--out", str(out)]  # fmt: skip
-    code = compare.main(args)
-    text = capsys.readouterr().out
+            "--seeds", "4", "--defects", "mean_shift,prior_var_as_sd"]  # fmt: skip
+    code, text = run(args, out)
     assert code == 0, text
+    page = check_report(out, text)
+    assert has_sections(page, "power-of-the-verdict-normal-normal", "reading-normal-normal")
     table = pd.read_csv(out / "power.csv")
     assert set(table["defect"]) == {"no_defect", "mean_shift", "prior_var_as_sd"}
     assert len(table[table["defect"] == "mean_shift"]) == 5 and (table["runs"] > 0).all()
@@ -525,24 +509,8 @@ def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
         pd.testing.assert_frame_equal(runs["cold"][sampled], runs[name][sampled], check_exact=True)
 
 
-def test_gradients_command_writes_its_tables_and_agrees(tmp_path, capsys):
-    out = tmp_path / "g"
-    code = compare.main(
-        [
-            "gradients",
-            "--model",
-            "normal_normal",
-            "--n",
-            "10",
-            "--samples",
-            "1",
-            "--reps",
-            "100",
-            "--out",
-            str(out),
-        ]
-    )
-    text = capsys.readouterr().out
+def test_gradients_command_writes_its_tables_and_agrees(gradients_run):
+    code, out, text = gradients_run
     assert code == 0, text
     assert "Reading" in text and "sticking the landing" in text
     names = {p.name for p in out.iterdir()}
