@@ -73,6 +73,7 @@ class Page:
     sections: list[Section]
     verdict: list[dict] | None = None
     scripts: list[str] = field(default_factory=list)
+    failure_summary: list[str] = field(default_factory=list)  # a line per failing engine, above the list
 
 
 def split_table(lines: list[str]) -> tuple[Table, int] | None:

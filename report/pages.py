@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from report.html import Ids, Page, Section, interactive, png, text_sections
@@ -66,14 +67,24 @@ def leftover_figures(sections: list[Section], folder: Path, ids: Ids) -> Section
     return Section(ids("Other plots"), "Other plots", figures=rest) if rest else None
 
 
-def family_figures(folder: Path, families: list[str], ids: Ids, shown: set[str]) -> list[Section]:
-    """Make a section per family of the PNGs in ``folder`` named with its key (except those ``shown``)."""
-    sections = []
+def by_family(
+    sections: list[Section], folder: Path, families: list[str], ids: Ids, shown: set[str]
+) -> list[Section]:
+    """Group under each family the sections naming it in their title's parenthesis, then its plots.
+
+    A family's plots are the PNGs in ``folder`` named with its key (except those ``shown``
+    already). The sections about no one family keep their order and come first.
+    """
+    grouped, claimed = [], set()
     for family in families:
-        figures = [png(p) for p in sorted(folder.glob(f"*{family}*.png")) if p.name not in shown]
-        if figures:
-            sections.append(Section(ids(f"Plots {family}"), f"Plots: {family}", figures=figures))
-    return sections
+        mine = [s for s in sections if re.search(rf"\({re.escape(family)}[;):]", s.title)]
+        claimed |= {id(s) for s in mine}
+        plots = [png(p) for p in sorted(folder.glob(f"*{family}*.png")) if p.name not in shown]
+        if plots:
+            mine.append(Section(ids(f"Plots {family}"), f"Plots: {family}", figures=plots))
+        if mine:
+            grouped.append(Section(ids(f"family {family}"), family, children=mine))
+    return [s for s in sections if id(s) not in claimed] + grouped
 
 
 def simple_page(
@@ -97,7 +108,8 @@ def simple_page(
     sections = text_sections(text, ids)
     figures = figures or {}
     attach(sections, figures)
-    sections += family_figures(folder, families, ids, {p.name for paths in figures.values() for p in paths})
+    shown = {p.name for paths in figures.values() for p in paths}
+    sections = by_family(sections, folder, families, ids, shown)
     rest = leftover_figures(sections, folder, ids)
     sections += [rest] if rest else []
     return Page(title, command, settings, failures, checked, sections)
@@ -138,6 +150,7 @@ def study_page(reports, folder: Path, figures: dict, doc: dict, failures, comman
     rest = leftover_figures(page.sections, folder, ids)
     page.sections += [rest] if rest else []
     page.verdict = verdict_rows(reports, failures, engine_ids)
+    page.failure_summary = failure_summary(failures)
     n_rows = sum(len(r.rows) for report in reports for r in report.results)
     page.checked = (
         f"{n_rows} rows (family x engine x N x data set x parameter) and every pooled test agree "
@@ -167,6 +180,20 @@ def _engine_section(report, name: str, figures: dict, section_id: str, page: Pag
             fig = interactive(fig, figures["trace_bokeh"][name], page)
         section.figures.append(fig)
     return section
+
+
+def failure_summary(failures) -> list[str]:
+    """One line per failing (family, engine): how many comparisons failed, and at which N."""
+    engines: dict[tuple[str, str], list] = {}
+    for family, engine, n, _ in failures:
+        engines.setdefault((family, engine), []).append(n)
+    lines = []
+    for (family, engine), ns in engines.items():
+        at = sorted({n for n in ns if n is not None})
+        where = f" at N = {', '.join(map(str, at))}" if at else ""
+        whole = " (one for the whole run)" if None in ns and at else ""
+        lines.append(f"{family} {engine}: {len(ns)} failed{where}{whole}")
+    return lines
 
 
 def verdict_rows(reports, failures, engine_ids: dict) -> list[dict]:

@@ -314,7 +314,11 @@ def write_sbc(report: SbcReport, out: Path, command: str = "compare.py sbc") -> 
             report.text,
             stage,
             families,
-            settings=settings_rows(doc["config"], {k: v["settings"] for k, v in doc["families"].items()}),
+            settings=settings_rows(
+                doc["config"],
+                {k: v["settings"] for k, v in doc["families"].items()},
+                {"ns": "N (sample sizes)", "sims": "simulations per N", "block": "simulations per batch"},
+            ),
             failures=report.failure_lines(),
             checked=f"All {judged} judged tests agree: the truth's rank is uniform for every judged engine, "
             "and the closed forms pass over the prior.",
