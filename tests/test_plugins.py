@@ -13,6 +13,7 @@ import pytest
 import compare
 from models import plugins
 from study.api import check_engine
+from tests.html_checks import check_report
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--n", "10", "--reps", "2", "--draws", "300", "--tune", "300", "--chains", "2", "--seed", "4"]
@@ -182,13 +183,19 @@ def test_engine_failing_in_its_run_is_reported_and_the_others_still_run(
     family = json.loads((out / "results.json").read_text())["families"]["normal_normal"]
     assert message in family["engine_failures"][name]
     assert f"{name}: engine FAILED in its run: {message}" in family["interpretation"]
+    page = check_report(out, captured.out)  # the report lists it first and marks its rows FAILED
+    assert page.top_sections[0] == "outcome"
+    assert {(r[1], r[5]) for r in page.verdict} == {("exact", "agree"), (name, "FAILED")}
 
 
 def test_every_engine_failing_still_writes_a_report(engines_module, tmp_path, capsys):
     out = tmp_path / "o"
     assert compare.main([*TINY, "--sampler", "my_engines:raises", "--out", str(out)]) == 1
-    assert "every engine failed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "every engine failed" in printed
     assert json.loads((out / "results.json").read_text())["families"]["normal_normal"]["engine_failures"]
+    page = check_report(out, printed)
+    assert [(r[1], r[2], r[5]) for r in page.verdict] == [("raises", "10", "FAILED")]  # one row per N
 
 
 def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
