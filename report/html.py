@@ -199,7 +199,7 @@ def render(page: Page) -> str:
     )
     style = (TEMPLATES / "style.css").read_text()
     js = bokeh_js() if page.scripts else ""
-    return env.get_template("report.html.j2").render(page=page, style=style, bokeh_js=js, Table=Table)
+    return env.get_template("report.html.j2").render(page=page, style=style, bokeh_js=js)
 
 
 def write_page(page: Page, folder: Path) -> Path:

@@ -123,20 +123,24 @@ def study_page(reports, folder: Path, figures: dict, doc: dict, failures, comman
     ``report.terminal.failure_lines``.
     """
     ids = Ids()
+    n_rows = sum(len(r.rows) for report in reports for r in report.results)
     page = Page(
-        "Engines against the exact conjugate posterior",
-        command,
-        settings_rows(
+        title="Engines against the exact conjugate posterior",
+        command=command,
+        settings=settings_rows(
             doc["config"], {k: v.get("settings", {}) for k, v in doc["families"].items()}, STUDY_LABELS
         ),
-        [line for *_, line in failures],
-        "",
-        [],
+        failures=[line for *_, line in failures],
+        checked=f"{n_rows} rows (family x engine x N x data set x parameter) and every pooled test agree "
+        "with the exact posterior.",
+        sections=[],
+        failure_summary=failure_summary(failures),
     )
-    engine_ids = {}
+    family_ids, engine_ids = {}, {}
     for report in reports:
-        family_id = ids(f"family {report.family}")
-        section = Section(family_id, report.family, children=text_sections(report.terminal, ids))
+        family_ids[report.family] = ids(f"family {report.family}")
+        children = text_sections(report.terminal, ids)
+        section = Section(family_ids[report.family], report.family, children=children)
         mine = figures.get(report.family, {})
         attach(
             section.children,
@@ -146,16 +150,9 @@ def study_page(reports, folder: Path, figures: dict, doc: dict, failures, comman
             engine_id = engine_ids[report.family, name] = ids(f"{report.family} {name}")
             section.children.append(_engine_section(report, name, mine, engine_id, page))
         page.sections.append(section)
-        engine_ids[report.family] = family_id
     rest = leftover_figures(page.sections, folder, ids)
     page.sections += [rest] if rest else []
-    page.verdict = verdict_rows(reports, failures, engine_ids)
-    page.failure_summary = failure_summary(failures)
-    n_rows = sum(len(r.rows) for report in reports for r in report.results)
-    page.checked = (
-        f"{n_rows} rows (family x engine x N x data set x parameter) and every pooled test agree "
-        "with the exact posterior."
-    )
+    page.verdict = verdict_rows(reports, failures, family_ids, engine_ids)
     return page
 
 
@@ -196,8 +193,11 @@ def failure_summary(failures) -> list[str]:
     return lines
 
 
-def verdict_rows(reports, failures, engine_ids: dict) -> list[dict]:
-    """One row per (family, engine, N): data sets that agree, pooled tests that agree, the reasons."""
+def verdict_rows(reports, failures, family_ids: dict, engine_ids: dict) -> list[dict]:
+    """One row per (family, engine, N): data sets that agree, pooled tests that agree, the reasons.
+
+    ``family_ids`` and ``engine_ids`` (keyed by family, engine) are the sections the row links to.
+    """
     rows = []
     for report in reports:
         names = [r.config.sampler for r in report.results] + list(report.engine_failures)
@@ -226,7 +226,7 @@ def verdict_rows(reports, failures, engine_ids: dict) -> list[dict]:
                         "pooled": pooled,
                         "verdict": verdict,
                         "reasons": reasons,
-                        "family_id": engine_ids[report.family],
+                        "family_id": family_ids[report.family],
                         "engine_id": engine_ids[report.family, name],
                     }
                 )
