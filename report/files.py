@@ -173,4 +173,5 @@ def _family_files(report: FamilyReport, stage: Path) -> dict:
     figures["mse"] = plots.mse_plot(first, report.agg, stage)
     figures["engines"] = plots.engines_density_plot(results, stage)
     figures["cost_accuracy"] = plots.cost_accuracy_plot(results, stage)
+    figures["cost_accuracy_bokeh"] = plots.cost_accuracy_bokeh(results)
     return figures

@@ -146,6 +146,10 @@ def study_page(reports, folder: Path, figures: dict, doc: dict, failures, comman
             section.children,
             {prefix: [mine[r] for r in roles if r in mine] for prefix, roles in STUDY_FIGURES.items()},
         )
+        cost = mine.get("cost_accuracy")
+        for figure in [f for child in section.children for f in child.figures]:
+            if cost is not None and figure.file == cost.name:  # hover a point: its engine and numbers
+                interactive(figure, mine["cost_accuracy_bokeh"], page)
         for name in [r.config.sampler for r in report.results] + list(report.engine_failures):
             engine_id = engine_ids[report.family, name] = ids(f"{report.family} {name}")
             section.children.append(_engine_section(report, name, mine, engine_id, page))

@@ -212,21 +212,38 @@ def engines_density_plot(results: list[StudyResult], folder: Path, rep: int = 0)
     return path
 
 
+def cost_accuracy_points(results: list[StudyResult]) -> pd.DataFrame:
+    """Per engine: the run's wall time, its RMS error of the posterior mean (or MAP) in sd, all rows agree."""
+    points = []
+    for result in results:
+        rows = result.rows
+        error = rows["mean_error_sd"] if rows["mean_error_sd"].notna().any() else rows["mode_error_sd"]
+        points.append(
+            {
+                "engine": result.config.sampler,
+                "wall": float(rows["wall_time"].iloc[0]),
+                "rms": max(float(np.sqrt(np.mean(error**2))), 1e-6),
+                "agree": bool(rows["agree"].all()),
+            }
+        )
+    return pd.DataFrame(points)
+
+
+COST_LABELS = {
+    "x": "wall time of the run, s (compilation included)",
+    "y": "RMS error of the posterior mean, exact sd units (find_map: of the MAP)",
+}
+
+
 def cost_accuracy_plot(results: list[StudyResult], folder: Path) -> Path:
     """Wall time of each engine's run against its RMS error of the posterior mean (or MAP), in sd."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for i, result in enumerate(results):
-        rows = result.rows
-        error = rows["mean_error_sd"] if rows["mean_error_sd"].notna().any() else rows["mode_error_sd"]
-        rms = float(np.sqrt(np.mean(error**2)))
-        wall = float(rows["wall_time"].iloc[0])
-        marker = "o" if rows["agree"].all() else "x"
-        ax.loglog(wall, max(rms, 1e-6), marker, color=f"C{i % 10}", ms=8)
-        ax.annotate(result.config.sampler, (wall, max(rms, 1e-6)), fontsize=8, xytext=(4, 3),
-                    textcoords="offset points")  # fmt: skip
+    for i, p in enumerate(cost_accuracy_points(results).itertuples()):
+        ax.loglog(p.wall, p.rms, "o" if p.agree else "x", color=f"C{i % 10}", ms=8)
+        ax.annotate(p.engine, (p.wall, p.rms), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.set(
-        xlabel="wall time of the run, s (compilation included)",
-        ylabel="RMS error of the posterior mean, exact sd units\n(find_map: of the MAP)",
+        xlabel=COST_LABELS["x"],
+        ylabel=COST_LABELS["y"].replace(" (", "\n("),
         title=f"{results[0].config.family}: cost against accuracy (x: some rows disagree)",
     )
     fig.tight_layout()
@@ -234,3 +251,31 @@ def cost_accuracy_plot(results: list[StudyResult], folder: Path) -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def cost_accuracy_bokeh(results: list[StudyResult]):
+    """Draw the cost-accuracy plot in Bokeh: hover a point for its engine, time, error and verdict."""
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.plotting import figure
+
+    points = cost_accuracy_points(results)
+    points["verdict"] = np.where(points["agree"], "all rows agree", "some rows disagree")
+    points["marker"] = np.where(points["agree"], "circle", "x")
+    fig = figure(
+        x_axis_type="log", y_axis_type="log", width=640, height=420, x_axis_label=COST_LABELS["x"],
+        y_axis_label="RMS error of the mean (find_map: MAP), exact sd",
+        title=f"{results[0].config.family}: cost against accuracy",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+    )  # fmt: skip
+    fig.scatter("wall", "rms", source=ColumnDataSource(points), marker="marker", size=11, line_width=2)
+    fig.add_tools(
+        HoverTool(
+            tooltips=[
+                ("engine", "@engine"),
+                ("wall time", "@wall{0.00} s"),
+                ("RMS error", "@rms{0.0000} sd"),
+                ("verdict", "@verdict"),
+            ]  # fmt: skip
+        )
+    )
+    return fig

@@ -54,6 +54,19 @@ def open_report(browser, path: Path, *, javascript: bool = True):
     return context, page, errors, requests
 
 
+def cost_points(page, family: str) -> list[tuple[str, float, float]]:
+    """Every point of a family's interactive cost-accuracy plot: its engine, its place on the canvas (px)."""
+    return page.evaluate(
+        """family => Object.values(Bokeh.index).flatMap(view => {
+             if (String(view.model.title?.text) !== `${family}: cost against accuracy`) return [];
+             const data = view.model.renderers[0].data_source.data;
+             return Array.from(data.engine, (engine, i) =>
+               [engine, view.frame.x_scale.compute(data.wall[i]), view.frame.y_scale.compute(data.rms[i])]);
+           })""",
+        family,
+    )
+
+
 def loaded_images(page) -> list[int]:
     """Every image's natural width, once each has finished loading (0: it failed)."""
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")
@@ -89,9 +102,19 @@ def test_report_renders_in_chromium(browser, run_name, request):
             rows = pd.read_csv(out / "summary.csv")
             cells = rows[["model", "sampler", "n"]].drop_duplicates()
             assert page.locator("tr.verdict-row").count() == len(cells)
-            assert interactive.count() == len(rows.loc[rows["sampler"] != "find_map", "model"].unique()) * (
-                1 + (run_name == "failing_run")
-            )
+            traces = rows.loc[rows["sampler"] != "find_map", ["model", "sampler"]].drop_duplicates()
+            assert interactive.count() == len(traces) + rows["model"].nunique()  # + cost-accuracy per family
+            family = rows["model"].iloc[-1]
+            engine, x, y = cost_points(page, family)[-1]  # hover a point: its engine's numbers show
+            canvas = page.locator(f'figure[data-file="cost_accuracy_{family}.png"] .interactive canvas').first
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            label = page.get_by_text("wall time:").last
+            label.wait_for(state="visible", timeout=5_000)
+            tip = label.evaluate("el => el.parentElement.parentElement.textContent")
+            wall = rows.loc[(rows["model"] == family) & (rows["sampler"] == engine), "wall_time"].iloc[0]
+            assert f"engine: {engine} wall time: {wall:.2f} s" in tip, tip
         if run_name == "failing_run":
             page.evaluate("() => scrollTo(0, 0)")
             failed = page.locator("#outcome.failed")
