@@ -102,9 +102,7 @@ def pooled_rows(reports: list[FamilyReport]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POOLED_COLUMNS)
 
 
-def write_outputs(
-    reports: list[FamilyReport], out: Path, *, command: str = "compare.py", failures: list | None = None
-) -> list[Path]:
+def write_outputs(reports: list[FamilyReport], out: Path, *, command: str, failures: list) -> list[Path]:
     """Write summary.csv, pooled.csv, results.json, the draws (NetCDF), the plots and report.html.
 
     Each report holds one family's studies, one per engine, on the same data sets; the
@@ -114,7 +112,6 @@ def write_outputs(
     """
     from report.html import write_page
     from report.pages import study_page
-    from report.terminal import failure_lines
 
     def fill(stage: Path) -> None:
         ran = [r.rows for report in reports for r in report.results]
@@ -123,8 +120,7 @@ def write_outputs(
         doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
         figures = {report.family: _family_files(report, stage) for report in reports}
-        failed = failure_lines(reports) if failures is None else failures
-        write_page(study_page(reports, stage, figures, doc, failed, command), stage)
+        write_page(study_page(reports, stage, figures, doc, failures, command), stage)
 
     return write_all(out, fill)
 
@@ -156,7 +152,7 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
 
 
 def _family_files(report: FamilyReport, stage: Path) -> dict:
-    """Write one family's draws and plots; return the plots by role (traces by engine and N)."""
+    """Write one family's draws and plots; return the plots by role (traces by engine, then N)."""
     if not report.results:
         return {}
     results, first = report.results, report.results[0]
@@ -167,7 +163,8 @@ def _family_files(report: FamilyReport, stage: Path) -> dict:
         if r.engine.kind == "distribution":
             name = r.config.sampler
             figures["trace"][name] = dict(zip(r.config.ns, plots.trace_plots(r, stage), strict=True))
-            figures["trace_bokeh"][name] = plots.trace_bokeh(r, max(r.config.ns))
+            largest = max(r.config.ns)  # drawn interactively too: zoom into the chains
+            figures["trace_bokeh"][name] = {largest: plots.trace_bokeh(r, largest)}
     figures["densities"] = plots.density_plot(first, stage)
     figures["washout"] = plots.washout_plot(first, report.agg, report.wash, stage)
     figures["mse"] = plots.mse_plot(first, report.agg, stage)

@@ -174,12 +174,10 @@ def _engine_section(report, name: str, figures: dict, section_id: str, page: Pag
         f"{e.description} ({e.origin}). Judged as {JUDGED[e.check]}.{promise}\nTimings: {timings}."
     )
     section.parts += [f"warning: {w}" for w in result.warnings]
-    traces = figures.get("trace", {}).get(name, {})
-    for n, path in traces.items():
+    drawn = figures.get("trace_bokeh", {}).get(name, {})
+    for n, path in figures.get("trace", {}).get(name, {}).items():
         fig = png(path, f"trace plot: {report.family}, {name}, N = {n}")
-        if n == max(traces):  # the largest N drawn interactively too: zoom into the chains
-            fig = interactive(fig, figures["trace_bokeh"][name], page)
-        section.figures.append(fig)
+        section.figures.append(interactive(fig, drawn[n], page) if n in drawn else fig)
     return section
 
 

@@ -304,9 +304,9 @@ def write_sbc(report: SbcReport, out: Path, command: str = "compare.py sbc") -> 
         for res in report.results:
             ecdf_plot(res, stage)
             rank_histograms(res, stage)
-        for model in dict.fromkeys(r.config.family for r in report.results):
-            contraction_plot(report.contraction, model, stage)
         families = list(dict.fromkeys(r.config.family for r in report.results))
+        for model in families:
+            contraction_plot(report.contraction, model, stage)
         judged = doc["judged_tests"]
         page = simple_page(
             "Simulation-based calibration against the exact posterior",
