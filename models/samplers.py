@@ -215,11 +215,13 @@ def nutpie(
     seed: int,
     progress: bool = False,
 ) -> xr.DataTree:
-    """Nutpie's NUTS in Rust: compile the model with numba, then sample."""
+    """Nutpie's NUTS in Rust: compile the model with numba (lean callbacks: models/nutpie_lean.py), then sample."""
     import nutpie as nutpie_lib
 
+    from models.nutpie_lean import compile_pymc_model
+
     start = time.perf_counter()
-    compiled_model = nutpie_lib.compile_pymc_model(model)
+    compiled_model = compile_pymc_model(model)
     compiled = time.perf_counter()
     idata = nutpie_lib.sample(
         compiled_model,
