@@ -232,9 +232,22 @@ def _grid_floor(m: float) -> int:
 
 
 def _rmse(posterior, mode: float, m: int) -> float:
-    draws = posterior.rvs(size=(_MODE_SETS, m), random_state=np.random.default_rng(_MODE_SEED))
+    draws = _draws(posterior, (_MODE_SETS, m), np.random.default_rng(_MODE_SEED))
     modes = np.asarray(array_stats.mode(draws, axis=-1))
     return float(np.sqrt(np.mean((modes - mode) ** 2)))
+
+
+def _draws(posterior, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Draw from a frozen SciPy distribution; an inverse-gamma one as ``scale / Gamma(a)``, the same law.
+
+    SciPy draws an inverse-gamma by inverting its CDF (``gammainccinv``): 0.4 s for the
+    200 x 4000 draws of one row, 24 s of a 60-row normal_inverse_gamma study. The
+    reciprocal of NumPy's Gamma draws takes 0.02 s.
+    """
+    if posterior.dist.name == "invgamma":
+        (a,), loc, scale = posterior.dist._parse_args(*posterior.args, **posterior.kwds)
+        return loc + scale / rng.gamma(a, size=size)
+    return posterior.rvs(size=size, random_state=rng)
 
 
 @functools.cache
