@@ -136,7 +136,8 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
-        fill(stage)
+        with plots.jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
+            fill(stage)
         written = []
         for path in sorted(stage.iterdir()):
             target = out / path.name
