@@ -93,6 +93,7 @@ def main() -> None:
     args = p.parse_args()
     logging.getLogger("pymc").setLevel(logging.ERROR)
     config = StudyConfig(
+        sampler="nuts",  # the naive loop's engine: PyMC's NUTS, pm.sample's default
         ns=tuple(args.n),
         reps=args.reps,
         draws=args.draws,

@@ -27,7 +27,7 @@ class StudyConfig:
     """Everything that determines a study's results."""
 
     family: str = "normal_normal"
-    sampler: str = "nuts"
+    sampler: str = "nutpie"  # compare.py's default engine for the study
     ns: tuple[int, ...] = (10, 100, 1000)
     reps: int = 20
     seed: int = 2026

@@ -38,6 +38,9 @@ COLUMNS = [
 ]
 
 
+DEFAULT = compare.DEFAULT_ENGINE["study"]  # the engine a study runs without --sampler
+
+
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("smoke") / "results"
@@ -54,9 +57,9 @@ def test_smoke_run_exits_zero_and_writes_every_output(smoke):
             "summary.csv",
             "pooled.csv",
             "results.json",
-            "posterior_normal_normal_nuts.nc",
-            "trace_normal_normal_nuts_n3.png",
-            "trace_normal_normal_nuts_n30.png",
+            f"posterior_normal_normal_{DEFAULT}.nc",
+            f"trace_normal_normal_{DEFAULT}_n3.png",
+            f"trace_normal_normal_{DEFAULT}_n30.png",
             "densities_normal_normal.png",
             "washout_normal_normal.png",
             "mse_normal_normal.png",
@@ -88,14 +91,14 @@ def test_results_json_holds_rows_aggregates_and_settings(smoke):
     assert [a["n"] for a in family["per_n"]] == [3, 30]
     assert list(family["washout"]) == ["mu"] and family["washout"]["mu"]["slope"] < -0.5
     assert "Prior's pull" in family["interpretation"]
-    tests = family["samplers"]["nuts"]["tests"]
+    tests = family["samplers"][DEFAULT]["tests"]
     assert tests["row_tests"] == ["mean", "sd", "mode", "ks", "rhat"] and tests["alpha"] == 0.01
     assert len(doc["pooled"]) == 2 * 3  # (param, N) x (mean, sd, pit)
 
 
 def test_posterior_netcdf_reopens_with_arviz(smoke):
     _, out = smoke
-    tree = az.from_netcdf(out / "posterior_normal_normal_nuts.nc")
+    tree = az.from_netcdf(out / f"posterior_normal_normal_{DEFAULT}.nc")
     assert isinstance(tree, xr.DataTree)
     assert dict(tree["posterior"]["mu"].sizes) == {"chain": 2, "draw": 500, "n": 2, "rep": 2}
 
@@ -312,7 +315,7 @@ def test_several_families_in_one_run(tmp_path, capsys):
     assert doc["families"]["exponential_gamma"]["settings"]["prior_b"] == 3.0
     for key in ("binomial_beta", "exponential_gamma"):
         assert f"({key}; per-row tests" in text
-        assert (out / f"posterior_{key}_nuts.nc").exists() and (out / f"washout_{key}.png").exists()
+        assert (out / f"posterior_{key}_{DEFAULT}.nc").exists() and (out / f"washout_{key}.png").exists()
 
 
 def test_families_with_several_components_get_every_table_plot_and_file(tmp_path, capsys):
@@ -394,7 +397,7 @@ def test_a_short_configuration_is_warned_about_in_results_and_reading(smoke):
     """The smoke run (2 reps of 2 x 500 draws) is too short for its pass to rule out small errors."""
     _, out = smoke
     family = json.loads((out / "results.json").read_text())["families"]["normal_normal"]
-    warnings = family["samplers"]["nuts"]["warnings"]
+    warnings = family["samplers"][DEFAULT]["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("too short for its verdicts to mean much")
     assert f"Warning: {warnings[0]}." in family["interpretation"]
 
