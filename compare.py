@@ -18,12 +18,22 @@ import gc
 # often keeps the same memory bound in practice and changes no result.
 gc.set_threshold(50_000, 20, 100)
 
+import sys  # noqa: E402
+
+if __name__ == "__main__" and not {"sbc", "power", "gradients", "-h", "--help"} & set(
+    sys.argv[1:2] + sys.argv
+):
+    # A study: start the plot workers' server now, so that it loads the plotting code on the
+    # other core while this process imports PyMC, compiles and samples (report/plot_pool.py).
+    from report import plot_pool
+
+    plot_pool.start_server()
+
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
 import shlex  # noqa: E402
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from models.families import FAMILIES  # noqa: E402
@@ -679,9 +689,11 @@ def run_study_command(
     An engine that fails inside its run (raises, or returns what the engine protocol does
     not allow) is listed as failed; the other engines still run and are reported.
     """
+    from report import plot_pool
     from report.files import write_outputs
     from report.terminal import failure_lines, family_report
 
+    plot_pool.start_server()  # loads the plotting code on another core while the engines run
     for note in skipped:
         print(f"compare.py: skipping {note}", file=sys.stderr)
     from study.run import run_studies

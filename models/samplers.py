@@ -215,7 +215,7 @@ def nutpie(
     seed: int,
     progress: bool = False,
 ) -> xr.DataTree:
-    """Nutpie's NUTS in Rust: compile the model with numba (lean callbacks: models/nutpie_lean.py), then sample."""
+    """Nutpie's NUTS in Rust: compile the model with numba (lean callbacks, models/nutpie_lean.py), sample."""
     import nutpie as nutpie_lib
 
     from models.nutpie_lean import compile_pymc_model

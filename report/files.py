@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from models.samplers import map_groups
-from report import plots
+from report import plot_pool
 from report.terminal import FamilyReport
 from study import checks
 
@@ -119,7 +119,7 @@ def write_outputs(reports: list[FamilyReport], out: Path, *, command: str, failu
         pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
         doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        figures = {report.family: _family_files(report, stage) for report in reports}
+        figures = _figures(reports, stage)
         write_page(study_page(reports, stage, figures, doc, failures, command), stage)
 
     return write_all(out, fill)
@@ -136,7 +136,7 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
-        with plots.jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
+        with plot_pool.jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
             fill(stage)
         written = []
         for path in sorted(stage.iterdir()):
@@ -152,24 +152,44 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
                 folder.rmdir()
 
 
-def _family_files(report: FamilyReport, stage: Path) -> dict:
-    """Write one family's draws and plots; return the plots by role (traces by engine, then N)."""
-    if not report.results:
-        return {}
-    results, first = report.results, report.results[0]
-    family = first.config.family
-    figures: dict = {"trace": {}, "trace_bokeh": {}}
-    for r in results:
-        storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
-        if r.engine.kind == "distribution":
-            name = r.config.sampler
-            figures["trace"][name] = dict(zip(r.config.ns, plots.trace_plots(r, stage), strict=True))
-            largest = max(r.config.ns)  # drawn interactively too: zoom into the chains
-            figures["trace_bokeh"][name] = {largest: plots.trace_bokeh(r, largest)}
-    figures["densities"] = plots.density_plot(first, stage)
-    figures["washout"] = plots.washout_plot(first, report.agg, report.wash, stage)
-    figures["mse"] = plots.mse_plot(first, report.agg, stage)
-    figures["engines"] = plots.engines_density_plot(results, stage)
-    figures["cost_accuracy"] = plots.cost_accuracy_plot(results, stage)
-    figures["cost_accuracy_bokeh"] = plots.cost_accuracy_bokeh(results)
+def _figures(reports: list[FamilyReport], stage: Path) -> dict[str, dict]:
+    """Write every family's draws and draw its plots; return each family's plots by role.
+
+    The roles: ``trace`` and ``trace_bokeh`` (by engine, then N; the interactive trace at
+    the largest N only), ``densities``, ``washout``, ``mse``, ``engines``,
+    ``cost_accuracy`` and ``cost_accuracy_bokeh``. The plots are drawn two at a time in
+    worker processes (``report.plot_pool``); the Bokeh ones come back as script and div.
+    """
+    wanted: list[tuple[str, tuple, plot_pool.Plot]] = []  # (family, where its result goes, the plot)
+    for report in reports:
+        if not report.results:
+            continue
+        results, first = report.results, report.results[0]
+        family = first.config.family
+        for r in results:
+            storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
+            if r.engine.kind == "distribution":
+                name, largest = r.config.sampler, max(r.config.ns)
+                for n in r.config.ns:
+                    wanted.append((family, ("trace", name, n), plot_pool.Plot("trace_plot", (r, n, stage))))
+                # drawn interactively too: zoom into the chains
+                trace_bokeh = plot_pool.Plot("trace_bokeh", (r, largest), embed=True)
+                wanted.append((family, ("trace_bokeh", name, largest), trace_bokeh))
+        for role, plot_name, args, embed in [
+            ("densities", "density_plot", (first, stage), False),
+            ("washout", "washout_plot", (first, report.agg, report.wash, stage), False),
+            ("mse", "mse_plot", (first, report.agg, stage), False),
+            ("engines", "engines_density_plot", (results, stage), False),
+            ("cost_accuracy", "cost_accuracy_plot", (results, stage), False),
+            ("cost_accuracy_bokeh", "cost_accuracy_bokeh", (results,), True),
+        ]:
+            wanted.append((family, (role,), plot_pool.Plot(plot_name, args, embed)))
+    figures: dict[str, dict] = {r.family: {"trace": {}, "trace_bokeh": {}} for r in reports if r.results}
+    drawn_plots = plot_pool.draw([plot for *_, plot in wanted])
+    for (family, where, _), drawn in zip(wanted, drawn_plots, strict=True):
+        if len(where) == 1:
+            figures[family][where[0]] = drawn
+        else:
+            role, name, n = where
+            figures[family][role].setdefault(name, {})[n] = drawn
     return figures

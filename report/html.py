@@ -171,11 +171,9 @@ def png(path: Path, caption: str | None = None) -> Figure:
     return Figure(path.name, caption or path.stem.replace("_", " "), f"data:image/png;base64,{data}")
 
 
-def interactive(figure: Figure, layout, page: Page) -> Figure:
-    """Attach a Bokeh layout to ``figure`` (whose PNG stays as the no-JavaScript fallback)."""
-    from bokeh.embed import components
-
-    script, div = components(layout)
+def interactive(figure: Figure, embedded: tuple[str, str], page: Page) -> Figure:
+    """Attach a Bokeh plot, as ``bokeh.embed.components`` gives it, to ``figure`` (its PNG the fallback)."""
+    script, div = embedded
     page.scripts.append(script)
     figure.interactive = div
     return figure

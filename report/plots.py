@@ -7,10 +7,6 @@ over the exact density, and cost against accuracy.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import arviz_plots as azp
@@ -29,27 +25,6 @@ TRACE_REPS = 3
 MAX_COMPONENTS = 6  # per-component plots show at most this many rows or panels
 
 
-@contextmanager
-def jax_left_unloaded() -> Iterator[None]:
-    """Keep Matplotlib from loading JAX while it plots.
-
-    arviz_base registers ``jax`` lazily: an unloaded module object in ``sys.modules``.
-    Matplotlib asks of every array it plots whether it is a JAX array by reading
-    ``sys.modules["jax"].Array``, which loads the whole of JAX: 0.46 s of a default study
-    that never uses it. While that stub is still unloaded it is taken out of
-    ``sys.modules`` for the duration and put back after, unless JAX was imported meanwhile.
-    """
-    stub = sys.modules.get("jax")
-    if not isinstance(stub, getattr(importlib.util, "_LazyModule", ())):
-        yield
-        return
-    del sys.modules["jax"]
-    try:
-        yield
-    finally:
-        sys.modules.setdefault("jax", stub)
-
-
 def save_figure(fig, path: Path, dpi: int = 90) -> Path:
     """Lay out ``fig``, write it to ``path`` and close it; return the path."""
     fig.tight_layout()
@@ -58,23 +33,20 @@ def save_figure(fig, path: Path, dpi: int = 90) -> Path:
     return path
 
 
-def trace_plots(result: StudyResult, folder: Path) -> list[Path]:
-    """One ArviZ trace plot per N: the first replications in colour, chains by line style."""
-    paths = []
+def trace_plot(result: StudyResult, n: int, folder: Path) -> Path:
+    """Draw the ArviZ trace plot of the data sets of size ``n``: replications in colour, chains by style."""
     family = FAMILIES[result.config.family]
     reps = list(range(min(TRACE_REPS, result.config.reps)))
-    for n in result.config.ns:
-        pc = azp.plot_trace_dist(
-            result.idata, var_names=list(family.params), coords={"n": n, "rep": reps}, backend="matplotlib"
-        )
-        pc.add_title(
-            f"{family.key}, {result.config.sampler}, N = {n}: replications {reps} (colour), chains (style)"
-        )
-        path = folder / f"trace_{family.key}_{result.config.sampler}_n{n}.png"
-        pc.savefig(path, dpi=90)
-        plt.close("all")
-        paths.append(path)
-    return paths
+    pc = azp.plot_trace_dist(
+        result.idata, var_names=list(family.params), coords={"n": n, "rep": reps}, backend="matplotlib"
+    )
+    pc.add_title(
+        f"{family.key}, {result.config.sampler}, N = {n}: replications {reps} (colour), chains (style)"
+    )
+    path = folder / f"trace_{family.key}_{result.config.sampler}_n{n}.png"
+    pc.savefig(path, dpi=90)
+    plt.close("all")
+    return path
 
 
 def trace_bokeh(result: StudyResult, n: int, rep: int = 0):

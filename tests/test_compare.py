@@ -216,11 +216,14 @@ def test_unwritable_output_folder_is_rejected(tmp_path, capsys, monkeypatch):
 
 
 def test_failed_write_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    """A plot that cannot be written: exit 2, one line, no folder. (Drawn here, where the patch reaches;
+    tests/test_plot_pool.py checks that a worker's OSError comes back as one.)"""
     from report import plots
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setenv("CONJUGATE_CHECK_PLOT_WORKERS", "0")
     monkeypatch.setattr(plots, "mse_plot", broken)
     out = tmp_path / "new" / "results"
     assert compare.main([*TINY, "--out", str(out)]) == 2

@@ -53,7 +53,7 @@ def _call_expand(compiled, x: np.ndarray, dim: int, expanded: int) -> tuple[int,
 
 
 def record(variant: str, path: str) -> None:
-    """Compile every model with ``variant`` ("own" or "lean"), sample and probe it; save it all to ``path``."""
+    """Compile every model with ``variant`` ("own" or "lean"), sample and probe it; save all to ``path``."""
     import nutpie
 
     from models import nutpie_lean

@@ -1,0 +1,16 @@
+"""Imported once by the plot workers' fork server (report.plot_pool): everything a plot needs, loaded.
+
+The workers fork from the server with these modules imported and Matplotlib's fonts and
+Bokeh's models already loaded, so the first plot a worker draws costs what any other does.
+"""
+
+import arviz_plots.backend.bokeh  # noqa: F401 (the interactive traces)
+import bokeh.embed  # noqa: F401
+
+from report.plots import plt  # Matplotlib's pyplot, on the Agg backend
+
+_figure, _axes = plt.subplots()
+_axes.set(title="fonts", xlabel="x", ylabel="y")
+_figure.tight_layout()
+_figure.canvas.draw()
+plt.close(_figure)
