@@ -1,0 +1,184 @@
+"""The default study as a user waits for it: end to end, against the naive loop and the floor.
+
+Measured side by side in one run, on the same data sets and sampler settings (the default
+study: N = 10, 100, 1000, 20 data sets each, 4 chains x 1000 draws after 1000 tuning):
+
+- ``naive``: a new PyMC model and ``pm.sample`` (PyMC's NUTS, the library's default) per
+  data set, in this one process (``batched_vs_naive.naive``).
+- ``compare.py``: ``python compare.py`` as a fresh process, warm caches (after one untimed
+  run), outputs written to a temporary folder.
+- ``floor``: a fresh process that starts Python, imports PyMC, builds the batched model,
+  compiles its log density and gradient (what every gradient engine needs) and draws the
+  same number of exact iid posterior draws from the closed form. No engine can do less.
+- ``cold``: the first ``compare.py`` on a fresh machine: PyTensor's and numba's compile
+  caches (``PYTENSOR_FLAGS=base_compiledir=...``, ``NUMBA_CACHE_DIR``) and Matplotlib's
+  font cache (``MPLCONFIGDIR``) in empty temporary folders; once more with only the compile
+  caches empty, to say where the extra time goes.
+
+Each timed figure is the median of ``--repeats`` runs, the approaches alternating. With
+``--wide`` it also times ``compare.py --model all`` and ``compare.py --sampler all`` (once
+each); ``--before PATH`` times the same commands in another checkout (``git worktree add
+PATH REV``) alternating with this one, for before-and-after figures.
+
+    .venv/bin/python benchmarks/end_to_end.py                 # about 6 minutes on 2 cores
+    .venv/bin/python benchmarks/end_to_end.py --repeats 1 --no-naive     # quick look
+    .venv/bin/python benchmarks/end_to_end.py --wide --before /tmp/old --no-naive --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FLOOR_CHILD = """
+import sys
+import numpy as np
+import pymc as pm
+from pymc.model.transform.optimization import freeze_dims_and_data
+
+data = np.load(sys.argv[1])
+ns = [int(k.split("_")[1]) for k in data.files]
+nu, beta2, sigma2, draws = (float(v) for v in sys.argv[2:6])
+with pm.Model(coords={"n": ns, "rep": np.arange(data[data.files[0]].shape[0])}) as model:
+    mu = pm.Normal("mu", mu=nu, sigma=np.sqrt(beta2), dims=("n", "rep"))
+    for i, key in enumerate(data.files):
+        pm.Normal(f"x_{key}", mu=mu[i][:, None], sigma=np.sqrt(sigma2), observed=data[key])
+model = freeze_dims_and_data(model)
+logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
+logp_dlogp.set_extra_values({})
+logp_dlogp(model.initial_point()["mu"].ravel())
+rng = np.random.default_rng(1)
+for key in data.files:
+    x = data[key]
+    var = 1 / (1 / beta2 + x.shape[1] / sigma2)
+    mean = var * (nu / beta2 + x.sum(axis=1) / sigma2)
+    rng.normal(mean, np.sqrt(var), size=(int(draws), len(mean)))
+"""
+
+
+def run_process(args: list[str], *, cwd: Path = ROOT, env: dict | None = None) -> float:
+    """Wall seconds of one fresh process (exit status 0 or 1: a run may report a disagreement)."""
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
+                          capture_output=True, text=True)  # fmt: skip
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return wall
+
+
+def compare_py(out: Path, *flags: str, cwd: Path = ROOT, env: dict | None = None) -> float:
+    """Wall seconds of ``python compare.py FLAGS --out OUT`` as a fresh process."""
+    return run_process(
+        [sys.executable, "compare.py", *flags, "--out", str(out), "--no-progress"], cwd=cwd, env=env
+    )
+
+
+def empty_caches(folder: Path, *, fonts: bool) -> dict[str, str]:
+    """Return an environment with empty compile caches (PyTensor's, numba's; Matplotlib's with ``fonts``)."""
+    env = {
+        "PYTENSOR_FLAGS": f"base_compiledir={folder / 'pytensor'}",
+        "NUMBA_CACHE_DIR": str(folder / "numba"),
+    }
+    return env | ({"MPLCONFIGDIR": str(folder / "matplotlib")} if fonts else {})
+
+
+def compile_seconds(out: Path) -> float:
+    """Return the compile time of a study's engines, as summary.csv records it (0 where none is recorded)."""
+    import pandas as pd
+
+    rows = pd.read_csv(out / "summary.csv").drop_duplicates(["model", "sampler"])
+    return float(rows["compile_time"].fillna(0).sum())
+
+
+def main() -> None:
+    """Time the naive loop, compare.py (warm and cold) and the floor; print medians and ratios."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-naive", action="store_true", help="skip the naive loop (about 75 s a run)")
+    p.add_argument("--wide", action="store_true", help="also time --model all and --sampler all")
+    p.add_argument("--before", type=Path, help="another checkout to time the same commands in")
+    args = p.parse_args()
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    from batched_vs_naive import naive
+
+    from models.families import FAMILIES
+    from study.run import StudyConfig, simulate_datasets
+
+    config = StudyConfig()
+    s = config.settings
+    datasets = simulate_datasets(FAMILIES[config.family], s, config.ns, config.reps, config.seed)
+    cells = len(config.ns) * config.reps
+    print(
+        f"default study: N = {list(config.ns)}, {config.reps} reps -> {cells} data sets; "
+        f"{config.chains} chains x {config.draws} draws + {config.tune} tune; engine {config.sampler}"
+    )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        data_file = tmp / "data.npz"
+        import numpy as np
+
+        np.savez(data_file, **{f"n_{n}": x for n, x in datasets.items()})
+        floor_args = [sys.executable, "-c", FLOOR_CHILD, str(data_file), str(s.prior_mean), str(s.prior_var),
+                      str(s.noise_var), str(config.chains * config.draws)]  # fmt: skip
+        print("warming up (one untimed run of compare.py and of the floor) ...", flush=True)
+        compare_py(tmp / "warm")
+        run_process(floor_args)
+        times: dict[str, list[float]] = {"compare.py": [], "floor": []}
+        if not args.no_naive:
+            times["naive"] = []
+        for i in range(args.repeats):
+            times["compare.py"].append(compare_py(tmp / "warm"))
+            times["floor"].append(run_process(floor_args))
+            if not args.no_naive:
+                times["naive"].append(naive(config, datasets))
+            print(
+                f"repeat {i + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+            )
+        med = {k: statistics.median(v) for k, v in times.items()}
+        warm_compile = compile_seconds(tmp / "warm")
+
+        print("cold caches (first run on a fresh machine) ...", flush=True)
+        cold = compare_py(tmp / "cold", env=empty_caches(tmp / "cold-caches", fonts=True))
+        cold_compile = compile_seconds(tmp / "cold")
+        cold_compile_only = compare_py(tmp / "cold2", env=empty_caches(tmp / "cold-caches-2", fonts=False))
+
+        print()
+        for k, v in med.items():
+            print(f"{k:12s} {v:7.2f} s   median of {len(times[k])}")
+        print(f"\ncompare.py / floor: {med['compare.py'] / med['floor']:.2f}x  (aim: within 2x)")
+        if "naive" in med:
+            ratio = med["naive"] / med["compare.py"]
+            print(f"naive / compare.py end to end: {ratio:.1f}x  (target >= 20x)")
+        warm = med["compare.py"]
+        print(f"\ncold caches (first run on a fresh machine): {cold:.2f} s, {cold - warm:+.2f} s over warm")
+        print(f"  the engine's compile: {cold_compile:.2f} s cold, {warm_compile:.2f} s warm")
+        print(
+            f"  only the compile caches empty: {cold_compile_only:.2f} s ({cold_compile_only - warm:+.2f} s)"
+        )
+        print(f"  so Matplotlib's font cache and the rest: {cold - cold_compile_only:+.2f} s")
+        if args.wide:
+            wide(tmp, args.before)
+
+
+def wide(tmp: Path, before: Path | None) -> None:
+    """Time --model all and --sampler all once each, here and (alternating) in ``before``."""
+    trees = {"this checkout": ROOT} | ({f"before ({before})": before} if before else {})
+    for flags in (["--model", "all"], ["--sampler", "all"]):
+        for label, tree in trees.items():
+            wall = compare_py(tmp / "wide", *flags, cwd=tree)
+            print(f"compare.py {' '.join(flags):14s} {label:28s} {wall:7.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
