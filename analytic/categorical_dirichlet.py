@@ -26,7 +26,7 @@ import numpy as np
 from scipy import special, stats
 
 from analytic import binomial_beta
-from analytic.distributions import EstimatorRisk
+from analytic.distributions import EstimatorRisk, no_coverage
 from analytic.validation import observations, positive, sample_size
 
 
@@ -92,7 +92,10 @@ def log_posterior(theta, *, x, alpha) -> np.ndarray:
 
 
 def risks(*, n, true_p, alpha, prob) -> list[tuple[EstimatorRisk, EstimatorRisk, np.ndarray]]:
-    """Per category: exact (MLE risk, MAP risk, coverage); ``c_k ~ Binomial(N, p_k)``."""
+    """Per category: exact (MLE risk, MAP risk, coverage); ``c_k ~ Binomial(N, p_k)``.
+
+    ``prob`` None skips the coverage (NaN), for callers that need only the MSE.
+    """
     alpha = _alpha(alpha)
     n = np.asarray(n, dtype=float)
     a0, k = alpha.sum(), len(alpha)
@@ -102,7 +105,10 @@ def risks(*, n, true_p, alpha, prob) -> list[tuple[EstimatorRisk, EstimatorRisk,
         mle = EstimatorRisk(np.zeros_like(n), pk * (1 - pk) / n)
         map_ = EstimatorRisk((ak - 1 + n * pk) / denom - pk, n * pk * (1 - pk) / denom**2)
         # theta_k's marginal is the Beta-Binomial posterior with a = alpha_k, b = alpha_0 - alpha_k
-        coverage = binomial_beta.interval_coverage(n=n, true_p=pk, a=ak, b=a0 - ak, prob=prob)
+        if prob is None:
+            coverage = no_coverage(n)
+        else:
+            coverage = binomial_beta.interval_coverage(n=n, true_p=pk, a=ak, b=a0 - ak, prob=prob)
         out.append((mle, map_, coverage))
     return out
 

@@ -134,6 +134,11 @@ def summary_columns(
     return columns
 
 
+def no_coverage(n, *components: int) -> np.ndarray:
+    """NaN coverage for every N (and component): what ``risks(..., prob=None)`` reports, having skipped it."""
+    return np.full((*np.shape(n), *components), np.nan)
+
+
 def risk_columns(mle: EstimatorRisk, map_: EstimatorRisk, coverage: np.ndarray) -> dict[str, np.ndarray]:
     """Collect the risk columns every family reports: bias, variance, MSE of MLE and MAP, coverage."""
     return {

@@ -66,7 +66,10 @@ def prior_weight(*, n: int, p: int, noise_var, prior_var) -> float:
 
 
 def risks(*, n, p: int, true_beta, noise_var, prior_mean, prior_var, prob) -> list[tuple]:
-    """Per coefficient: exact (MLE risk, MAP risk, coverage) for each N, given the fixed design."""
+    """Per coefficient: exact (MLE risk, MAP risk, coverage) for each N, given the fixed design.
+
+    ``prob`` None skips the coverage (NaN), for callers that need only the MSE.
+    """
     true_beta = finite("true_beta", true_beta)
     columns = []  # per N: (MLE bias, MLE var, MAP bias, MAP var, coverage), each of length p
     for size in np.ravel(n).astype(int):
@@ -77,11 +80,13 @@ def risks(*, n, p: int, true_beta, noise_var, prior_mean, prior_var, prob) -> li
         mle_bias, mle_var = (a @ x - np.eye(p)) @ true_beta, noise_var * np.diag(a @ a.T)
         map_bias = cov @ (prior_mean * np.ones(p)) / prior_var + m @ x @ true_beta - true_beta
         map_var = noise_var * np.diag(m @ m.T)
-        half = stats.norm.ppf(0.5 + prob / 2) * np.sqrt(np.diag(cov))
-        sd = np.sqrt(map_var)
-        with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: a coefficient the data cannot move
-            cover = stats.norm.cdf((half - map_bias) / sd) - stats.norm.cdf((-half - map_bias) / sd)
-        cover = np.where(sd > 0, cover, (np.abs(map_bias) <= half).astype(float))
+        cover = np.full(p, np.nan)
+        if prob is not None:
+            half = stats.norm.ppf(0.5 + prob / 2) * np.sqrt(np.diag(cov))
+            sd = np.sqrt(map_var)
+            with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: a coefficient the data cannot move
+                cover = stats.norm.cdf((half - map_bias) / sd) - stats.norm.cdf((-half - map_bias) / sd)
+            cover = np.where(sd > 0, cover, (np.abs(map_bias) <= half).astype(float))
         columns.append((mle_bias, mle_var, map_bias, map_var, cover))
     # (column, coefficient, N), each N-row reshaped like the argument n
     table = np.moveaxis(np.asarray(columns), 0, -1).reshape(5, p, *np.shape(n))

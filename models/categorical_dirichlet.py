@@ -138,7 +138,7 @@ def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per category."""
     per = cdir.risks(n=n, true_p=settings.true_p, alpha=settings.alpha, prob=prob)
     return {label: risk_columns(*per[k]) for k, label in enumerate(settings.truth)}

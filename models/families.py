@@ -46,7 +46,8 @@ class Family:
     densities
         ``(x, settings) -> {param: {"prior"|"likelihood"|"posterior": frozen scipy dist}}``.
     risks
-        ``(n, settings, *, prob) -> {param: {column: array}}`` exact sampling risks.
+        ``(n, settings, *, prob) -> {param: {column: array}}`` exact sampling risks (``prob`` None: no
+        coverage, NaN).
     components
         ``settings -> {label: (variable, selection)}`` for vector parameters: each scalar
         component gets a label (``"mu[0]"``) and its PyMC variable and ``isel`` selection;

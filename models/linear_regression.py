@@ -145,7 +145,7 @@ def densities(y: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact sampling bias, variance and MSE of MLE and MAP, and coverage, per coefficient (fixed design)."""
     per = lr.risks(n=n, p=settings.p, true_beta=settings.true_beta, prob=prob, **settings.prior)
     return {label: risk_columns(*per[k]) for k, label in enumerate(settings.truth)}

@@ -14,7 +14,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import multivariate_normal_known_cov as mv
-from analytic.distributions import EstimatorRisk, risk_columns, summary_columns
+from analytic.distributions import EstimatorRisk, no_coverage, risk_columns, summary_columns
 from analytic.validation import finite, positive, sample_size
 from models.batched import batched_model
 
@@ -171,11 +171,14 @@ def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per component."""
     mle = mv.mle_risk(n=n, cov=settings.cov)
     map_ = mv.map_risk(n=n, true_mean=settings.mean_vector, **settings.prior)
-    coverage = mv.interval_coverage(n=n, true_mean=settings.mean_vector, prob=prob, **settings.prior)
+    if prob is None:
+        coverage = no_coverage(n, len(settings.truth))
+    else:
+        coverage = mv.interval_coverage(n=n, true_mean=settings.mean_vector, prob=prob, **settings.prior)
     return {
         label: risk_columns(
             EstimatorRisk(mle.bias[..., k], mle.var[..., k]),

@@ -14,7 +14,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import normal_inverse_gamma as nig
-from analytic.distributions import risk_columns, summary_columns
+from analytic.distributions import no_coverage, risk_columns, summary_columns
 from analytic.validation import finite, positive
 from models.batched import batched_model
 
@@ -150,11 +150,14 @@ def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact bias, variance and MSE of MLE and MAP per parameter; coverage from sufficient statistics."""
     truth = {"true_mean": settings.true_mean, "true_var": settings.true_var}
     risk = nig.risks(n=n, **truth, **settings.prior)
-    coverage = nig.interval_coverage(n=n, prob=prob, **truth, **settings.prior)
+    if prob is None:
+        coverage = {name: no_coverage(n) for name in ("mu", "sigma2")}
+    else:
+        coverage = nig.interval_coverage(n=n, prob=prob, **truth, **settings.prior)
     return {name: risk_columns(*risk[name], coverage[name]) for name in ("mu", "sigma2")}
 
 

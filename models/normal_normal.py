@@ -9,7 +9,7 @@ import numpy as np
 import pymc as pm
 
 from analytic import normal_normal as nn
-from analytic.distributions import risk_columns, summary_columns
+from analytic.distributions import no_coverage, risk_columns, summary_columns
 from analytic.validation import finite, positive
 from models.batched import batched_model
 
@@ -126,11 +126,13 @@ def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
     mle = nn.mle_risk(n=n, true_mean=settings.true_mean, noise_var=settings.noise_var)
     map_ = nn.map_risk(n=n, true_mean=settings.true_mean, **settings.prior)
-    coverage = nn.interval_coverage(n=n, true_mean=settings.true_mean, prob=prob, **settings.prior)
+    coverage = no_coverage(n)  # prob None: the MSE only
+    if prob is not None:
+        coverage = nn.interval_coverage(n=n, true_mean=settings.true_mean, prob=prob, **settings.prior)
     return {"mu": risk_columns(mle, map_, coverage)}
 
 

@@ -10,7 +10,7 @@ import pymc as pm
 from scipy import special, stats
 
 from analytic import poisson_gamma as pg
-from analytic.distributions import risk_columns, summary_columns
+from analytic.distributions import no_coverage, risk_columns, summary_columns
 from analytic.validation import positive
 from models.batched import batched_model
 
@@ -98,11 +98,13 @@ def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]
     }
 
 
-def risks(n, settings: Settings, *, prob: float) -> dict[str, dict[str, np.ndarray]]:
+def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
     """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
     mle = pg.mle_risk(n=n, true_rate=settings.true_rate)
     map_ = pg.map_risk(n=n, true_rate=settings.true_rate, **settings.prior)
-    coverage = pg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
+    coverage = no_coverage(n)  # prob None: the MSE only
+    if prob is not None:
+        coverage = pg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
     return {"lam": risk_columns(mle, map_, coverage)}
 
 

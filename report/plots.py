@@ -139,7 +139,7 @@ def mse_plot(result: StudyResult, agg: pd.DataFrame, folder: Path) -> Path:
     family = FAMILIES[config.family]
     shown, note = _components(result)
     grid = np.unique(np.round(np.geomspace(min(config.ns), max(config.ns), 200)).astype(int))
-    risks = family.risks(grid, config.settings, prob=config.prob)
+    risks = family.risks(grid, config.settings, prob=None)  # the MSE only
     fig, axes = plt.subplots(len(shown), 2, figsize=(10, 3.8 * len(shown) + 0.5), squeeze=False)
     for row, param in zip(axes, shown, strict=True):
         g, risk = agg[agg["param"] == param], risks[param]
