@@ -178,6 +178,15 @@ def build_parser(command: str = "study") -> Parser:
             metavar="S",
             help="Monte Carlo samples per gradient estimate (default: 1 10 100)",
         )
+        p.add_argument(
+            "--weights",
+            nargs="+",
+            type=_number("weight", positive=True),
+            default=None,
+            metavar="W",
+            help="weights w of the likelihood in the beta-weighted ELBO, each fitted 6 times "
+            "(default: 0.5 1 2 5)",
+        )
     if command == "sbc":
         p.add_argument(
             "--sims",
@@ -529,6 +538,7 @@ def parse_gradients(argv: list[str] | None):
         samples=tuple(dict.fromkeys(sorted(args.samples))),
         reps=args.reps,
         seed=args.seed,
+        weights=tuple(dict.fromkeys(sorted(args.weights))) if args.weights else GradientConfig.weights,
     )
     return config, args
 

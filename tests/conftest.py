@@ -42,9 +42,22 @@ def sbc_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def gradients_run(tmp_path_factory):
-    """A tiny gradients run: one family, one N, single-sample estimates."""
+    """A tiny gradients run: one family, one N, single-sample estimates, one beta-ELBO weight."""
     out = tmp_path_factory.mktemp("gradients") / "results"
     code, text = run(
-        ["gradients", "--model", "normal_normal", "--n", "10", "--samples", "1", "--reps", "100"], out
+        [
+            "gradients",
+            "--model",
+            "normal_normal",
+            "--n",
+            "10",
+            "--samples",
+            "1",
+            "--reps",
+            "100",
+            "--weights",
+            "2",
+        ],
+        out,
     )
     return code, out, text

@@ -179,6 +179,8 @@ BAD = [
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["gradients", "--model", "binomial_beta"], "'binomial_beta' has no Gaussian posterior"),
     (["gradients", "--samples", "0"], "samples must be >= 1"),
+    (["gradients", "--weights", "0"], "weight must be > 0"),
+    (["gradients", "--weights", "1", "inf"], "weight must be finite"),
     (["gradients", "--reps", "5"], "reps must be >= 10"),
     (["gradients", "--noise-var", "-1"], "noise variance must be > 0"),
     (["gradients", "--model", "linear_regression", "--set", "noise_var=nan"], "noise_var must be finite"),
@@ -529,6 +531,7 @@ def test_gradients_command_writes_its_tables_and_agrees(gradients_run):
     assert {"gradients.csv", "beta_elbo.csv", "gumbel.csv", "results.json", "gumbel_bias.png"} <= names
     doc = json.loads((out / "results.json").read_text())
     assert doc["command"] == "gradients" and doc["disagreements"] == 0
+    assert set(pd.read_csv(out / "beta_elbo.csv")["weight"]) == {2.0}  # --weights 2
     rows = pd.read_csv(out / "gradients.csv")
     expected = {"model", "n", "point", "param", "estimator", "samples", "q_mean", "q_sd", "post_mean_exact",
                 "post_sd_exact", "exact_grad", "mean_grad", "se_grad", "z_bias", "var", "var_exact", "snr",
