@@ -220,7 +220,12 @@ def mode_tolerance_sd(posterior, *, mode: float, sd: float, m: int, z_crit: floa
     m = _grid_floor(m)
     # location-scale: one standard simulation serves every Normal posterior
     normal = posterior.dist.name == "norm"
-    rmse = _standard_normal_rmse(m) if normal else _rmse(posterior, mode, m) / sd
+    if normal:
+        rmse = _standard_normal_rmse(m)
+    else:  # the same posterior recurs when engines or runs share data sets: simulate it once
+        kwds = sorted(posterior.kwds.items())
+        key = (posterior.dist.name, *map(_exact_key, posterior.args), *((k, _exact_key(v)) for k, v in kwds))
+        rmse = _cached_rmse(key, posterior, float(mode), m) / sd
     inflate = np.sqrt((_MODE_SETS - 1) / stats.chi2.ppf(0.01, _MODE_SETS - 1))
     return float(z_crit * rmse * inflate)
 
@@ -235,6 +240,25 @@ def _rmse(posterior, mode: float, m: int) -> float:
     draws = _draws(posterior, (_MODE_SETS, m), np.random.default_rng(_MODE_SEED))
     modes = np.asarray(array_stats.mode(draws, axis=-1))
     return float(np.sqrt(np.mean((modes - mode) ** 2)))
+
+
+_RMSE_CACHE: dict[tuple, float] = {}
+
+
+def _exact_key(value) -> tuple:
+    """Return a hashable, exact stand-in for a distribution parameter (a number or an array)."""
+    a = np.asarray(value, dtype=float)
+    return (a.shape, a.tobytes())
+
+
+def _cached_rmse(key: tuple, posterior, mode: float, m: int) -> float:
+    """``_rmse``, remembered by the posterior's name and parameters, the mode and ``m`` (a fixed seed)."""
+    key = (*key, mode, m)
+    if key not in _RMSE_CACHE:
+        if len(_RMSE_CACHE) >= 100_000:
+            _RMSE_CACHE.clear()
+        _RMSE_CACHE[key] = _rmse(posterior, mode, m)
+    return _RMSE_CACHE[key]
 
 
 def _draws(posterior, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
