@@ -17,8 +17,8 @@ study: N = 10, 100, 1000, 20 data sets each, 4 chains x 1000 draws after 1000 tu
 
 Each timed figure is the median of ``--repeats`` runs, the approaches alternating. With
 ``--wide`` it also times ``compare.py --model all`` and ``compare.py --sampler all`` (once
-each); ``--before PATH`` times the same commands in another checkout (``git worktree add
-PATH REV``) alternating with this one, for before-and-after figures.
+each); ``--before PATH`` times ``compare.py`` (and, with ``--wide``, the wide commands) in
+another checkout too (``git worktree add PATH REV``), alternating with this one.
 
     .venv/bin/python benchmarks/end_to_end.py                 # about 6 minutes on 2 cores
     .venv/bin/python benchmarks/end_to_end.py --repeats 1 --no-naive     # quick look
@@ -107,7 +107,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop (about 75 s a run)")
     p.add_argument("--wide", action="store_true", help="also time --model all and --sampler all")
-    p.add_argument("--before", type=Path, help="another checkout to time the same commands in")
+    p.add_argument("--before", type=Path, help="another checkout to time compare.py (and --wide) in")
     args = p.parse_args()
     logging.getLogger("pymc").setLevel(logging.ERROR)
     from batched_vs_naive import naive
@@ -135,11 +135,16 @@ def main() -> None:
         compare_py(tmp / "warm")
         run_process(floor_args)
         times: dict[str, list[float]] = {"compare.py": [], "floor": []}
+        if args.before:
+            times["before"] = []
+            compare_py(tmp / "before", cwd=args.before)  # its own warm-up
         if not args.no_naive:
             times["naive"] = []
         for i in range(args.repeats):
             times["compare.py"].append(compare_py(tmp / "warm"))
             times["floor"].append(run_process(floor_args))
+            if args.before:
+                times["before"].append(compare_py(tmp / "before", cwd=args.before))
             if not args.no_naive:
                 times["naive"].append(naive(config, datasets))
             print(
@@ -157,6 +162,8 @@ def main() -> None:
         for k, v in med.items():
             print(f"{k:12s} {v:7.2f} s   median of {len(times[k])}")
         print(f"\ncompare.py / floor: {med['compare.py'] / med['floor']:.2f}x  (aim: within 2x)")
+        if "before" in med:
+            print(f"before ({args.before}) / compare.py: {med['before'] / med['compare.py']:.2f}x")
         if "naive" in med:
             ratio = med["naive"] / med["compare.py"]
             print(f"naive / compare.py end to end: {ratio:.1f}x  (target >= 20x)")
