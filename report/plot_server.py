@@ -7,10 +7,22 @@ Bokeh's models already loaded, so the first plot a worker draws costs what any o
 import atexit
 import os
 
-import arviz_plots.backend.bokeh  # noqa: F401 (the interactive traces)
-import bokeh.embed  # noqa: F401
+# The server and its workers print nothing (a plot's error comes back to compare.py as an
+# exception); pointing their stdout and stderr away from the caller's means that a caller
+# reading compare.py's output through a pipe does not wait for the server to end.
+_devnull = os.open(os.devnull, os.O_WRONLY)
+os.dup2(_devnull, 1)
+os.dup2(_devnull, 2)
 
-from report.plots import plt  # Matplotlib's pyplot, on the Agg backend
+import arviz_plots.backend.bokeh  # noqa: E402, F401 (the interactive traces)
+import bokeh.embed  # noqa: E402, F401
+from bokeh.settings import settings  # noqa: E402
+
+# Bokeh numbers its objects p1001, p1002, ... per process: plots drawn by two workers would
+# carry the same ids into one page, and its JavaScript would mix them up. Unique ids instead.
+settings.simple_ids.set_value(False)
+
+from report.plots import plt  # noqa: E402 (Matplotlib's pyplot, on the Agg backend)
 
 _figure, _axes = plt.subplots()
 _axes.set(title="fonts", xlabel="x", ylabel="y")

@@ -26,6 +26,12 @@ def test_plots_are_drawn_in_other_processes():
     assert os.getpid() not in pids
 
 
+def test_workers_give_bokeh_objects_ids_unique_across_processes():
+    """Two workers' Bokeh plots share one page: their object ids must not collide (p1001 in both)."""
+    ids = plot_pool.draw([plot_pool.Plot("bokeh.util.serialization:make_id", ()) for _ in range(6)])
+    assert len(set(ids)) == len(ids) and not any(i.startswith("p") and i[1:].isdigit() for i in ids), ids
+
+
 def test_an_error_in_a_worker_comes_back_as_itself():
     failing = plot_pool.Plot("tests.test_plot_pool:fails_to_write", ("disk full",))
     plots = [plot_pool.Plot("os:getpid", ()), failing]
