@@ -20,11 +20,20 @@ gc.set_threshold(50_000, 20, 100)
 
 import sys  # noqa: E402
 
+COMMANDS = {
+    "study": "the fixed-truth study: every engine against the exact posterior (the default)",
+    "power": "the verdict's power: how often it catches each defect of a catalogue, and its false-alarm rate",
+    "sbc": "simulation-based calibration: truths drawn from the prior, ranks among the draws, over every N",
+    "gradients": "variational inference against exact answers: ELBO gradient estimators, the beta-weighted "
+    "ELBO, Gumbel-softmax",
+}
+
 
 def _runs_a_study(argv: list[str]) -> bool:
-    """Whether this command line runs the study (not another subcommand, help or a listing)."""
+    """Whether this command line runs the study (as ``main`` dispatches it; not help or a listing)."""
     listing = {"-h", "--help", "--list-samplers", "--list-models"}
-    return (argv[:1] or ["study"])[0] not in ("sbc", "power", "gradients") and not listing & set(argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else "study"
+    return command == "study" and not listing & set(argv)
 
 
 if __name__ == "__main__" and _runs_a_study(sys.argv[1:]):
@@ -84,14 +93,6 @@ Each simulation draws its parameter from the prior and a data set from it; the t
 rank among the (thinned) posterior draws must be uniform. sbc.csv holds one row per
 simulation and quantity, sbc_tests.csv every test with its p-value and verdict.
 """
-
-COMMANDS = {
-    "study": "the fixed-truth study: every engine against the exact posterior (the default)",
-    "power": "the verdict's power: how often it catches each defect of a catalogue, and its false-alarm rate",
-    "sbc": "simulation-based calibration: truths drawn from the prior, ranks among the draws, over every N",
-    "gradients": "variational inference against exact answers: ELBO gradient estimators, the beta-weighted "
-    "ELBO, Gumbel-softmax",
-}
 
 GRADIENTS_EXAMPLE = """\
 examples:
