@@ -14,16 +14,48 @@ Everything else (the PyTensor functions, the initial points, the sampler, its se
 its draws) is nutpie's own: ``tests/test_nutpie_lean.py`` checks that the draws equal
 those of ``nutpie.compile_pymc_model`` bit for bit. Should a nutpie release rename the two
 private factories replaced here, :func:`compile_pymc_model` falls back to nutpie's own.
+
+Importing this module imports nutpie without ArviZ's plotting (``_ArvizBase``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import types
 from contextlib import contextmanager
 
 import numba
-import nutpie
-import nutpie.compile_pymc as nutpie_compile
+
+
+class _ArvizBase(types.ModuleType):
+    """The ``arviz`` nutpie is imported with: arviz_base's names, the rest of ArviZ only when read.
+
+    nutpie's ``import arviz`` imports ArviZ's plotting and Matplotlib with it (0.3 s), only
+    to call ``arviz.from_dict`` and ``arviz.dict_to_dataset``, which are arviz_base's own
+    functions under the ``arviz`` namespace. nutpie is imported with this module standing
+    in for ``arviz``; every other importer gets the real one.
+    """
+
+    def __getattr__(self, name: str):
+        import arviz_base
+
+        if hasattr(arviz_base, name):
+            return getattr(arviz_base, name)
+        import arviz
+
+        return getattr(arviz, name)
+
+
+if "nutpie" not in sys.modules and "arviz" not in sys.modules:
+    sys.modules["arviz"] = _ArvizBase("arviz")
+    try:
+        import nutpie
+    finally:
+        if isinstance(sys.modules.get("arviz"), _ArvizBase):
+            del sys.modules["arviz"]
+import nutpie  # noqa: E402
+import nutpie.compile_pymc as nutpie_compile  # noqa: E402
 
 _LOGP_SIGNATURE = numba.types.int64(
     numba.types.uint64,

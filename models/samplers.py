@@ -216,9 +216,8 @@ def nutpie(
     progress: bool = False,
 ) -> xr.DataTree:
     """Nutpie's NUTS in Rust: compile the model with numba (lean callbacks, models/nutpie_lean.py), sample."""
-    import nutpie as nutpie_lib
-
     from models.nutpie_lean import compile_pymc_model
+    from models.nutpie_lean import nutpie as nutpie_lib
 
     start = time.perf_counter()
     compiled_model = compile_pymc_model(model)

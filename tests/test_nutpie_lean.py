@@ -54,11 +54,13 @@ def _call_expand(compiled, x: np.ndarray, dim: int, expanded: int) -> tuple[int,
 
 def record(variant: str, path: str) -> None:
     """Compile every model with ``variant`` ("own" or "lean"), sample and probe it; save all to ``path``."""
-    import nutpie
+    if variant == "own":
+        import nutpie
 
-    from models import nutpie_lean
-
-    compile_model = nutpie.compile_pymc_model if variant == "own" else nutpie_lean.compile_pymc_model
+        compile_model = nutpie.compile_pymc_model
+    else:  # nutpie as the study imports it: with arviz_base standing in for arviz
+        from models.nutpie_lean import compile_pymc_model as compile_model
+        from models.nutpie_lean import nutpie
     saved = {}
     for key, frozen in MODELS:
         compiled = compile_model(_model(key, frozen))
@@ -111,3 +113,21 @@ def test_the_study_engine_compiles_through_the_lean_callbacks(monkeypatch):
     monkeypatch.setattr(nutpie_lean, "_logp_callback", lambda *args: used.append(args) or lean(*args))
     SAMPLERS["nutpie"].run(_model("normal_normal", True), draws=20, tune=20, chains=1, cores=1, seed=1)
     assert len(used) == 1
+
+
+def test_nutpie_is_imported_without_arvizs_plots_and_converts_with_arviz_base():
+    """nutpie's ``arviz`` is arviz_base's names: no Matplotlib in the study's process, the same functions."""
+    code = """
+import sys
+import models.nutpie_lean
+assert "matplotlib" not in sys.modules and "arviz_plots" not in sys.modules, "ArviZ's plots loaded"
+import arviz_base
+stand_in = sys.modules["nutpie.sample"].arviz
+assert stand_in.from_dict is arviz_base.from_dict and stand_in.dict_to_dataset is arviz_base.dict_to_dataset
+assert "arviz" not in sys.modules  # only nutpie holds the stand-in; other importers get ArviZ itself
+import arviz
+assert arviz is not stand_in and arviz.from_dict is arviz_base.from_dict and hasattr(arviz, "plot_dist")
+assert stand_in.plot_dist is arviz.plot_dist  # a name arviz_base lacks comes from ArviZ itself
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
