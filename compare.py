@@ -706,7 +706,7 @@ def run_study_command(
     not allow) is listed as failed; the other engines still run and are reported.
     """
     from report import plot_pool
-    from report.files import write_outputs
+    from report.files import EarlyPlots, write_outputs
     from report.terminal import failure_lines, family_report
 
     plot_pool.start_server()  # loads the plotting code on another core while the engines run
@@ -714,16 +714,20 @@ def run_study_command(
         print(f"compare.py: skipping {note}", file=sys.stderr)
     from study.run import run_studies
 
-    outcomes = run_studies(
-        [c for fc in configs.values() for c in fc], engines, executor=executor, progress=progress
-    )
-    reports = [
-        family_report(family_configs, outcomes=[outcomes[c] for c in family_configs])
-        for family_configs in configs.values()
-    ]
-    failures = failure_lines(reports)
-    print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
-    written = write_or_fail(lambda: write_outputs(reports, out, command=command, failures=failures), out)
+    # the plots of each study's draws are drawn while its comparison runs
+    with plot_pool.workers_kept(), EarlyPlots() as early:
+        outcomes = run_studies(
+            [c for fc in configs.values() for c in fc], engines, executor=executor, progress=progress,
+            on_draws=early,
+        )  # fmt: skip
+        reports = [
+            family_report(family_configs, outcomes=[outcomes[c] for c in family_configs])
+            for family_configs in configs.values()
+        ]
+        failures = failure_lines(reports)
+        print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
+        write = lambda: write_outputs(reports, out, command=command, failures=failures, early=early)  # noqa: E731
+        written = write_or_fail(write, out)
     if written is None:
         return 2
     print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))

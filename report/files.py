@@ -12,6 +12,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -102,13 +103,16 @@ def pooled_rows(reports: list[FamilyReport]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POOLED_COLUMNS)
 
 
-def write_outputs(reports: list[FamilyReport], out: Path, *, command: str, failures: list) -> list[Path]:
+def write_outputs(
+    reports: list[FamilyReport], out: Path, *, command: str, failures: list, early: EarlyPlots | None = None
+) -> list[Path]:
     """Write summary.csv, pooled.csv, results.json, the draws (NetCDF), the plots and report.html.
 
     Each report holds one family's studies, one per engine, on the same data sets; the
     first study is the one whose draws the family's own plots show. ``failures`` are the
     run's failed comparisons (``report.terminal.failure_lines``), shown at the top of the
-    report; ``command`` is the command line it names.
+    report; ``command`` is the command line it names. ``early`` holds the plots drawn while
+    the comparison ran.
     """
     from report.html import write_page
     from report.pages import study_page
@@ -119,7 +123,7 @@ def write_outputs(reports: list[FamilyReport], out: Path, *, command: str, failu
         pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
         doc = results_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        figures = _figures(reports, stage)
+        figures = _figures(reports, stage, early)
         write_page(study_page(reports, stage, figures, doc, failures, command), stage)
 
     return write_all(out, fill)
@@ -152,41 +156,118 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
                 folder.rmdir()
 
 
-def _figures(reports: list[FamilyReport], stage: Path) -> dict[str, dict]:
-    """Write every family's draws and draw its plots; return each family's plots by role.
+def write_draws(result, folder: Path) -> Path:
+    """Write one study's draws (every group NetCDF can hold) to ``posterior_<family>_<engine>.nc``."""
+    path = folder / f"posterior_{result.config.family}_{result.config.sampler}.nc"
+    storable(result.idata).to_netcdf(path, engine="netcdf4")
+    return path
 
-    The roles: ``trace`` and ``trace_bokeh`` (by engine, then N; the interactive trace at
-    the largest N only), ``densities``, ``washout``, ``mse``, ``engines``,
-    ``cost_accuracy`` and ``cost_accuracy_bokeh``. The plots are drawn two at a time in
-    worker processes (``report.plot_pool``); the Bokeh ones come back as script and div.
+
+def draws_outputs(result, folder: Path, *, first: bool) -> list[tuple[tuple, plot_pool.Plot]]:
+    """List the outputs of one study's draws alone, each with where it goes (a role of ``_figures``).
+
+    ``result`` is a ``study.run.StudyResult`` or, before the comparison, a ``study.run.Sampled``.
+    Every engine's draws are written (NetCDF, role ``draws``); an engine with a distribution
+    gets trace plots (a PNG per N, an interactive one at the largest N); the family's
+    ``first`` engine gets the density plot too.
     """
-    wanted: list[tuple[str, tuple, plot_pool.Plot]] = []  # (family, where its result goes, the plot)
+    name = result.config.sampler
+    wanted = [(("draws", name, None), plot_pool.Plot("report.files:write_draws", (result, folder)))]
+    if result.engine.kind == "distribution":
+        for n in result.config.ns:
+            wanted.append((("trace", name, n), plot_pool.Plot("trace_plot", (result, n, folder))))
+        # drawn interactively too: zoom into the chains
+        largest = max(result.config.ns)
+        trace_bokeh = plot_pool.Plot("trace_bokeh", (result, largest), embed=True)
+        wanted.append((("trace_bokeh", name, largest), trace_bokeh))
+    if first:
+        wanted.append((("densities",), plot_pool.Plot("density_plot", (result, folder))))
+    return wanted
+
+
+class EarlyPlots:
+    """The plots of each study's draws, drawn by the plot workers while the comparison runs.
+
+    Called with each study's draws (``study.run.Sampled``, by ``run_studies(on_draws=...)``),
+    it hands that study's ``draws_outputs`` to the workers (``plot_pool.draw_later``), which
+    draw them into a private folder; ``_figures`` takes them from there rather than drawing
+    them again. Use it as a context manager: on leaving, it waits for its plots and removes
+    the folder. The first study of each family to arrive counts as the family's first.
+    """
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self._pending: dict[tuple, tuple[Future, int]] = {}  # (family, sampler, role...) -> plot
+
+    def __enter__(self) -> EarlyPlots:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for future, _ in self._pending.values():
+            future.exception()  # wait; an error was or will not be read
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __call__(self, sampled) -> None:
+        """Hand the plots of one study's draws (``study.run.Sampled``) to the workers."""
+        if self.folder is None:
+            try:
+                self.folder = Path(tempfile.mkdtemp(prefix="conjugate-check-plots-"))
+            except OSError:
+                return  # no private folder: _figures draws these plots itself
+        family, sampler = sampled.config.family, sampled.config.sampler
+        first = not any(key[0] == family for key in self._pending)
+        wanted = draws_outputs(sampled, self.folder, first=first)
+        future = plot_pool.draw_later([plot for _, plot in wanted])
+        for i, (where, _) in enumerate(wanted):
+            self._pending[(family, sampler, *where)] = (future, i)
+
+    def keys(self) -> set[tuple]:
+        """Return the keys of the plots handed out: ``(family, engine, role...)``."""
+        return set(self._pending)
+
+    def take(self, key: tuple, stage: Path) -> object:
+        """Wait for one plot (``keys``) and return what drawing it returned, its file moved into ``stage``."""
+        future, i = self._pending.pop(key)
+        drawn = future.result()[i]
+        return Path(shutil.move(drawn, stage / drawn.name)) if isinstance(drawn, Path) else drawn
+
+
+def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None = None) -> dict[str, dict]:
+    """Write every family's draws and draw its plots; return each family's files by role.
+
+    The roles: ``draws`` (by engine: the NetCDF file), ``trace`` and ``trace_bokeh`` (by
+    engine, then N; the interactive trace at the largest N only), ``densities``, ``washout``,
+    ``mse``, ``engines``, ``cost_accuracy`` and ``cost_accuracy_bokeh``. The files are
+    written two at a time in worker processes (``report.plot_pool``); the Bokeh plots come
+    back as script and div. What ``early`` wrote while the comparison ran is taken from it.
+    """
+    wanted: list[tuple[str, str, tuple, plot_pool.Plot]] = []  # (family, engine, where it goes, the plot)
     for report in reports:
         if not report.results:
             continue
         results, first = report.results, report.results[0]
         family = first.config.family
         for r in results:
-            storable(r.idata).to_netcdf(stage / f"posterior_{family}_{r.config.sampler}.nc", engine="netcdf4")
-            if r.engine.kind == "distribution":
-                name, largest = r.config.sampler, max(r.config.ns)
-                for n in r.config.ns:
-                    wanted.append((family, ("trace", name, n), plot_pool.Plot("trace_plot", (r, n, stage))))
-                # drawn interactively too: zoom into the chains
-                trace_bokeh = plot_pool.Plot("trace_bokeh", (r, largest), embed=True)
-                wanted.append((family, ("trace_bokeh", name, largest), trace_bokeh))
+            for where, plot in draws_outputs(r, stage, first=r is first):
+                wanted.append((family, r.config.sampler, where, plot))
         for role, plot_name, args, embed in [
-            ("densities", "density_plot", (first, stage), False),
             ("washout", "washout_plot", (first, report.agg, report.wash, stage), False),
             ("mse", "mse_plot", (first, report.agg, stage), False),
             ("engines", "engines_density_plot", (results, stage), False),
             ("cost_accuracy", "cost_accuracy_plot", (results, stage), False),
             ("cost_accuracy_bokeh", "cost_accuracy_bokeh", (results,), True),
         ]:
-            wanted.append((family, (role,), plot_pool.Plot(plot_name, args, embed)))
-    figures: dict[str, dict] = {r.family: {"trace": {}, "trace_bokeh": {}} for r in reports if r.results}
-    drawn_plots = plot_pool.draw([plot for *_, plot in wanted])
-    for (family, where, _), drawn in zip(wanted, drawn_plots, strict=True):
+            wanted.append((family, "", (role,), plot_pool.Plot(plot_name, args, embed)))
+    early_keys = early.keys() if early else set()
+    drawn_now = iter(plot_pool.draw([plot for family, sampler, where, plot in wanted
+                                     if (family, sampler, *where) not in early_keys]))  # fmt: skip
+    figures: dict[str, dict] = {
+        r.family: {"draws": {}, "trace": {}, "trace_bokeh": {}} for r in reports if r.results
+    }
+    for family, sampler, where, _ in wanted:
+        key = (family, sampler, *where)
+        drawn = early.take(key, stage) if key in early_keys else next(drawn_now)
         if len(where) == 1:
             figures[family][where[0]] = drawn
         else:

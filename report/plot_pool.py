@@ -8,6 +8,10 @@ starts, on the other core while this process compiles and samples; so a worker f
 everything loaded, and a plot costs it what it costs a warm process. Dask's processes
 scheduler hands the plots out one at a time and returns their results in order.
 
+Inside ``workers_kept()`` the same two workers serve every ``draw`` and ``draw_later``:
+``draw_later`` hands plots to them in the background and returns at once, so that the
+plots of a study's draws are drawn while this process compares them with the closed forms.
+
 The files are the same wherever they are drawn. Without the ``forkserver`` start method
 (Windows), on one core, or with ``CONJUGATE_CHECK_PLOT_WORKERS=0`` in the environment, the
 plots are drawn in this process, one after another.
@@ -21,13 +25,16 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 WORKERS = 2
 SERVER_MODULES = ["report.plot_server"]
 _server_started = False
+_kept: ProcessPoolExecutor | None = None  # the workers kept by ``workers_kept`` (None: a pool per draw)
+_background: ThreadPoolExecutor | None = None  # waits for ``draw_later``'s plots
 
 
 @dataclass(frozen=True)
@@ -62,19 +69,54 @@ def start_server() -> None:
     _server_started = True
 
 
+def _new_pool(n: int) -> ProcessPoolExecutor:
+    start_server()
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+
+
+@contextmanager
+def workers_kept() -> Iterator[None]:
+    """Let every ``draw`` and ``draw_later`` inside use the same workers; wait for them, then stop them."""
+    global _kept, _background
+    n = workers()
+    if n == 0 or _kept is not None:
+        yield
+        return
+    _kept, _background = _new_pool(n), ThreadPoolExecutor(1, thread_name_prefix="plots")
+    try:
+        yield
+    finally:
+        _background.shutdown()  # every plot handed out has been drawn
+        _kept.shutdown()
+        _kept = _background = None
+
+
 def draw(plots: Sequence[Plot]) -> list[Any]:
     """Draw every plot; return what each returns (its path, or a Bokeh layout's script and div), in order."""
     n = workers()
-    if n == 0 or len(plots) < 2:
+    if n == 0 or (len(plots) < 2 and _kept is None):
         return [draw_one(plot) for plot in plots]
-    from concurrent.futures import ProcessPoolExecutor
-
     import dask
 
-    start_server()
     tasks = [dask.delayed(draw_one, pure=False, traverse=False)(plot) for plot in plots]
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with nullcontext(_kept) if _kept is not None else _new_pool(n) as pool:
         return list(dask.compute(*tasks, scheduler="processes", pool=pool, num_workers=n, chunksize=1))
+
+
+def draw_later(plots: Sequence[Plot]) -> Future:
+    """Start drawing ``plots``; the future holds what ``draw(plots)`` returns.
+
+    In the background only inside ``workers_kept()`` with workers; otherwise the plots are
+    drawn now, in this process or on a pool of their own.
+    """
+    if _background is not None:
+        return _background.submit(draw, plots)
+    future: Future = Future()
+    try:
+        future.set_result(draw(plots))
+    except Exception as err:  # noqa: BLE001 - handed on to whoever reads the future
+        future.set_exception(err)
+    return future
 
 
 def draw_one(plot: Plot) -> Any:

@@ -16,6 +16,8 @@ os.dup2(_devnull, 2)
 
 import arviz_plots.backend.bokeh  # noqa: E402, F401 (the interactive traces)
 import bokeh.embed  # noqa: E402, F401
+import dask.distributed  # noqa: E402, F401 (xarray's to_netcdf asks whether a Dask client runs)
+import netCDF4  # noqa: E402, F401 (the workers write the draws too: report.files.write_draws)
 from bokeh.settings import settings  # noqa: E402
 
 # Bokeh numbers its objects p1001, p1002, ... per process: plots drawn by two workers would

@@ -45,6 +45,16 @@ class StudyConfig:
             object.__setattr__(self, "settings", FAMILIES[self.family].settings())
 
 
+@dataclass(frozen=True)
+class Sampled:
+    """One study's draws before the comparison with the closed forms: all that plots of the draws need."""
+
+    config: StudyConfig
+    idata: xr.DataTree
+    datasets: dict[int, np.ndarray]
+    engine: Sampler
+
+
 @dataclass
 class StudyResult:
     """Rows (one per n, rep, param), pooled tests, the sampled posterior and the data it came from."""
@@ -252,11 +262,14 @@ def run_study(
     log: Callable[[str], None] | None = None,
     progress: bool = False,
     engine: Sampler | None = None,
+    on_draws: Callable[[Sampled], None] | None = None,
 ) -> StudyResult:
     """Simulate, build one batched model, sample it once, and compare with the closed forms.
 
     ``engine`` replaces the registered engine named by ``config.sampler`` (outside engines
     and the power study's defective engines come this way); the verdict code is the same.
+    ``on_draws`` gets the draws as soon as the engine returns, before the comparison (the
+    plots of the draws start then, ``report.files.EarlyPlots``).
 
     Raises
     ------
@@ -292,6 +305,8 @@ def run_study(
     idata = _thinned(idata, thin)
     timings["sampling"] = time.perf_counter() - t0
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
+    if on_draws is not None:
+        on_draws(Sampled(config, idata, datasets, sampler))
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     evidence = engine_evidence(idata)
     if evidence is not None:
@@ -307,11 +322,11 @@ def run_study(
     return result
 
 
-def _study_unit(unit: tuple[StudyConfig, Sampler | None, bool]) -> StudyResult | str:
+def _study_unit(unit: tuple[StudyConfig, Sampler | None, bool, Callable | None]) -> StudyResult | str:
     """One family x engine study as a work unit; an engine's failure comes back as its message."""
-    config, engine, progress = unit
+    config, engine, progress, on_draws = unit
     try:
-        return run_study(config, engine=engine, progress=progress)
+        return run_study(config, engine=engine, progress=progress, on_draws=on_draws)
     except EngineFailure as err:
         print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
         return str(err)
@@ -323,16 +338,21 @@ def run_studies(
     *,
     executor=None,
     progress: bool = False,
+    on_draws: Callable[[Sampled], None] | None = None,
 ) -> dict[StudyConfig, StudyResult | str]:
     """Run every study (family x engine) as one work unit each, here or on ``executor`` (``study.units``).
 
     Returns each config's result, or why its engine failed (raised, returned what the engine
-    protocol does not allow, or its unit failed on the cluster).
+    protocol does not allow, or its unit failed on the cluster). ``on_draws`` gets each
+    study's draws before its comparison (``run_study``), when the units run in this process;
+    on a cluster it is not called.
     """
     from study.units import Executor
 
     engines = engines or {}
     executor = executor or Executor()
-    todo = [(c, engines.get(c.sampler), progress) for c in configs]
+    if executor.client is not None:
+        on_draws = None  # the units run in other processes
+    todo = [(c, engines.get(c.sampler), progress, on_draws) for c in configs]
     out = executor.map(_study_unit, todo, label=lambda u: f"{u[0].family} {u[0].sampler}")
     return {c: r if isinstance(r, StudyResult) else str(r) for c, r in zip(configs, out, strict=True)}

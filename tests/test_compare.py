@@ -125,6 +125,22 @@ def test_disagreement_exits_one_and_lists_rows(failing_run):
     assert "normal_normal shifted N=" in text and "normal_normal exact N=" not in text
 
 
+def test_a_study_hands_over_its_draws_before_the_comparison(monkeypatch):
+    """``on_draws`` (the early plots, report.files.EarlyPlots) gets the draws before they are compared."""
+    from study import run as study_run
+
+    order, handed = [], []
+    real = study_run.tabulate
+    monkeypatch.setattr(study_run, "tabulate", lambda *args: order.append("compared") or real(*args))
+    config = StudyConfig(sampler="exact", ns=(10,), reps=2)
+    hand_over = lambda sampled: order.append("draws") or handed.append(sampled)  # noqa: E731
+    result = study_run.run_study(config, log=lambda _: None, on_draws=hand_over)
+    assert order == ["draws", "compared"]
+    (sampled,) = handed
+    assert (sampled.config, sampled.idata, sampled.datasets, sampled.engine) == (
+        result.config, result.idata, result.datasets, result.engine)  # fmt: skip
+
+
 def test_exact_iid_draws_agree_and_shifted_draws_do_not():
     """The verdict machinery itself: iid exact draws pass, draws off by 0.2 sd fail."""
     family = FAMILIES["normal_normal"]

@@ -7,11 +7,14 @@ worker raises the same exception here, so write_all still leaves nothing behind.
 """
 
 import os
+import time
+from pathlib import Path
 
 import pytest
+import xarray as xr
 
 import compare
-from report import plot_pool
+from report import files, plot_pool
 from tests.runs import TINY
 
 pytestmark = pytest.mark.skipif(plot_pool.workers() == 0, reason="no forkserver start method or one core")
@@ -19,6 +22,16 @@ pytestmark = pytest.mark.skipif(plot_pool.workers() == 0, reason="no forkserver 
 
 def fails_to_write(message: str):
     raise OSError(28, message)
+
+
+def waits_for(path: str) -> int:
+    """Return this worker's pid once ``path`` exists (at most a minute from now)."""
+    deadline = time.monotonic() + 60
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(path)
+        time.sleep(0.01)
+    return os.getpid()
 
 
 def test_plots_are_drawn_in_other_processes():
@@ -39,6 +52,18 @@ def test_an_error_in_a_worker_comes_back_as_itself():
         plot_pool.draw(plots)
 
 
+def test_draw_later_returns_while_the_workers_draw(tmp_path):
+    """The plots of a study's draws are drawn while this process goes on (report.files.EarlyPlots)."""
+    signal = tmp_path / "go"
+    with plot_pool.workers_kept():
+        future = plot_pool.draw_later([plot_pool.Plot("tests.test_plot_pool:waits_for", (str(signal),))] * 2)
+        time.sleep(0.5)
+        assert not future.done()  # still drawing: this process got on
+        signal.touch()
+        pids = future.result(timeout=60)
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
 def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
     outs = {}
     for workers in ("2", "0"):
@@ -52,3 +77,41 @@ def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
     assert len(pngs) == 6
     for name in pngs:
         assert (outs["2"] / name).read_bytes() == (outs["0"] / name).read_bytes(), name
+    # the draws, written by a worker as soon as the engine returned: the same data (attrs hold times)
+    (nc,) = [p.name for p in outs["0"].glob("*.nc")]
+    drawn = {w: xr.open_datatree(outs[w] / nc) for w in outs}
+    assert sorted(drawn["2"].children) == sorted(drawn["0"].children)
+    for group in drawn["0"].children:
+        assert drawn["2"][group].to_dataset().identical(drawn["0"][group].to_dataset().assign_attrs(
+            drawn["2"][group].attrs)), group  # fmt: skip
+
+
+def test_a_failed_early_plot_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    """A trace plot (drawn while the comparison runs) that cannot be written: exit 2, no output, no
+    private folder left."""
+    monkeypatch.setattr(files.tempfile, "tempdir", str(tmp_path))
+    failing = plot_pool.Plot("tests.test_plot_pool:fails_to_write", ("disk full",))
+    real = files.draws_outputs
+    monkeypatch.setattr(files, "draws_outputs", lambda *a, **k: [*real(*a, **k), (("broken",), failing)])
+    out = tmp_path / "results"
+    assert compare.main([*TINY, "--out", str(out)]) == 2
+    assert "disk full" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob("conjugate-check-plots-*"))
+
+
+def test_without_a_private_folder_the_plots_are_drawn_after(tmp_path, monkeypatch):
+    """No folder for the early plots (a full /tmp): every file is still written, after the comparison."""
+    real = files.tempfile.mkdtemp
+
+    def no_room(*args, prefix="", **kwargs):
+        if prefix.startswith("conjugate-check-plots"):
+            raise OSError(28, "No space left on device")
+        return real(*args, prefix=prefix, **kwargs)
+
+    names = {}
+    for where in ("early", "late"):
+        if where == "late":
+            monkeypatch.setattr(files.tempfile, "mkdtemp", no_room)
+        assert compare.main([*TINY, "--out", str(tmp_path / where)]) == 0
+        names[where] = sorted(p.name for p in (tmp_path / where).iterdir())
+    assert names["late"] == names["early"] and "trace_normal_normal_nutpie_n30.png" in names["late"]
