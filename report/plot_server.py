@@ -5,6 +5,7 @@ Bokeh's models already loaded, so the first plot a worker draws costs what any o
 """
 
 import atexit
+import gc
 import os
 
 # The server and its workers print nothing (a plot's error comes back to compare.py as an
@@ -24,13 +25,19 @@ from bokeh.settings import settings  # noqa: E402
 # carry the same ids into one page, and its JavaScript would mix them up. Unique ids instead.
 settings.simple_ids.set_value(False)
 
+from report.plot_pool import jax_left_unloaded  # noqa: E402
 from report.plots import plt  # noqa: E402 (Matplotlib's pyplot, on the Agg backend)
 
-_figure, _axes = plt.subplots()
-_axes.set(title="fonts", xlabel="x", ylabel="y")
-_figure.tight_layout()
-_figure.canvas.draw()
-plt.close(_figure)
+with jax_left_unloaded():  # drawing, Matplotlib would load the whole of JAX (report.plot_pool)
+    _figure, _axes = plt.subplots()
+    _axes.set(title="fonts", xlabel="x", ylabel="y")
+    _figure.tight_layout()
+    _figure.canvas.draw()
+    plt.close(_figure)
+
+# Everything loaded so far stays: kept out of the garbage collector's passes, so that a worker's
+# collections do not write to (and so copy) the memory pages it shares with the server.
+gc.freeze()
 
 # The server only holds loaded modules: when compare.py ends it, skip the teardown of them all
 # (about a second), during which it would still hold the caller's stdout and stderr open.

@@ -24,6 +24,12 @@ def fails_to_write(message: str):
     raise OSError(28, message)
 
 
+def jax_loaded() -> bool:
+    import sys
+
+    return "jax._src" in sys.modules
+
+
 def waits_for(path: str) -> int:
     """Return this worker's pid once ``path`` exists (at most a minute from now)."""
     deadline = time.monotonic() + 60
@@ -43,6 +49,11 @@ def test_workers_give_bokeh_objects_ids_unique_across_processes():
     """Two workers' Bokeh plots share one page: their object ids must not collide (p1001 in both)."""
     ids = plot_pool.draw([plot_pool.Plot("bokeh.util.serialization:make_id", ()) for _ in range(6)])
     assert len(set(ids)) == len(ids) and not any(i.startswith("p") and i[1:].isdigit() for i in ids), ids
+
+
+def test_workers_start_without_jax():
+    """The server's font warm-up draws a figure: Matplotlib would load JAX (0.5 s before any plot)."""
+    assert plot_pool.draw([plot_pool.Plot("tests.test_plot_pool:jax_loaded", ())] * 2) == [False, False]
 
 
 def test_an_error_in_a_worker_comes_back_as_itself():
