@@ -238,9 +238,10 @@ def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None 
 
     The roles: ``draws`` (by engine: the NetCDF file), ``trace`` and ``trace_bokeh`` (by
     engine, then N; the interactive trace at the largest N only), ``densities``, ``washout``,
-    ``mse``, ``engines``, ``cost_accuracy`` and ``cost_accuracy_bokeh``. The files are
-    written two at a time in worker processes (``report.plot_pool``); the Bokeh plots come
-    back as script and div. What ``early`` wrote while the comparison ran is taken from it.
+    ``mse`` and, for a family with several engines, ``engines``, ``cost_accuracy`` and
+    ``cost_accuracy_bokeh``. The files are written two at a time in worker processes
+    (``report.plot_pool``); the Bokeh plots come back as script and div. What ``early``
+    wrote while the comparison ran is taken from it.
     """
     wanted: list[tuple[str, str, tuple, plot_pool.Plot]] = []  # (family, engine, where it goes, the plot)
     for report in reports:
@@ -251,12 +252,15 @@ def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None 
         for r in results:
             for where, plot in draws_outputs(r, stage, first=r is first):
                 wanted.append((family, r.config.sampler, where, plot))
-        for role, plot_name, args, embed in [
-            ("washout", "washout_plot", (first, report.agg, report.wash, stage), False),
-            ("mse", "mse_plot", (first, report.agg, stage), False),
+        across_engines = [
             ("engines", "engines_density_plot", (results, stage), False),
             ("cost_accuracy", "cost_accuracy_plot", (results, stage), False),
             ("cost_accuracy_bokeh", "cost_accuracy_bokeh", (results,), True),
+        ]  # with one engine, its draws are the density plot's and its cost and accuracy the tables'
+        for role, plot_name, args, embed in [
+            ("washout", "washout_plot", (first, report.agg, report.wash, stage), False),
+            ("mse", "mse_plot", (first, report.agg, stage), False),
+            *(across_engines if len(results) > 1 else []),
         ]:
             wanted.append((family, "", (role,), plot_pool.Plot(plot_name, args, embed)))
     early_keys = early.keys() if early else set()

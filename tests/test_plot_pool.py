@@ -77,24 +77,25 @@ def test_draw_later_returns_while_the_workers_draw(tmp_path):
 
 def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
     outs = {}
+    engines = f"{compare.DEFAULT_ENGINE['study']},exact"  # two engines: the plots across engines too
     for workers in ("2", "0"):
         monkeypatch.setenv("CONJUGATE_CHECK_PLOT_WORKERS", workers)
         outs[workers] = tmp_path / workers
-        assert compare.main([*TINY, "--out", str(outs[workers])]) == 0
+        assert compare.main([*TINY, "--sampler", engines, "--out", str(outs[workers])]) == 0
     pngs = sorted(p.name for p in outs["0"].glob("*.png"))
     assert pngs == sorted(p.name for p in outs["2"].glob("*.png"))
     # every plot but cost against accuracy, which shows each run's own wall times
     pngs = [name for name in pngs if not name.startswith("cost_accuracy")]
-    assert len(pngs) == 6
+    assert len(pngs) == 8  # each engine's trace plots at N = 3 and 30, densities, washout, MSE, engines
     for name in pngs:
         assert (outs["2"] / name).read_bytes() == (outs["0"] / name).read_bytes(), name
     # the draws, written by a worker as soon as the engine returned: the same data (attrs hold times)
-    (nc,) = [p.name for p in outs["0"].glob("*.nc")]
-    drawn = {w: xr.open_datatree(outs[w] / nc) for w in outs}
-    assert sorted(drawn["2"].children) == sorted(drawn["0"].children)
-    for group in drawn["0"].children:
-        assert drawn["2"][group].to_dataset().identical(drawn["0"][group].to_dataset().assign_attrs(
-            drawn["2"][group].attrs)), group  # fmt: skip
+    for nc in [p.name for p in outs["0"].glob("*.nc")]:
+        drawn = {w: xr.open_datatree(outs[w] / nc) for w in outs}
+        assert sorted(drawn["2"].children) == sorted(drawn["0"].children)
+        for group in drawn["0"].children:
+            assert drawn["2"][group].to_dataset().identical(drawn["0"][group].to_dataset().assign_attrs(
+                drawn["2"][group].attrs)), (nc, group)  # fmt: skip
 
 
 def test_a_failed_early_plot_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
