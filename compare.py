@@ -66,7 +66,7 @@ interval, and the null rows the false-alarm rate of the correct engines.
 
 EXAMPLE = """\
 examples:
-  python compare.py                                 # the default study (about 6 s once compiled)
+  python compare.py                                 # the default study (about 5 s once compiled)
   python compare.py --n 10 30 100 --reps 50 --out results/quick
   python compare.py --prior-mean 0 --prior-var 0.5  # a stronger, more wrong prior
   python compare.py --sampler nuts,advi,find_map    # engines side by side on the same data
