@@ -2,11 +2,14 @@
 
 The study's plots go to two worker processes forked from a server that has loaded the
 plotting code. Drawn there or in this process (``CONJUGATE_CHECK_PLOT_WORKERS=0``), the
-same run writes byte-identical PNG files (all but the plot of its wall times); a plot that raises in a
-worker raises the same exception here, so write_all still leaves nothing behind.
+same run writes byte-identical PNG files (all but the plot of its wall times) and the same
+draws; a plot that raises in a worker raises the same exception here, so write_all still
+leaves nothing behind. The plots of a study's draws are drawn while it is compared
+(``draw_later``, ``report.files.EarlyPlots``), and a failure there leaves nothing either.
 """
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -25,8 +28,6 @@ def fails_to_write(message: str):
 
 
 def jax_loaded() -> bool:
-    import sys
-
     return "jax._src" in sys.modules
 
 
@@ -52,7 +53,7 @@ def test_workers_give_bokeh_objects_ids_unique_across_processes():
 
 
 def test_workers_start_without_jax():
-    """The server's font warm-up draws a figure: Matplotlib would load JAX (0.5 s before any plot)."""
+    """The server's font warm-up draws a figure: Matplotlib would load JAX (0.3 to 0.6 s before any plot)."""
     assert plot_pool.draw([plot_pool.Plot("tests.test_plot_pool:jax_loaded", ())] * 2) == [False, False]
 
 
@@ -99,8 +100,8 @@ def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
 
 
 def test_a_failed_early_plot_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
-    """A trace plot (drawn while the comparison runs) that cannot be written: exit 2, no output, no
-    private folder left."""
+    """An output of the draws (written while the comparison runs) that cannot be written: exit 2, no
+    output, no private folder left."""
     monkeypatch.setattr(files.tempfile, "tempdir", str(tmp_path))
     failing = plot_pool.Plot("tests.test_plot_pool:fails_to_write", ("disk full",))
     real = files.draws_outputs
