@@ -1,26 +1,22 @@
-"""Measure the verdict's false-alarm rates on correct engines: per test and per run.
+"""Measure the verdict's false-alarm rates on correct engines, per test and per run, and print the table.
 
-Runs the study (``study.run.run_study``, the very verdict code of ``compare.py``) for
-many seeds with a correct engine (``exact``: iid draws from the closed forms; ``nuts``:
-PyMC's NUTS) and reports, with 95% Clopper-Pearson intervals:
+Runs the study (``study.run.run_study``, the very verdict code of ``compare.py``) for many
+seeds with correct engines and appends one line per run to ``study/false_alarms.csv``
+(``study.calibration``): the run's verdict and, per kind of test, how many p-values fell
+below 5% and 1%. Seeds already there are skipped, so a measurement can be stopped,
+resumed and spread over days; a line depends on its engine, family, configuration and
+seed only. Runs are spread over processes with the Dask executor (``--workers``).
 
-* per test, over all null rows (or pooled groups): the share of p-values below 5% and 1%,
-  which must lie inside the 99% binomial interval of the nominal rate (printed beside);
-* per run: the share of runs with any disagreement, which must be at most ``--alpha``;
-* the diagnostic floors' null rate (R-hat above its derived limit; ESS below 100 per chain, a warning).
+    # the whole plan: nutpie on the default study 200 times, nutpie and nuts 30 times per
+    # family, every other asymptotically exact engine 10 times per family
+    python benchmarks/calibration.py --plan --workers 2
+    # one cell
+    python benchmarks/calibration.py --sampler nuts --model poisson_gamma --runs 30 --workers 2
+    # the table (docs/false_alarms.md shows it)
+    python benchmarks/calibration.py --table
 
-Every run is appended to ``--out`` (rows.csv, pooled.csv, runs.csv) as soon as it ends,
-so a long measurement can be stopped and resumed (seeds already there are skipped) or
-split into chunks with ``--first-seed``; ``--report`` prints the table of stored folders::
-
-    python benchmarks/calibration.py --sampler exact --model normal_normal --runs 2000 --out cal/exact-nn
-    python benchmarks/calibration.py --sampler nuts --model normal_normal --runs 200 --out cal/nuts-nn
-    python benchmarks/calibration.py --report cal/nuts-nn
-    python benchmarks/calibration.py --overview cal/*     # one line per engine and family
-
-The study configuration is the default one (N = 10, 100, 1000; 20 replications; 4 x
-1000 draws) unless ``--n``, ``--reps``, ``--draws``, ``--tune`` or ``--chains`` say otherwise.
-Seeds are ``--first-seed`` onwards; a run's numbers depend on its seed only.
+``--rows FOLDER`` also keeps every run's rows and pooled tests there (CSV, for looking into a
+cell; not kept in the repository).
 """
 
 from __future__ import annotations
@@ -28,151 +24,203 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.families import FAMILIES  # noqa: E402
+from models.samplers import SAMPLERS  # noqa: E402
+from study import calibration  # noqa: E402
 from study.run import StudyConfig, run_study  # noqa: E402
+from study.units import Executor, UnitFailure  # noqa: E402
+
+FIRST_SEED = 500_000  # seeds no test or example uses
+DEFAULT_ENGINE = StudyConfig().sampler
+# (engine, runs per family); the default engine also runs DEFAULT_RUNS times on the default family
+PLAN_RUNS = {"nutpie": 30, "nuts": 30}
+OTHER_RUNS = 10
+DEFAULT_RUNS = 200
 
 
-def ci(k: int, n: int) -> str:
-    c = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
-    return f"{100 * k / n:.2f}% [{100 * c.low:.2f}, {100 * c.high:.2f}]"
+@dataclass(frozen=True)
+class Unit:
+    """One run: an engine, a family and a seed at one configuration."""
+
+    engine: str
+    family: str
+    seed: int
+    ns: tuple[int, ...] = (10, 100, 1000)
+    reps: int = 20
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    alpha: float = 0.01
+    keep_rows: bool = False
+
+    def config(self) -> StudyConfig:
+        return StudyConfig(family=self.family, sampler=self.engine, seed=self.seed, ns=self.ns, reps=self.reps,
+                           draws=self.draws, tune=self.tune, chains=self.chains, alpha=self.alpha)  # fmt: skip
 
 
-def nominal_interval(level: float, n: int) -> str:
-    lo, hi = stats.binom.ppf([0.005, 0.995], n, level) / n
-    return f"[{100 * lo:.2f}, {100 * hi:.2f}]"
-
-
-def measure(args: argparse.Namespace) -> None:
-    """Run the seeds not yet in ``--out`` and append each run's rows, pooled tests and verdict there."""
-    args.out.mkdir(parents=True, exist_ok=True)
-    files = {name: args.out / f"{name}.csv" for name in ("rows", "pooled", "runs")}
-    done = set(pd.read_csv(files["runs"])["seed"]) if files["runs"].exists() else set()
-    seeds = [s for s in range(args.first_seed, args.first_seed + args.runs) if s not in done]
+def run_unit(unit: Unit) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None]:
+    """Run one study and return its line for false_alarms.csv (and its rows and pooled tests if kept)."""
     start = time.perf_counter()
-    for i, seed in enumerate(seeds):
-        config = StudyConfig(
-            family=args.model, sampler=args.sampler, seed=seed, reps=args.reps, ns=tuple(args.n),
-            draws=args.draws, tune=args.tune, chains=args.chains, alpha=args.alpha,
-        )  # fmt: skip
-        result = run_study(config, log=lambda m: None)
-        t = result.thresholds
-        r = result.rows.assign(seed=seed, chains=args.chains)
-        r["p_mean"] = 2 * stats.norm.sf(r["z_mean"].abs())
-        r["p_sd"] = 2 * stats.norm.sf(r["z_sd"].abs())
-        r["rhat_fail"] = r["r_hat"] > r["r_hat_limit"]
-        r["mode_fail"] = r["mode_error_sd"].abs() > r["mode_tol_sd"]
-        reasons = "; ".join([*result.failures["reason"], *result.pooled_failures["reason"]])
-        run = {"seed": seed, "model": args.model, "sampler": args.sampler, "agree": result.agrees,
-               "alpha": args.alpha, "alpha_row": t.alpha_row, "reasons": reasons}  # fmt: skip
-        # runs.csv last: a seed listed there has its rows and pooled tests written
-        pooled = result.pooled.assign(seed=seed)
-        for name, frame in (("rows", r), ("pooled", pooled), ("runs", pd.DataFrame([run]))):
-            frame.to_csv(files[name], index=False, mode="a", header=not files[name].exists())
-        el = time.perf_counter() - start
-        print(f"{len(done) + i + 1}/{len(done) + len(seeds)} runs, {el:.0f} s", file=sys.stderr, flush=True)
+    result = run_study(unit.config(), log=lambda _: None)
+    record = calibration.run_record(result, seed=unit.seed)
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    if not unit.keep_rows:
+        return record, None, None
+    return record, result.rows.assign(seed=unit.seed), result.pooled.assign(seed=unit.seed)
 
 
-def load(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Read the rows, pooled tests and runs stored in ``folders``, each seed once."""
-    read = lambda name: pd.concat(  # noqa: E731
-        [pd.read_csv(f / f"{name}.csv", low_memory=False) for f in folders], ignore_index=True
-    )
-    rows, pooled, runs = read("rows"), read("pooled"), read("runs")
-    runs = runs.drop_duplicates("seed")
-    keep = set(runs["seed"])
-    rows = rows[rows["seed"].isin(keep)].drop_duplicates(["seed", "n", "rep", "param"])
-    pooled = pooled[pooled["seed"].isin(keep)].drop_duplicates(["seed", "n", "param", "test"])
-    return rows, pooled, runs
+def exact_engines() -> list[str]:
+    """The built-in asymptotically exact engines that sample (not the closed-form control)."""
+    return [name for name, s in SAMPLERS.items() if s.exact and not s.needs_problem and s.available]
 
 
-def overview(folders: list[Path]) -> None:
-    """One line per folder: the rate of p < 5% and p < 1% of every test ('*' outside its 99% interval)."""
-    tests = ["row mean", "row sd", "row KS", "pooled mean", "pooled sd", "pooled pit"]
-    print(f"{'engine':<7}{'family':<31}{'runs':>5}{'rows':>7}  " + "".join(f"{t:<15}" for t in tests)
-          + "runs with a false alarm")  # fmt: skip
-    for folder in folders:
-        rows, pooled, runs = load([folder])
-        pvalues = [rows["p_mean"], rows["p_sd"], rows["ks_pvalue"]]
-        pvalues += [pooled.loc[pooled["test"] == t, "pvalue"] for t in ("mean", "sd", "pit")]
+def plan() -> list[tuple[str, str, int]]:
+    """(engine, family, runs) of the whole measurement."""
+    cells = [(DEFAULT_ENGINE, "normal_normal", DEFAULT_RUNS)]
+    for engine in exact_engines():
+        for family in FAMILIES:
+            runs = PLAN_RUNS.get(engine, OTHER_RUNS)
+            if (engine, family) != (DEFAULT_ENGINE, "normal_normal"):
+                cells.append((engine, family, runs))
+    return cells
+
+
+def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **config) -> list[Unit]:
+    """The units of ``cells`` whose seeds are not yet measured at this configuration."""
+    done = calibration.measured()
+    units = []
+    for engine, family, runs in cells:
+        probe = Unit(engine, family, first_seed, **config).config()
+        conf = calibration.configuration(probe)
+        seen = set()
+        if len(done):
+            here = done[(done["engine"] == engine) & (done["family"] == family) & (done["configuration"] == conf)]
+            seen = set(here["seed"])
+        units += [Unit(engine, family, s, keep_rows=keep_rows, **config)
+                  for s in range(first_seed, first_seed + runs) if s not in seen]  # fmt: skip
+    return units
+
+
+def measure(units: list[Unit], *, workers: int | None, rows_folder: Path | None, chunk: int) -> None:
+    """Run the units (on ``workers`` Dask processes) and append each chunk's lines as it finishes."""
+    if rows_folder is not None:
+        rows_folder.mkdir(parents=True, exist_ok=True)
+    start, total = time.perf_counter(), len(units)
+    print(f"{total} runs to measure", file=sys.stderr)
+    with Executor(workers=workers) as executor:
+        for i in range(0, total, chunk):
+            part = units[i : i + chunk]
+            results = executor.map(run_unit, part, label=lambda u: f"{u.engine} {u.family} seed {u.seed}",
+                                   log=lambda _: None)  # fmt: skip
+            records = []
+            for unit, result in zip(part, results, strict=True):
+                if isinstance(result, UnitFailure):
+                    print(f"  {result}", file=sys.stderr)
+                    continue
+                record, rows, pooled = result
+                records.append(record)
+                if rows is not None:
+                    cell = rows_folder / f"{unit.engine}-{unit.family}"
+                    cell.mkdir(exist_ok=True)
+                    for name, frame in (("rows", rows), ("pooled", pooled)):
+                        f = cell / f"{name}.csv"
+                        frame.to_csv(f, mode="a", index=False, header=not f.exists())
+            if records:
+                calibration.append(records)
+            alarms = [f"{r['engine']} {r['family']} seed {r['seed']}: {r['reasons']}" for r in records
+                      if r["false_alarm"]]  # fmt: skip
+            for a in alarms:
+                print(f"  false alarm: {a}", file=sys.stderr)
+            done = min(i + chunk, total)
+            print(f"{done}/{total} runs, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+
+def table(frame: pd.DataFrame) -> str:
+    """The measured table: one line per (engine, family, configuration)."""
+    summ = calibration.summary(frame)
+    if summ.empty:
+        return "nothing measured yet"
+    default = calibration.configuration(StudyConfig())
+    lines = [
+        "Each test cell: the share of p-values below 5% / below 1%; '*' where either lies outside the 99%",
+        "binomial interval of its nominal rate. False-alarm runs: runs with any disagreement at alpha, against",
+        "the most a true rate of alpha allows (99% binomial bound); '!' where above it.",
+        "",
+        f"{'engine':<14}{'family':<31}{'runs':>5}  {'false-alarm runs':<20}"
+        + "".join(f"{label:<14}" for _, label in calibration.TESTS)
+        + "row z sd (mean, sd)",
+    ]
+    for r in summ.itertuples():
         cells = []
-        for pv in pvalues:
-            parts = []
-            for level in (0.05, 0.01):
-                k, m = int((pv < level).sum()), len(pv)
-                lo, hi = stats.binom.ppf([0.005, 0.995], m, level)
-                parts.append(f"{100 * k / m:.1f}{'' if lo <= k <= hi else '*'}")
-            cells.append(" / ".join(parts))
-        bad = int((~runs["agree"]).sum())
-        print(f"{runs['sampler'].iloc[0]:<7}{runs['model'].iloc[0]:<31}{len(runs):>5}{len(rows):>7}  "
-              + "".join(f"{c:<15}" for c in cells) + f"{bad} of {len(runs)}")  # fmt: skip
-
-
-def report(folders: list[Path]) -> None:
-    """Print the false-alarm table of every run stored in ``folders`` (one sampler and model)."""
-    rows, pooled, runs = load(folders)
-    n = len(rows)
-    first, last = runs["seed"].min(), runs["seed"].max()
-    print(f"{runs['sampler'].iloc[0]} on {runs['model'].iloc[0]}: {len(runs)} runs (seeds {first}..{last}), "
-          f"{n} null rows, {len(pooled)} pooled tests")  # fmt: skip
-    print(f"{'test':<22}{'p < 5%':<26}{'99% interval':<18}{'p < 1%':<26}{'99% interval'}")
-    for name, pv in (
-        ("row mean z", rows["p_mean"]),
-        ("row sd z", rows["p_sd"]),
-        ("row KS", rows["ks_pvalue"]),
-    ):
-        print(f"{name:<22}{ci(int((pv < .05).sum()), n):<26}{nominal_interval(.05, n):<18}"
-              f"{ci(int((pv < .01).sum()), n):<26}{nominal_interval(.01, n)}")  # fmt: skip
-    for test, g in pooled.groupby("test"):
-        m, pv = len(g), g["pvalue"]
-        print(f"{'pooled ' + test:<22}{ci(int((pv < .05).sum()), m):<26}{nominal_interval(.05, m):<18}"
-              f"{ci(int((pv < .01).sum()), m):<26}{nominal_interval(.01, m)}")  # fmt: skip
-    print(
-        f"z spread: mean z sd {rows['z_mean'].std():.3f}, sd z sd {rows['z_sd'].std():.3f}, "
-        f"mean of sd z {rows['z_sd'].mean():+.3f}; KS thinning factor median {rows['ks_thin'].median():.0f}"
-    )
-    ess_low = int((rows["ess_bulk"] < 100 * rows["chains"]).sum())
-    rhat, mode = int(rows["rhat_fail"].sum()), int(rows["mode_fail"].sum())
-    print(f"floors and mode at the run's own levels: R-hat above limit {ci(rhat, n)}, "
-          f"mode beyond tolerance {ci(mode, n)}, ESS below floor {ci(ess_low, n)}")  # fmt: skip
-    bad = int((~runs["agree"]).sum())
-    stated = 100 * runs["alpha"].iloc[0]
-    print(f"runs with any false alarm: {ci(bad, len(runs))} (stated: at most {stated:g}%)")
-    for r in runs[~runs["agree"]].itertuples():
-        print(f"  seed {r.seed}: {str(r.reasons)[:200]}")
+        for name, _ in calibration.TESTS:
+            p05, p01, ok = getattr(r, f"{name}_p05"), getattr(r, f"{name}_p01"), getattr(r, f"{name}_ok")
+            cells.append(f"{100 * p05:.1f} / {100 * p01:.1f}{'' if ok else '*'}")
+        lo, hi = calibration.interval(r.false_alarms, r.runs)
+        alarms = f"{r.false_alarms} (<= {r.bound}){'' if r.within else '!'}"
+        lines.append(f"{r.engine:<14}{r.family:<31}{r.runs:>5}  {alarms:<20}"
+                     + "".join(f"{c:<14}" for c in cells) + f"{r.z_mean_sd:.3f}, {r.z_sd_sd:.3f}")  # fmt: skip
+        if r.configuration != default:
+            lines.append(f"{'':<14}at {r.configuration}")
+    runs = frame.groupby(["engine", "family", "configuration"]).size()
+    lines += ["", f"{len(frame)} runs in {len(runs)} cells; verdict: {calibration.VERDICT}"]
+    default_cell = frame[(frame["engine"] == DEFAULT_ENGINE) & (frame["family"] == "normal_normal")
+                         & (frame["configuration"] == default)]  # fmt: skip
+    if len(default_cell):
+        k, n = int(default_cell["false_alarm"].sum()), len(default_cell)
+        lo, hi = calibration.interval(k, n)
+        lines.append(f"default study ({DEFAULT_ENGINE}, normal_normal): {k} false-alarm runs in {n} "
+                     f"({100 * k / n:.2f}%, 95% CI {100 * lo:.2f}%-{100 * hi:.2f}%; stated: at most 1%)")  # fmt: skip
+    alarms = frame[frame["false_alarm"]]
+    if len(alarms):
+        lines.append("false alarms:")
+        lines += [f"  {a.engine} {a.family} seed {a.seed}: {a.reasons}" for a in alarms.itertuples()]
+    return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sampler", default="exact")
-    p.add_argument("--model", default="normal_normal")
-    p.add_argument("--runs", type=int, default=100)
-    p.add_argument("--first-seed", type=int, default=10_000)
+    p.add_argument("--plan", action="store_true", help="run every cell of the measurement plan")
+    p.add_argument("--sampler", help="engine(s), comma-separated, or 'exact-engines'")
+    p.add_argument("--model", default="normal_normal", help="family or families, comma-separated, or 'all'")
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--first-seed", type=int, default=FIRST_SEED)
     p.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000], help="sample sizes")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--out", type=Path, help="folder for rows.csv, pooled.csv and runs.csv")
-    p.add_argument("--report", type=Path, nargs="*", default=None,
-                   help="only print the table of these folders (default: --out after running)")  # fmt: skip
-    p.add_argument("--overview", type=Path, nargs="+", default=None,
-                   help="print a line of rates per folder (one engine and family), and exit")  # fmt: skip
+    p.add_argument("--workers", type=int, default=None, help="Dask worker processes (default: this process)")
+    p.add_argument("--chunk", type=int, default=8, help="runs between appends to the file")
+    p.add_argument("--rows", type=Path, default=None, help="also keep every run's rows in this folder")
+    p.add_argument("--table", action="store_true", help="print the measured table and exit")
     args = p.parse_args()
-    if args.overview:
-        overview(args.overview)
+    if args.table:
+        print(table(calibration.measured()))
         return
-    if args.report is None and args.out is None:
-        p.error("--out (a folder to append to) or --report FOLDER ... is required")
-    if args.report is None:
-        measure(args)
-    report(args.report or [args.out])
+    config = dict(ns=tuple(args.n), reps=args.reps, draws=args.draws, tune=args.tune, chains=args.chains,
+                  alpha=args.alpha)  # fmt: skip
+    if args.plan:
+        cells = plan()
+    elif args.sampler:
+        engines = exact_engines() if args.sampler == "exact-engines" else args.sampler.split(",")
+        families = list(FAMILIES) if args.model == "all" else args.model.split(",")
+        cells = [(e, f, args.runs) for e in engines for f in families]
+    else:
+        p.error("give --plan, --sampler ENGINE (with --model and --runs) or --table")
+    units = todo(cells, args.first_seed, args.rows is not None, **config)
+    # the slow engines last, so that the cheap cells fill in first
+    order = {e: i for i, e in enumerate([DEFAULT_ENGINE, "nuts", *exact_engines()])}
+    units.sort(key=lambda u: (order.get(u.engine, 99), u.family, u.seed))
+    measure(units, workers=args.workers, rows_folder=args.rows, chunk=args.chunk)
+    print(table(calibration.measured()))
 
 
 if __name__ == "__main__":

@@ -129,6 +129,8 @@ def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray
         "post_mode": azs.mode(draws, round_to="none"),
         "mcse_mean": azs.mcse(draws, method="mean"),
         "mcse_sd": azs.mcse(draws, method="sd"),
+        "ess_mean": azs.ess(draws, method="mean"),
+        "ess_sd": azs.ess(draws, method="sd"),
         "ess_bulk": azs.ess(draws, method="bulk"),
         "ess_tail": azs.ess(draws, method="tail"),
         "ess_folded": azs.ess(draws, method="folded"),
@@ -143,6 +145,8 @@ _DISTRIBUTION_COLUMNS = (
     "post_sd",
     "mcse_mean",
     "mcse_sd",
+    "ess_mean",
+    "ess_sd",
     "ess_bulk",
     "ess_tail",
     "ess_folded",
@@ -195,14 +199,16 @@ def tabulate(
                 ]
                 frame["ks_thin"] = factors
                 frame["ks_pvalue"] = [checks.ks_uniform_pvalue(u) for u in pits[(param, n)]]
+            frame["kurtosis_exact"] = [checks.excess_kurtosis(post) for post in posts]
             frame["posterior"] = posts
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
     rows.insert(0, "model", family.key)
     rows["divergences"] = count_divergences(idata)
-    rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
-    rows["z_sd"] = (rows["post_sd"] - rows["post_sd_exact"]) / rows["mcse_sd"]
+    rows["se_mean"], rows["se_sd"] = checks.null_standard_errors(rows)
+    rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["se_mean"]
+    rows["z_sd"] = (rows["post_sd"] - rows["post_sd_exact"]) / rows["se_sd"]
     rows["mean_error_sd"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["post_sd_exact"]
     rows["sd_ratio"] = rows["post_sd"] / rows["post_sd_exact"]
     # The half-sample mode of one component's draws estimates its marginal mode, which for a
