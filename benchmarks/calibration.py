@@ -61,8 +61,10 @@ class Unit:
     keep_rows: bool = False
 
     def config(self) -> StudyConfig:
-        return StudyConfig(family=self.family, sampler=self.engine, seed=self.seed, ns=self.ns, reps=self.reps,
-                           draws=self.draws, tune=self.tune, chains=self.chains, alpha=self.alpha)  # fmt: skip
+        """Return the study this unit runs."""
+        return StudyConfig(family=self.family, sampler=self.engine, seed=self.seed, ns=self.ns,
+                           reps=self.reps, draws=self.draws, tune=self.tune, chains=self.chains,
+                           alpha=self.alpha)  # fmt: skip
 
 
 def run_unit(unit: Unit) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None]:
@@ -77,7 +79,7 @@ def run_unit(unit: Unit) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None
 
 
 def exact_engines() -> list[str]:
-    """The built-in asymptotically exact engines that sample (not the closed-form control)."""
+    """Return the built-in asymptotically exact engines that sample (not the closed-form control)."""
     return [name for name, s in SAMPLERS.items() if s.exact and not s.needs_problem and s.available]
 
 
@@ -93,7 +95,7 @@ def plan() -> list[tuple[str, str, int]]:
 
 
 def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **config) -> list[Unit]:
-    """The units of ``cells`` whose seeds are not yet measured at this configuration."""
+    """Return the units of ``cells`` whose seeds are not yet measured at this configuration."""
     done = calibration.measured()
     units = []
     for engine, family, runs in cells:
@@ -101,7 +103,9 @@ def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **
         conf = calibration.configuration(probe)
         seen = set()
         if len(done):
-            here = done[(done["engine"] == engine) & (done["family"] == family) & (done["configuration"] == conf)]
+            here = done[
+                (done["engine"] == engine) & (done["family"] == family) & (done["configuration"] == conf)
+            ]
             seen = set(here["seed"])
         units += [Unit(engine, family, s, keep_rows=keep_rows, **config)
                   for s in range(first_seed, first_seed + runs) if s not in seen]  # fmt: skip
@@ -143,15 +147,15 @@ def measure(units: list[Unit], *, workers: int | None, rows_folder: Path | None,
 
 
 def table(frame: pd.DataFrame) -> str:
-    """The measured table: one line per (engine, family, configuration)."""
+    """Return the measured table: one line per (engine, family, configuration)."""
     summ = calibration.summary(frame)
     if summ.empty:
         return "nothing measured yet"
     default = calibration.configuration(StudyConfig())
     lines = [
-        "Each test cell: the share of p-values below 5% / below 1%; '*' where either lies outside the 99%",
-        "binomial interval of its nominal rate. False-alarm runs: runs with any disagreement at alpha, against",
-        "the most a true rate of alpha allows (99% binomial bound); '!' where above it.",
+        "Each test cell: the share of p-values below 5% / below 1%; '*' where either lies outside the",
+        "99% binomial interval of its nominal rate. False-alarm runs: runs with any disagreement at alpha,",
+        "against the most a true rate of alpha allows (99% binomial bound); '!' where above it.",
         "",
         f"{'engine':<14}{'family':<31}{'runs':>5}  {'false-alarm runs':<20}"
         + "".join(f"{label:<14}" for _, label in calibration.TESTS)
@@ -164,8 +168,9 @@ def table(frame: pd.DataFrame) -> str:
             cells.append(f"{100 * p05:.1f} / {100 * p01:.1f}{'' if ok else '*'}")
         lo, hi = calibration.interval(r.false_alarms, r.runs)
         alarms = f"{r.false_alarms} (<= {r.bound}){'' if r.within else '!'}"
+        spread = f"{r.z_mean_sd:.3f}, {r.z_sd_sd:.3f}"
         lines.append(f"{r.engine:<14}{r.family:<31}{r.runs:>5}  {alarms:<20}"
-                     + "".join(f"{c:<14}" for c in cells) + f"{r.z_mean_sd:.3f}, {r.z_sd_sd:.3f}")  # fmt: skip
+                     + "".join(f"{c:<14}" for c in cells) + spread)  # fmt: skip
         if r.configuration != default:
             lines.append(f"{'':<14}at {r.configuration}")
     runs = frame.groupby(["engine", "family", "configuration"]).size()
@@ -176,7 +181,8 @@ def table(frame: pd.DataFrame) -> str:
         k, n = int(default_cell["false_alarm"].sum()), len(default_cell)
         lo, hi = calibration.interval(k, n)
         lines.append(f"default study ({DEFAULT_ENGINE}, normal_normal): {k} false-alarm runs in {n} "
-                     f"({100 * k / n:.2f}%, 95% CI {100 * lo:.2f}%-{100 * hi:.2f}%; stated: at most 1%)")  # fmt: skip
+                     f"({100 * k / n:.2f}%, 95% CI {100 * lo:.2f}%-{100 * hi:.2f}%; "
+                     "stated: at most 1%)")  # fmt: skip
     alarms = frame[frame["false_alarm"]]
     if len(alarms):
         lines.append("false alarms:")
@@ -217,7 +223,9 @@ def main() -> None:
         p.error("give --plan, --sampler ENGINE (with --model and --runs) or --table")
     units = todo(cells, args.first_seed, args.rows is not None, **config)
     # the slow engines last, so that the cheap cells fill in first
-    order = {e: i for i, e in enumerate([DEFAULT_ENGINE, "nuts", *exact_engines()])}
+    order: dict[str, int] = {}
+    for engine in [DEFAULT_ENGINE, "nuts", *exact_engines()]:
+        order.setdefault(engine, len(order))
     units.sort(key=lambda u: (order.get(u.engine, 99), u.family, u.seed))
     measure(units, workers=args.workers, rows_folder=args.rows, chunk=args.chunk)
     print(table(calibration.measured()))

@@ -1,55 +1,127 @@
-"""How ArviZ's MCSE-based z scores behave on iid draws: the figures behind the README's caveats.
+"""How the row tests' z scores behave on correct draws: ArviZ's MCSE against the exact-moment errors.
 
-Two simulations of iid draws, ``chains x draws`` per set, vectorised over ``--sets`` sets:
+For each set of draws, the mean's and the sd's z two ways:
 
-* Normal draws: ArviZ's ESS (method "mean") as a share of the number of draws, and the
-  spread of the mean's z = mean / MCSE (the ``exact`` engine's row mean test is slightly
-  conservative because that ESS averages a little below the number of draws);
-* draws from normal_inverse_gamma's sigma2 posterior at N = 10 (an inverse gamma of
-  shape ``a_N = 3 + 10 / 2 = 8``, whose eighth moment is infinite): the tails of the sd's
-  z = (sd - exact sd) / MCSE(sd) beside the Normal's, at the 1% and 0.1% levels.
+* ``arviz``: standardised by ArviZ's MCSE, which uses the draws' own sd and fourth moment;
+* ``exact moments``: standardised by ``study.checks.null_standard_errors``, ArviZ's formulas
+  with the exact posterior's sd and excess kurtosis (the verdict's since 2026-12); only the
+  effective sample sizes are read from the draws.
 
-    .venv/bin/python benchmarks/estimator_tails.py            # about 2 minutes on 2 cores
+Two sources of correct draws:
+
+* ``iid`` (the default): ``chains x draws`` iid draws per set from a Normal, a Gamma(5) and
+  an inverse gamma of shape 8 (normal_inverse_gamma's sigma2 posterior at N = 10, whose
+  eighth moment is infinite), vectorised over ``--sets`` sets;
+* ``--engine nutpie`` (or another engine): that engine's draws of the default study of
+  ``--family`` (N = 10, 100, 1000; 20 replications; 4 x 1000 draws) over ``--runs`` seeds,
+  every row a set; the exact posterior of each row gives the moments.
+
+Printed per source and z: its sd and mean, and the share of |z| beyond 2.576 and 3.29 and of z
+below -3 and above 3 (nominal 1%, 0.1%, 0.135% and 0.135%).
+
+    .venv/bin/python benchmarks/estimator_tails.py                       # about 2 minutes
+    .venv/bin/python benchmarks/estimator_tails.py --engine nutpie --runs 200   # about 9 minutes
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 from arviz_stats.base import array_stats
 from scipy import stats
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 BLOCK = 2000  # sets per vectorised block
+
+
+def z_scores(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, kurtosis: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the four z scores of sets ``x (set, chain, draw)`` given the exact moments."""
+    kw = dict(chain_axis=1, draw_axis=2)
+    error = x.mean(axis=(1, 2)) - mean
+    sampled_sd = x.reshape(len(x), -1).std(axis=1, ddof=1)
+    ess_mean = array_stats.ess(x, method="mean", **kw)
+    ess_sd = array_stats.ess(x, method="sd", **kw)
+    return {
+        "mean, arviz": error / array_stats.mcse(x, method="mean", **kw),
+        "mean, exact moments": error / (sd / np.sqrt(ess_mean)),
+        "sd, arviz": (sampled_sd - sd) / array_stats.mcse(x, method="sd", **kw),
+        "sd, exact moments": (sampled_sd - sd) / (sd * np.sqrt((kurtosis + 2) / ess_sd) / 2),
+    }
+
+
+def show(label: str, sets: int, found: dict[str, list[np.ndarray]]) -> None:
+    print(f"{label}: {sets} sets")
+    for name, parts in found.items():
+        z = np.concatenate(parts)
+        print(f"  {name:<20} sd {z.std():.3f}  mean {z.mean():+.3f}"
+              f"  |z|>2.576 {100 * np.mean(abs(z) > 2.576):.2f}%"
+              f"  |z|>3.29 {100 * np.mean(abs(z) > 3.29):.3f}%  z<-3 {100 * np.mean(z < -3):.3f}%"
+              f"  z>3 {100 * np.mean(z > 3):.3f}%")  # fmt: skip
+
+
+def iid(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(args.seed)
+    blocks = max(1, args.sets // BLOCK)
+    print(f"iid draws, {args.chains} x {args.draws} per set (nominal: 1%, 0.1%, 0.135%, 0.135%)")
+    for label, dist in (("Normal", stats.norm()), ("Gamma(5)", stats.gamma(5.0)),
+                        ("InverseGamma(8)", stats.invgamma(8.0))):  # fmt: skip
+        found: dict[str, list[np.ndarray]] = {}
+        mean, var, _, kurt = (float(v) for v in dist.stats(moments="mvsk"))
+        for _ in range(blocks):
+            x = dist.rvs(size=(BLOCK, args.chains, args.draws), random_state=rng)
+            for name, z in z_scores(x, mean, np.sqrt(var), kurt).items():
+                found.setdefault(name, []).append(z)
+        show(label, blocks * BLOCK, found)
+
+
+def engine_draws(args: argparse.Namespace) -> None:
+    from models.families import FAMILIES
+    from study import checks
+    from study.run import StudyConfig, run_study
+
+    family = FAMILIES[args.family]
+    found: dict[str, list[np.ndarray]] = {}
+    sets = 0
+    for seed in range(args.first_seed, args.first_seed + args.runs):
+        result = run_study(
+            StudyConfig(family=args.family, sampler=args.engine, seed=seed), log=lambda _: None
+        )
+        for param, (variable, selection) in family.labels(result.config.settings).items():
+            draws = result.idata["posterior"][variable].isel(selection)
+            for n, x in result.datasets.items():
+                rows = result.rows[(result.rows["param"] == param) & (result.rows["n"] == n)].sort_values(
+                    "rep"
+                )
+                post = [family.densities(one, result.config.settings)[param]["posterior"] for one in x]
+                kurt = np.array([checks.excess_kurtosis(p) for p in post])
+                d = draws.sel(n=n).transpose("rep", "chain", "draw").values
+                z = z_scores(d, rows["post_mean_exact"].to_numpy(), rows["post_sd_exact"].to_numpy(), kurt)
+                for name, v in z.items():
+                    found.setdefault(name, []).append(v)
+                sets += len(d)
+        print(f"{seed - args.first_seed + 1}/{args.runs} runs", file=sys.stderr, flush=True)
+    show(f"{args.engine} on {args.family}'s default study, seeds {args.first_seed}..{seed}", sets, found)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sets", type=int, default=20_000, help="simulated sets of draws (default 20000)")
+    p.add_argument("--sets", type=int, default=20_000, help="iid: simulated sets of draws (default 20000)")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12)
+    p.add_argument("--engine", help="read the draws of this engine's default study instead of iid draws")
+    p.add_argument("--family", default="normal_normal")
+    p.add_argument("--runs", type=int, default=40)
+    p.add_argument("--first-seed", type=int, default=300_000)
     args = p.parse_args()
-    rng = np.random.default_rng(args.seed)
-    n = args.chains * args.draws
-    blocks = max(1, args.sets // BLOCK)
-    print(f"{blocks * BLOCK} sets of {args.chains} x {args.draws} iid draws each")
-    for label, dist in (("Normal", stats.norm()), ("InverseGamma(8)", stats.invgamma(8.0))):
-        ess, z_mean, z_sd = [], [], []
-        for _ in range(blocks):
-            x = dist.rvs(size=(BLOCK, args.chains, args.draws), random_state=rng)
-            ess.append(array_stats.ess(x, method="mean", chain_axis=1, draw_axis=2) / n)
-            mcse_mean = array_stats.mcse(x, chain_axis=1, draw_axis=2)
-            z_mean.append((x.mean(axis=(1, 2)) - dist.mean()) / mcse_mean)
-            sd = x.reshape(BLOCK, -1).std(axis=1, ddof=1)
-            z_sd.append((sd - dist.std()) / array_stats.mcse(x, method="sd", chain_axis=1, draw_axis=2))
-        ess, z_mean, z_sd = (np.concatenate(v) for v in (ess, z_mean, z_sd))
-        tails = ", ".join(
-            f"|z| > {c}: {100 * np.mean(np.abs(z_sd) > c):.2f}% (nominal {100 * 2 * stats.norm.sf(c):.2g}%)"
-            for c in (2.576, 3.29)
-        )
-        print(f"{label}: ESS / draws mean {ess.mean():.4f}; mean z sd {z_mean.std():.4f}; "
-              f"sd z mean {z_sd.mean():+.3f}, sd {z_sd.std():.3f}; {tails}")  # fmt: skip
+    if args.engine:
+        engine_draws(args)
+    else:
+        iid(args)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import pandas as pd
 
 from models.families import FAMILIES
 from study.aggregate import Washout
+from study.calibration import measured_promise
 from study.run import StudyResult
 
 
@@ -54,7 +55,9 @@ def _agreement(result: StudyResult) -> str:
             f"KS p = {rows['ks_pvalue'].min():.2g}). Pooled over the replications, a mean shift of "
             f"{shift:.2g} posterior sd or an sd error of {100 * sd_err:.2g}% would have been caught with "
             f"probability 90% at every N. The chance of any false alarm in this run is at most "
-            f"{_pct(run_alpha)}." + "".join(f" Warning: {w}." for w in result.warnings)
+            f"{_pct(run_alpha)} by Bonferroni's bound. "
+            + measured_promise(sampler.name, result.config.family, result.config)
+            + "".join(f" Warning: {w}." for w in result.warnings)
         )
     if sampler.check == "close":
         return (

@@ -34,7 +34,7 @@ LEVELS = (0.05, 0.01)
 
 
 def configuration(config) -> str:
-    """A study configuration in words: the key under which its measurements are kept."""
+    """Return a study configuration in words: the key under which its measurements are kept."""
     ns = ",".join(map(str, config.ns))
     return (
         f"N={ns} reps={config.reps} draws={config.draws} tune={config.tune} chains={config.chains} "
@@ -101,7 +101,7 @@ def measured(path: Path = MEASURED) -> pd.DataFrame:
 
 
 def binomial_bound(runs: int, level: float, confidence: float = 0.99) -> int:
-    """The most false-alarm runs of ``runs`` that a true rate of ``level`` allows at ``confidence``."""
+    """Return the most false-alarm runs of ``runs`` a true rate of ``level`` allows at ``confidence``."""
     return int(stats.binom.ppf(confidence, runs, level))
 
 
@@ -144,7 +144,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def measured_promise(engine: str, family: str, config, *, path: Path = MEASURED) -> str:
-    """What was measured of the false-alarm rate for this engine, family and configuration, in words."""
+    """Say what was measured of the false-alarm rate for this engine, family and configuration."""
     frame = measured(path)
     conf = configuration(config)
     if len(frame):

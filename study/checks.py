@@ -142,6 +142,8 @@ class Thresholds:
         return {
             "alpha": self.alpha,
             "correction": "Bonferroni: alpha/2 over the per-row tests, alpha/2 over the pooled tests",
+            "standard_errors": "ArviZ's MCSE formulas with the exact posterior's sd and excess kurtosis; "
+            "the effective sample sizes from the draws",
             "row_tests": list(ROW_TESTS),
             "pooled_tests": list(POOLED_TESTS),
             "rows": self.rows,
@@ -298,7 +300,7 @@ def excess_kurtosis(posterior) -> float:
 
 
 def null_standard_errors(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Standard errors of the sampled mean and sd if the draws came from the exact posterior.
+    """Return the standard errors of the sampled mean and sd if the draws came from the exact posterior.
 
     ``se_mean = sd_exact / sqrt(ESS_mean)`` and ``se_sd = sd_exact sqrt((kurtosis_exact + 2) /
     ESS_sd) / 2``, with ArviZ's ESS of the draws and of their squared deviations: ArviZ's own
