@@ -7,7 +7,49 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
+from tests import budget  # noqa: E402
 from tests.runs import TINY, run, shifted_engine  # noqa: E402
+
+
+def statistical_assertions(item) -> int:
+    """How many statistical assertions a collected test makes (its ``statistical(k)`` marker, else 0)."""
+    mark = item.get_closest_marker("statistical")
+    if mark is None:
+        return 0
+    if len(mark.args) != 1 or not isinstance(mark.args[0], int) or mark.args[0] < 1:
+        raise pytest.UsageError(f"{item.nodeid}: write @pytest.mark.statistical(k) with k >= 1 assertions")
+    return mark.args[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a suite whose statistical assertions exceed the budget's count (tests/budget.py)."""
+    total = sum(statistical_assertions(item) for item in items)
+    config.stash[_TOTAL] = total
+    if total > budget.ASSERTIONS:
+        raise pytest.UsageError(
+            f"the collected tests make {total} statistical assertions, more than the budget's "
+            f"{budget.ASSERTIONS} (tests/budget.py): raise ASSERTIONS, which lowers every test's alpha"
+        )
+
+
+_TOTAL = pytest.StashKey[int]()
+
+
+def pytest_report_header(config):
+    """State the budget, and the seed offset when one is set."""
+    offset = f"; seed offset {budget.OFFSET}" if budget.OFFSET else ""
+    return (
+        f"false-failure budget {budget.BUDGET:g} over at most {budget.ASSERTIONS} statistical assertions "
+        f"(alpha {budget.ALPHA:.1g} each){offset}"
+    )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    total = config.stash.get(_TOTAL, 0)
+    terminalreporter.write_line(
+        f"statistical assertions collected: {total} "
+        f"(budget {budget.ASSERTIONS}, alpha {budget.ALPHA:.1g} each)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +77,7 @@ def sbc_run(tmp_path_factory):
     """A tiny SBC run of the exact engine."""
     out = tmp_path_factory.mktemp("sbc") / "results"
     args = ["sbc", "--n", "10", "--sims", "20", "--sampler", "exact", "--draws", "200", "--tune", "100",
-            "--chains", "2"]  # fmt: skip
+            "--chains", "2", "--seed", str(budget.seed(2026)), "--alpha", str(budget.ALPHA)]  # fmt: skip
     code, text = run(args, out)
     return code, out, text
 
@@ -57,6 +99,10 @@ def gradients_run(tmp_path_factory):
             "100",
             "--weights",
             "2",
+            "--seed",
+            str(budget.seed(2026)),
+            "--alpha",
+            str(budget.ALPHA),
         ],
         out,
     )

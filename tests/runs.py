@@ -12,8 +12,12 @@ import xarray as xr
 import compare
 from models import samplers
 from models.families import FAMILIES
+from tests import budget
 
-TINY = ["--n", "3", "30", "--reps", "2", "--draws", "500", "--tune", "300", "--chains", "2", "--seed", "5"]
+# Every run is judged at the test budget's alpha (tests/budget.py): a test asserting that a run
+# agrees makes one statistical assertion.
+TINY = ["--n", "3", "30", "--reps", "2", "--draws", "500", "--tune", "300", "--chains", "2",
+        "--seed", str(budget.seed(5)), "--alpha", str(budget.ALPHA)]  # fmt: skip
 
 
 def run(args: list[str], out: Path) -> tuple[int, str]:

@@ -7,6 +7,7 @@ from conjugate.models import normal_known_variance, normal_known_variance_predic
 from scipy import integrate, optimize, stats
 
 from analytic import normal_normal as nn
+from tests import budget
 
 PRIOR = {"noise_var": 5.0, "prior_mean": 1.0, "prior_var": 2.0}
 CASES = [
@@ -114,9 +115,14 @@ def test_scipy_distribution_is_the_posterior():
     )
 
 
+@pytest.mark.statistical(1)
 def test_risk_formulas_match_monte_carlo():
-    """Exact bias and variance of MLE and MAP against 200k simulated data sets, 5-sigma bounds."""
-    rng = np.random.default_rng(1)
+    """Exact bias and variance of MLE and MAP, and coverage, against 200k simulated data sets.
+
+    Five checks sharing one assertion of the test budget (tests/budget.py): z = 4.9 each.
+    """
+    z = stats.norm.isf(budget.alpha_each(5) / 2)
+    rng = np.random.default_rng(budget.seed(1))
     n, reps, truth = 10, 200_000, 2.0
     x = nn.simulate(rng, n=n, reps=reps, true_mean=truth, noise_var=PRIOR["noise_var"])
     for est, risk in (
@@ -124,13 +130,13 @@ def test_risk_formulas_match_monte_carlo():
         (nn.map_estimate(x=x, **PRIOR), nn.map_risk(n=n, true_mean=truth, **PRIOR)),
     ):
         err = est - truth
-        assert abs(err.mean() - risk.bias) < 5 * np.sqrt(risk.var / reps)
+        assert abs(err.mean() - risk.bias) < z * np.sqrt(risk.var / reps)
         # sample variance of Normal errors: sd = var * sqrt(2 / (reps - 1))
-        assert abs(err.var(ddof=1) - risk.var) < 5 * risk.var * np.sqrt(2 / (reps - 1))
+        assert abs(err.var(ddof=1) - risk.var) < z * risk.var * np.sqrt(2 / (reps - 1))
     cover = nn.interval_coverage(n=n, true_mean=truth, prob=0.9, **PRIOR)
     post = nn.posterior(x=x, **PRIOR)
     hit = np.abs(post.mean - truth) <= stats.norm.ppf(0.95) * post.sd
-    assert abs(hit.mean() - cover) < 5 * np.sqrt(cover * (1 - cover) / reps)
+    assert abs(hit.mean() - cover) < z * np.sqrt(cover * (1 - cover) / reps)
 
 
 @pytest.mark.parametrize(

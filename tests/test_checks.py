@@ -10,8 +10,10 @@ from models.families import FAMILIES
 from study import checks
 from study.run import simulate_datasets
 from study.seeds import data_rng, sampler_seed
+from tests import budget
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize("m", [700, 3000])
 @pytest.mark.parametrize(
     ("posterior", "mode"),
@@ -23,29 +25,31 @@ def test_mode_tolerance_bounds_a_fresh_measurement(posterior, mode, m):
     """The tolerance's spread is an upper bound on the half-sample mode's RMSE, and not a loose one.
 
     A fresh simulation (new seed, 2000 sets) measures the RMSE about the exact mode to
-    about 1.6%; the bound (tolerance / z) must lie above it, allowing 3 se for this
-    check's own noise, and within 35% of it (the 99% upper bound on 200 sets inflates by
-    about 13%).
+    about 1.6%; the bound (tolerance / z) must lie above it, allowing the test budget's z
+    standard errors for this check's own noise, and within 35% of it (the 99% upper bound on
+    200 sets inflates by about 13%; 35% is 12 of the check's standard errors above that).
     """
     reps = 2000
-    modes = np.asarray(array_stats.mode(posterior.rvs(size=(reps, m), random_state=99), axis=-1))
+    draws = posterior.rvs(size=(reps, m), random_state=budget.seed(99))
+    modes = np.asarray(array_stats.mode(draws, axis=-1))
     rmse = np.sqrt(np.mean((modes - mode) ** 2)) / posterior.std()
     se = rmse / np.sqrt(2 * reps)
     bound = checks.mode_tolerance_sd(posterior, mode=mode, sd=posterior.std(), m=m, z_crit=1.0)
-    assert bound > rmse - 3 * se
+    assert bound > rmse - stats.norm.isf(budget.alpha_each(2)) * se
     assert bound < 1.35 * rmse
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_inverse_gamma_draws_follow_the_inverse_gamma_law(seed):
     """checks._draws draws an inverse-gamma as scale / Gamma(a): a KS test against SciPy's CDF.
 
-    Three seeds at false-alarm probability 1e-3 each, 10^5 draws (a shift of 0.6% of the
+    Three seeds at the test budget's alpha each, 10^5 draws (a shift of 0.8% of the
     distribution's mass would be caught).
     """
     law = stats.invgamma(3.5, loc=0.5, scale=2.0)
-    draws = checks._draws(law, (100_000,), np.random.default_rng(seed))
-    assert stats.kstest(draws, law.cdf).pvalue > 1e-3
+    draws = checks._draws(law, (100_000,), np.random.default_rng(budget.seed(seed)))
+    assert stats.kstest(draws, law.cdf).pvalue > budget.ALPHA
 
 
 def test_thresholds_split_alpha_between_rows_and_pooled_tests():
@@ -96,9 +100,10 @@ def test_nan_statistics_never_agree():
     assert not checks.map_verdicts(mode_error_sd=np.array([np.nan]))[0][0]
 
 
+@pytest.mark.statistical(1)
 def test_rhat_limit_matches_its_null_rate_on_iid_draws():
     """Stationary iid chains: ArviZ's R-hat exceeds the derived limit about as often as stated."""
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(budget.seed(8))
     chains, draws, sets, alpha = 4, 200, 4000, 0.05
     x = rng.standard_normal((sets, chains, draws))
     rhat = np.asarray(array_stats.rhat(x, chain_axis=-2, draw_axis=-1))
@@ -108,7 +113,8 @@ def test_rhat_limit_matches_its_null_rate_on_iid_draws():
     )
     rate = np.mean(rhat > checks.rhat_limit(ess, chains=chains, draws=draws, alpha=alpha))
     # at most alpha (the limit is a union bound over bulk and folded R-hat), and not far below
-    assert rate <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / sets), rate
+    # (alpha / 4 is 7 standard errors below alpha: 2.5 of the 4000 sets is far from 50)
+    assert rate <= alpha + stats.norm.isf(budget.alpha_each(2)) * np.sqrt(alpha * (1 - alpha) / sets), rate
     assert rate >= alpha / 4, rate
     assert np.isnan(checks.rhat_limit(np.array([100.0]), chains=1, draws=100, alpha=0.01)).all()
 
@@ -131,18 +137,23 @@ def ar1(rho: float, n: int, rng) -> np.ndarray:
     return x
 
 
+@pytest.mark.statistical(2)
 def test_thinning_leaves_nearly_independent_draws():
     """Positively correlated (AR 0.95) and antithetic (AR -0.5) chains: the kept draws pass KS.
 
     Thinning an antithetic chain by the old rule, ceil(n / ESS), keeps every second draw,
-    whose lag-1 autocorrelation is +0.25: the rule here must thin further.
+    whose lag-1 autocorrelation is +0.25: the rule here must thin further. Without thinning
+    a slow chain fails the same test: at AR 0.99 (199 draws per effective draw) the KS
+    distance is about 14 times what independent draws would show; at AR 0.95 only about 6
+    times, which misses the test budget's limit in about 0.3% of seeds.
     """
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(budget.seed(3))
     slow = ar1(0.95, 20_000, rng)
     factor = checks.thin_factor(slow)
     assert factor >= 20  # (1 + rho) / (1 - rho) = 39 draws per effective draw
-    assert checks.ks_uniform_pvalue(checks.pit_values(slow, stats.norm.cdf, factor)) > 0.01
-    assert checks.ks_uniform_pvalue(checks.pit_values(slow, stats.norm.cdf, 1)) < 0.01
+    assert checks.ks_uniform_pvalue(checks.pit_values(slow, stats.norm.cdf, factor)) > budget.ALPHA
+    slower = ar1(0.99, 20_000, rng)
+    assert checks.ks_uniform_pvalue(checks.pit_values(slower, stats.norm.cdf, 1)) < budget.ALPHA
     antithetic = ar1(-0.5, 4000, rng)
     assert checks.thin_factor(antithetic) >= 3
 

@@ -12,6 +12,7 @@ import xarray as xr
 import compare
 from models.families import FAMILIES
 from study.run import StudyConfig, simulate_datasets, tabulate
+from tests import budget
 from tests.html_checks import check_report, has_sections
 from tests.runs import TINY, run
 
@@ -48,6 +49,7 @@ def smoke(tmp_path_factory):
     return code, out
 
 
+@pytest.mark.statistical(1)
 def test_smoke_run_exits_zero_and_writes_every_output(smoke):
     code, out = smoke
     assert code == 0
@@ -74,9 +76,13 @@ def test_summary_csv_has_one_row_per_n_rep_param(smoke):
     assert set(COLUMNS) <= set(rows.columns)
     assert len(rows) == 2 * 2
     assert sorted(zip(rows["n"], rows["rep"], strict=True)) == [(3, 0), (3, 1), (30, 0), (30, 1)]
+    # the tests standardise by the errors the draws would have under the exact posterior
+    np.testing.assert_allclose(rows["se_mean"], rows["post_sd_exact"] / np.sqrt(rows["ess_mean"]))
     np.testing.assert_allclose(
-        rows["z_mean"], (rows["post_mean"] - rows["post_mean_exact"]) / rows["mcse_mean"]
+        rows["z_mean"], (rows["post_mean"] - rows["post_mean_exact"]) / rows["se_mean"]
     )
+    se_sd = rows["post_sd_exact"] * np.sqrt((rows["kurtosis_exact"] + 2) / rows["ess_sd"]) / 2
+    np.testing.assert_allclose(rows["z_sd"], (rows["post_sd"] - rows["post_sd_exact"]) / se_sd)
 
 
 def test_results_json_holds_rows_aggregates_and_settings(smoke):
@@ -90,7 +96,7 @@ def test_results_json_holds_rows_aggregates_and_settings(smoke):
     assert list(family["washout"]) == ["mu"] and family["washout"]["mu"]["slope"] < -0.5
     assert "Prior's pull" in family["interpretation"]
     tests = family["samplers"][DEFAULT]["tests"]
-    assert tests["row_tests"] == ["mean", "sd", "mode", "ks", "rhat"] and tests["alpha"] == 0.01
+    assert tests["row_tests"] == ["mean", "sd", "mode", "ks", "rhat"] and tests["alpha"] == budget.ALPHA
     assert len(doc["pooled"]) == 2 * 3  # (param, N) x (mean, sd, pit)
 
 
@@ -101,6 +107,7 @@ def test_posterior_netcdf_reopens_with_arviz(smoke):
     assert dict(tree["posterior"]["mu"].sizes) == {"chain": 2, "draw": 500, "n": 2, "rep": 2}
 
 
+@pytest.mark.statistical(1)
 def test_terminal_output_has_tables_and_reading(capsys, tmp_path):
     code = compare.main([*TINY, "--n", "4", "--out", str(tmp_path)])
     text = capsys.readouterr().out
@@ -115,6 +122,7 @@ def test_terminal_output_has_tables_and_reading(capsys, tmp_path):
         assert heading in text
 
 
+@pytest.mark.statistical(1)
 def test_disagreement_exits_one_and_lists_rows(failing_run):
     """A sampler whose draws are shifted by half a posterior sd is caught and listed."""
     code, _, text = failing_run
@@ -139,12 +147,15 @@ def test_a_study_hands_over_its_draws_before_the_comparison(monkeypatch):
         result.config, result.idata, result.datasets, result.engine)  # fmt: skip
 
 
+@pytest.mark.statistical(2)
 def test_exact_iid_draws_agree_and_shifted_draws_do_not():
-    """The verdict machinery itself: iid exact draws pass, draws off by 0.2 sd fail."""
+    """The verdict machinery itself: iid exact draws pass, draws off by 0.2 sd (12.6 se per row) fail."""
     family = FAMILIES["normal_normal"]
-    config = StudyConfig(ns=(10, 1000), reps=5, draws=1000, chains=4)
+    config = StudyConfig(
+        ns=(10, 1000), reps=5, draws=1000, chains=4, seed=budget.seed(2026), alpha=budget.ALPHA
+    )
     data = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(budget.seed(0))
     exact = {n: family.exact(data[n], config.settings)["mu"] for n in config.ns}
     for shift, expect in ((0.0, True), (0.2, False)):
         mu = np.stack(
@@ -256,6 +267,7 @@ def test_help_has_an_example(capsys):
     assert "examples:" in capsys.readouterr().out
 
 
+@pytest.mark.statistical(1)
 def test_several_engines_share_data_and_outputs(tmp_path, capsys):
     """nuts, advi and find_map side by side: one summary, one NetCDF each, the engines table."""
     out = tmp_path / "o"
@@ -303,6 +315,7 @@ def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsy
     assert skipped == ['ghost (unavailable: pip install -e ".[ghost]")']
 
 
+@pytest.mark.statistical(1)
 def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
     """--sampler all on a tiny study: every engine's rows, draws file and verdict, exit 0."""
     from models.samplers import SAMPLERS
@@ -319,6 +332,7 @@ def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
         assert "mu" in tree["posterior"].data_vars
 
 
+@pytest.mark.statistical(1)
 def test_several_families_in_one_run(tmp_path, capsys):
     """--model with a list and --set: each family's tables, rows and files; settings applied."""
     out = tmp_path / "o"
@@ -337,6 +351,7 @@ def test_several_families_in_one_run(tmp_path, capsys):
         assert (out / f"posterior_{key}_{DEFAULT}.nc").exists() and (out / f"washout_{key}.png").exists()
 
 
+@pytest.mark.statistical(1)
 def test_families_with_several_components_get_every_table_plot_and_file(tmp_path, capsys):
     """Two parameters (normal_inverse_gamma) and a vector (categorical_dirichlet): a row each."""
     out = tmp_path / "o"
@@ -348,7 +363,9 @@ def test_families_with_several_components_get_every_table_plot_and_file(tmp_path
         "--reps",
         "2",
         "--seed",
-        "5",
+        str(budget.seed(5)),
+        "--alpha",
+        str(budget.ALPHA),
         "--model",
         "normal_inverse_gamma,categorical_dirichlet",
         "--sampler",
@@ -374,6 +391,7 @@ def test_families_with_several_components_get_every_table_plot_and_file(tmp_path
     assert "sigma2 -" in text  # the slope line names each component
 
 
+@pytest.mark.statistical(1)
 def test_flat_prior_has_no_pull_to_fit(tmp_path, capsys):
     """Beta(1, 1): the MAP is the MLE at every N, so there is no washout slope, and no crash."""
     args = [*TINY, "--model", "binomial_beta", "--set", "prior_a=1", "--set", "prior_b=1"]
@@ -393,16 +411,22 @@ def test_list_models_shows_every_family_and_its_settings(capsys):
     assert "true_p=0.3" in text and "prior_var=2" in text
 
 
+@pytest.mark.statistical(2)
 def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
-    """With p = 0.05 and N = 3 most data sets have no successes; the reading counts them."""
+    """With p = 0.05 and N = 3 most data sets have no successes; the reading counts them.
+
+    Two statistical assertions: the run agrees, and at least one of 6 data sets at N = 3 has no
+    success (each has none with probability 0.86, so all six miss with probability 9e-6).
+    """
     # default chains and draws: the R-hat floor of 1.01 is too tight for TINY's 2 x 500 draws
-    args = ["--n", "3", "30", "--reps", "6", "--seed", "5", "--model", "binomial_beta"]
+    args = ["--n", "3", "30", "--reps", "6", "--seed", str(budget.seed(5)), "--alpha", str(budget.ALPHA)]
+    args += ["--model", "binomial_beta"]
     args += ["--set", "true_p=0.05"]
     code = compare.main([*args, "--out", str(tmp_path / "o")])
     text = capsys.readouterr().out
     assert code == 0, text
     family = FAMILIES["binomial_beta"]
-    data = simulate_datasets(family, family.settings(true_p=0.05), [3, 30], reps=6, seed=5)
+    data = simulate_datasets(family, family.settings(true_p=0.05), [3, 30], reps=6, seed=budget.seed(5))
     zeros = {n: int((x.sum(axis=-1) == 0).sum()) for n, x in data.items()}
     assert zeros[3] > 0  # the check below is not vacuous
     assert f"p, N = 3: {zeros[3]} of 6 data sets (no successes: MLE 0, on the boundary)" in text
@@ -442,6 +466,7 @@ def test_pooled_csv_has_one_row_per_param_n_and_test(smoke):
     assert pooled["agree"].all()
 
 
+@pytest.mark.statistical(1)
 def test_study_subcommand_is_the_default(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert compare.main([*TINY, "--n", "4", "--sampler", "exact", "--out", str(a)]) == 0
@@ -469,16 +494,20 @@ def test_alpha_is_shared_by_the_studies_of_a_run():
         [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "nuts,exact,advi"]
     )
     alphas = {c.sampler: c.alpha for cs in configs.values() for c in cs}
-    # two families x two engines judged by the samplers' tests share the run's 1%; ADVI has bounds
-    assert alphas["nuts"] == pytest.approx(0.01 / 4) and alphas["exact"] == pytest.approx(0.01 / 4)
+    # two families x two engines judged by the samplers' tests share the run's alpha; ADVI has bounds
+    assert alphas["nuts"] == pytest.approx(budget.ALPHA / 4) and alphas["exact"] == pytest.approx(
+        budget.ALPHA / 4
+    )
     assert {c.studies_in_run for cs in configs.values() for c in cs} == {4}
 
 
+@pytest.mark.statistical(1)
 def test_power_subcommand_on_a_tiny_catalogue(tmp_path):
     """The power machinery end to end: null and two defects, power.csv, the plot, the reading, the report."""
     out = tmp_path / "p"
     args = ["power", "--n", "5", "50", "--reps", "3", "--draws", "400", "--tune", "300", "--chains", "2",
-            "--seeds", "4", "--defects", "mean_shift,prior_var_as_sd"]  # fmt: skip
+            "--seeds", "4", "--defects", "mean_shift,prior_var_as_sd",
+            "--seed", str(budget.seed(2026))]  # fmt: skip
     code, text = run(args, out)
     assert code == 0, text
     page = check_report(out, text)
@@ -510,6 +539,7 @@ def test_power_bad_input_is_one_line_exit_two(args, message, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.statistical(1)
 def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
     """Fresh processes on two cold PyTensor caches and one on a warm cache draw identical numbers.
 
@@ -521,7 +551,8 @@ def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
     import sys
 
     args = [sys.executable, "compare.py", "--n", "10", "100", "--reps", "3", "--draws", "300",
-            "--tune", "300", "--chains", "2", "--seed", "3", "--sampler", "nuts,nutpie,exact"]  # fmt: skip
+            "--tune", "300", "--chains", "2", "--seed", str(budget.seed(3)), "--alpha", str(budget.ALPHA),
+            "--sampler", "nuts,nutpie,exact"]  # fmt: skip
 
     folder = {name: tmp_path / name.replace(" ", "_") for name in ("cold", "warm", "other cold")}
 
@@ -539,6 +570,7 @@ def test_same_seed_same_numbers_with_cold_and_warm_compile_caches(tmp_path):
         pd.testing.assert_frame_equal(runs["cold"][sampled], runs[name][sampled], check_exact=True)
 
 
+@pytest.mark.statistical(1)
 def test_gradients_command_writes_its_tables_and_agrees(gradients_run):
     code, out, text = gradients_run
     assert code == 0, text

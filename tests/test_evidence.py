@@ -13,6 +13,7 @@ from scipy import integrate, stats
 
 from models.families import FAMILIES
 from study.run import simulate_datasets
+from tests import budget
 
 N = 6  # small enough that the integrand is broad, large enough to move off the prior
 
@@ -173,14 +174,16 @@ def test_model_evidence_by_the_basic_marginal_likelihood_identity(key):
 def _small_study(sampler, key="poisson_gamma"):
     from study.run import StudyConfig, run_study
 
-    config = StudyConfig(family=key, sampler=sampler, ns=(10, 50), reps=3, draws=1000, chains=4, seed=5)
+    config = StudyConfig(family=key, sampler=sampler, ns=(10, 50), reps=3, draws=1000, chains=4,
+                         seed=budget.seed(5), alpha=budget.ALPHA)  # fmt: skip
     return run_study(config, log=lambda m: None)
 
 
+@pytest.mark.statistical(1)
 def test_smc_log_evidence_agrees_within_its_chains_spread():
     """SMC on 6 Poisson data sets (6 dimensions): its log evidence within a t interval of the exact sum.
 
-    The test's false-alarm probability is its study's pooled share of alpha (0.01 for the study).
+    The test's false-alarm probability is its study's pooled share of the test budget's alpha.
     """
     result = _small_study("smc")
     e = result.evidence
@@ -190,6 +193,7 @@ def test_smc_log_evidence_agrees_within_its_chains_spread():
     assert result.thresholds.extra == 1
 
 
+@pytest.mark.statistical(2)
 def test_advi_elbo_lies_below_the_log_evidence():
     """The ELBO is log Z minus KL(q || posterior): at most its Monte Carlo error above, and its gap a KL."""
     result = _small_study("advi")

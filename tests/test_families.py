@@ -7,23 +7,25 @@ reference and boundary cases below). For each family, with its default settings:
 * MAP and MLE by a numerical optimiser on the same log densities;
 * the PyMC model's log density (no Jacobian) minus the exact log posterior is constant;
 * exact risks (bias, variance of MLE and MAP) and interval coverage against Monte Carlo
-  over many simulated data sets, at 5 standard errors;
+  over many simulated data sets, Bonferroni over the checks of one family at the test
+  budget's alpha (tests/budget.py);
 * the prior washes out of every component (|MAP - MLE| against N, one fit each);
-* NUTS on the family's default study agrees with the exact posterior mean, mode and
-  distribution in every row (study.checks, overall false-alarm probability 1%).
+* nutpie on the family's default study agrees with the exact posterior mean, mode and
+  distribution in every row (study.checks, at the test budget's alpha).
 """
 
 import numpy as np
 import pytest
 from conjugate import distributions as cd
 from conjugate import models as cm
-from scipy import integrate, optimize
+from scipy import integrate, optimize, stats
 
 from models.batched import for_sampling
 from models.families import FAMILIES
 from models.samplers import map_point
 from study.aggregate import washout
 from study.run import StudyConfig, run_study, simulate_datasets
+from tests import budget
 
 KEYS = list(FAMILIES)
 SCALAR = [k for k, f in FAMILIES.items() if f.components is None and len(f.params) == 1]
@@ -126,42 +128,48 @@ def test_model_log_density_minus_exact_log_posterior_is_constant(key):
     assert np.ptp(diffs) < 1e-9 * np.abs(diffs).max()
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize("key", KEYS)
 def test_exact_risks_and_coverage_match_monte_carlo(key):
     family = FAMILIES[key]
     settings = family.settings()
     n, sets, prob = 10, 40_000, 0.9
-    x = np.concatenate([family.simulate(np.random.default_rng(s), n=n, reps=4000, settings=settings)
-                        for s in range(sets // 4000)])  # fmt: skip
+    rngs = [np.random.default_rng(budget.seed(s)) for s in range(sets // 4000)]
+    x = np.concatenate([family.simulate(rng, n=n, reps=4000, settings=settings) for rng in rngs])
     exact = family.exact(x, settings)
     risks = family.risks(n, settings, prob=prob)
+    checks = 5 * len(family.labels(settings))  # bias and variance of two estimators, and coverage
+    z = stats.norm.isf(budget.alpha_each(checks) / 2)
     for param in family.labels(settings):
         truth = settings.truth[param]
         for est in ("mle", "map"):
             column = "mle" if est == "mle" else "map_exact"
             err = exact[param][column] - truth
             bias, var = float(risks[param][f"{est}_bias"]), float(risks[param][f"{est}_var"])
-            assert abs(err.mean() - bias) < 5 * err.std() / np.sqrt(sets), (est, err.mean(), bias)
+            assert abs(err.mean() - bias) < z * err.std() / np.sqrt(sets), (est, err.mean(), bias)
             se_var = np.sqrt(np.var((err - err.mean()) ** 2) / sets)
-            assert abs(err.var() - var) < 5 * se_var, (est, err.var(), var)
+            assert abs(err.var() - var) < z * se_var, (est, err.var(), var)
         post = family.densities(x, settings)[param]["posterior"]  # batched over the data sets
         lo, hi = post.ppf(0.5 - prob / 2), post.ppf(0.5 + prob / 2)
         hit = ((lo <= truth) & (truth <= hi)).mean()
         cover = float(risks[param]["coverage"])
-        assert abs(hit - cover) < 5 * np.sqrt(cover * (1 - cover) / sets), (hit, cover)
+        assert abs(hit - cover) < z * np.sqrt(cover * (1 - cover) / sets), (hit, cover)
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize("key", KEYS)
 def test_default_study_agrees_with_the_exact_posterior_mean_and_mode(key):
     """The family's default study (N = 10, 100, 1000; 20 reps; 4 x 1000 draws; the default engine,
     nutpie), every row agreeing. PyMC's NUTS faces the same tests in test_samplers and in
     benchmarks/calibration.py's measured false-alarm rates for every family."""
     assert StudyConfig().sampler == "nutpie"
-    result = run_study(StudyConfig(family=key), log=lambda _: None)
+    config = StudyConfig(family=key, seed=budget.seed(2026), alpha=budget.ALPHA)
+    result = run_study(config, log=lambda _: None)
     assert len(result.rows) == 60 * len(FAMILIES[key].labels(result.config.settings))
     assert result.rows["agree"].all(), result.failures[["n", "rep", "param", "reason"]].to_dict("records")
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize("key", KEYS)
 def test_prior_washes_out_of_every_component(key):
     """Each component gets its own washout fit, and its |MAP - MLE| falls at least like N^-1/2.
@@ -169,7 +177,7 @@ def test_prior_washes_out_of_every_component(key):
     The theory says N^-1, or N^-3/2 where the prior's mode sits at the truth; both are far
     below -1/2, the rate at which the posterior itself narrows.
     """
-    config = StudyConfig(family=key, sampler="nuts")
+    config = StudyConfig(family=key, sampler="nuts", seed=budget.seed(2026))
     wash = washout(config)
     assert list(wash) == list(FAMILIES[key].labels(config.settings))
     for label, w in wash.items():
@@ -177,6 +185,7 @@ def test_prior_washes_out_of_every_component(key):
         assert np.all(w.gap > 0), label
 
 
+@pytest.mark.statistical(1)
 def test_washout_rate_depends_on_where_the_prior_points():
     """Categorical-Dirichlet: truth (1, 2, 3) / 6, prior Dirichlet(2, 2, 2) with mode 1/3 each.
 
@@ -188,7 +197,9 @@ def test_washout_rate_depends_on_where_the_prior_points():
     more than 5 of their sds from the theory.
     """
     grid = np.unique(np.round(np.geomspace(1000, 100_000, 13)).astype(int))
-    wash = washout(StudyConfig(family="categorical_dirichlet", sampler="nuts"), grid=grid)
+    wash = washout(
+        StudyConfig(family="categorical_dirichlet", sampler="nuts", seed=budget.seed(2026)), grid=grid
+    )
     assert wash["theta[1]"].slope < -1.25
     assert wash["theta[0]"].slope > -1.1 and wash["theta[2]"].slope > -1.1
 
@@ -357,6 +368,7 @@ def test_binary_and_count_data_are_checked():
         exponential_gamma.posterior(x=[[0.0]], a=2, b=1)
 
 
+@pytest.mark.statistical(1)
 def test_multivariate_normal_in_five_dimensions():
     """d = 5: conjugate-models agrees and NUTS matches all five marginals in every row."""
     family = FAMILIES["multivariate_normal_known_cov"]
@@ -368,9 +380,8 @@ def test_multivariate_normal_in_five_dimensions():
     np.testing.assert_allclose(
         [exact[f"mu[{k}]"]["post_mean_exact"][0] for k in range(5)], ref.mu, rtol=1e-10
     )
-    config = StudyConfig(
-        family=family.key, settings=settings, ns=(5, 200), reps=2, draws=1000, tune=500, chains=2
-    )
+    config = StudyConfig(family=family.key, settings=settings, ns=(5, 200), reps=2, draws=1000, tune=500,
+                         chains=2, seed=budget.seed(2026), alpha=budget.ALPHA)  # fmt: skip
     rows = run_study(config, log=lambda _: None).rows
     assert len(rows) == 2 * 2 * 5
     assert rows["agree"].all(), rows.loc[~rows["agree"], ["n", "rep", "param", "reason"]].to_dict("records")

@@ -76,6 +76,7 @@ def test_draw_later_returns_while_the_workers_draw(tmp_path):
     assert len(pids) == 2 and os.getpid() not in pids
 
 
+@pytest.mark.statistical(1)
 def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
     outs = {}
     engines = f"{compare.DEFAULT_ENGINE['study']},exact"  # two engines: the plots across engines too
@@ -112,6 +113,7 @@ def test_a_failed_early_plot_leaves_nothing_behind(tmp_path, monkeypatch, capsys
     assert not out.exists() and not list(tmp_path.glob("conjugate-check-plots-*"))
 
 
+@pytest.mark.statistical(1)
 def test_without_a_private_folder_the_plots_are_drawn_after(tmp_path, monkeypatch):
     """No folder for the early plots (a full /tmp): every file is still written, after the comparison."""
     real = files.tempfile.mkdtemp

@@ -13,10 +13,12 @@ import pytest
 import compare
 from models import plugins
 from study.api import check_engine
+from tests import budget
 from tests.html_checks import check_report
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--n", "10", "--reps", "2", "--draws", "300", "--tune", "300", "--chains", "2", "--seed", "4"]
+TINY = ["--n", "10", "--reps", "2", "--draws", "300", "--tune", "300", "--chains", "2",
+        "--seed", str(budget.seed(4)), "--alpha", str(budget.ALPHA)]  # fmt: skip
 
 ENGINES = '''
 import numpy as np
@@ -100,6 +102,7 @@ def engines_module(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.statistical(1)
 def test_plugin_runs_end_to_end_through_compare_in_a_subprocess(engines_module, tmp_path):
     """--sampler module:callable beside a registry name, from a module on PYTHONPATH."""
     out = tmp_path / "out"
@@ -117,6 +120,7 @@ def test_plugin_runs_end_to_end_through_compare_in_a_subprocess(engines_module, 
     assert (out / "posterior_normal_normal_good.nc").exists()
 
 
+@pytest.mark.statistical(1)
 def test_entry_point_engines_are_listed_and_run(engines_module, tmp_path, monkeypatch, capsys):
     """An installed package's entry point: listed with where it came from, and run by its name."""
     ep = importlib.metadata.EntryPoint("their_nuts", "my_engines:good", plugins.ENTRY_POINT_GROUP)
@@ -155,6 +159,7 @@ def test_engine_that_cannot_be_loaded_is_one_line_exit_two(engines_module, tmp_p
     assert not out.exists()
 
 
+@pytest.mark.statistical(1)
 @pytest.mark.parametrize(
     "name, message",
     [
@@ -198,14 +203,16 @@ def test_every_engine_failing_still_writes_a_report(engines_module, tmp_path, ca
     assert [(r[1], r[2], r[5]) for r in page.verdict] == [("raises", "10", "FAILED")]  # one row per N
 
 
+@pytest.mark.statistical(2)
 def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
     import my_engines
 
-    check = check_engine(my_engines.good, ns=(10,), reps=2, draws=300, tune=300, chains=2, seed=4)
+    small = dict(ns=(10,), reps=2, draws=300, tune=300, chains=2, seed=budget.seed(4), alpha=budget.ALPHA)
+    check = check_engine(my_engines.good, **small)
     assert check.agrees and len(check.rows) == 2 and len(check.pooled) == 3
     check.assert_agrees()
     assert "good agrees with the exact posterior on normal_normal" in str(check)
-    bare = check_engine(my_engines.no_coords, ns=(10,), reps=2, draws=300, tune=300, chains=2, seed=4)
+    bare = check_engine(my_engines.no_coords, **small)
     assert bare.agrees and list(bare.results[0].idata["posterior"]["n"].values) == [10]
     failed = check_engine(my_engines.raises, families=["normal_normal", "binomial_beta"], ns=(10,), reps=2)
     assert not failed.agrees and set(failed.engine_failures) == {"normal_normal", "binomial_beta"}
@@ -223,11 +230,14 @@ def test_python_api_checks_a_callable_and_names_what_failed(engines_module):
         check_engine(my_engines.good, settings={"normal_normal": {"prior_var": -1}})
 
 
+@pytest.mark.statistical(2)
 def test_broken_example_passes_where_it_cannot_show_and_is_caught_where_it_can():
     """examples/no_jacobian_nuts: no transform on normal_normal (agrees); the logit of p (caught)."""
     from examples.no_jacobian_nuts import no_jacobian_nuts
 
-    small = dict(ns=(10, 100), reps=5, draws=500, tune=500, chains=2, seed=11)
+    small = dict(
+        ns=(10, 100), reps=5, draws=500, tune=500, chains=2, seed=budget.seed(11), alpha=budget.ALPHA
+    )
     assert check_engine(no_jacobian_nuts, families="normal_normal", **small).agrees
     caught = check_engine(no_jacobian_nuts, families="binomial_beta", **small)
     assert not caught.agrees
@@ -235,18 +245,23 @@ def test_broken_example_passes_where_it_cannot_show_and_is_caught_where_it_can()
 
 
 @pytest.mark.slow
+@pytest.mark.statistical(1)
 def test_blackjax_example_agrees_in_every_family():
     pytest.importorskip("blackjax", reason="the blackjax extra is not installed")
     from examples.blackjax_nuts import blackjax_nuts
 
-    check = check_engine(blackjax_nuts, families="all", ns=(10, 100), reps=5, draws=500, tune=500, chains=2)
+    check = check_engine(blackjax_nuts, families="all", ns=(10, 100), reps=5, draws=500, tune=500, chains=2,
+                         seed=budget.seed(2026), alpha=budget.ALPHA)  # fmt: skip
     assert check.agrees, str(check)
 
 
+@pytest.mark.statistical(1)
 def test_api_example_runs_as_a_sampler_authors_test(tmp_path):
     """examples/check_in_pytest.py is what an author puts in their own suite: run it with pytest."""
     example = str(ROOT / "examples" / "check_in_pytest.py")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", example]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    # the example takes its alpha and seed from the environment, as an author's CI may
+    env = os.environ | {"CHECK_ENGINE_ALPHA": str(budget.ALPHA), "CHECK_ENGINE_SEED": str(budget.seed(1))}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 passed" in done.stdout

@@ -1,6 +1,7 @@
 """The HTML report: read back from the terminal's text, self-contained, complete, failures first."""
 
 import pandas as pd
+import pytest
 
 from report.html import Ids, Section, parse_body, split_table, text_sections
 from report.tables import fade_table, format_table
@@ -42,6 +43,7 @@ def test_headings_split_the_text_into_sections_with_unique_ids():
     )
 
 
+@pytest.mark.statistical(1)
 def test_study_report_holds_every_table_plot_and_a_verdict_row_per_family_engine_n(report_run):
     code, out, printed = report_run
     assert code == 0, printed
@@ -73,6 +75,7 @@ def test_a_failing_engine_is_shown_at_the_top(failing_run):
         assert line.replace("<", "&lt;").replace(">", "&gt;") in html
 
 
+@pytest.mark.statistical(1)
 def test_sbc_report_has_its_tables_plots_and_reading(sbc_run):
     code, out, printed = sbc_run
     assert code == 0, printed
