@@ -37,12 +37,14 @@ whether the draws could come from the exact posterior, so their errors are stand
 what they would be if they did: ArviZ's MCSE formulas with the exact sd and excess kurtosis,
 and only the effective sample size read from the draws. ArviZ's MCSE of the sd uses the
 draws' own fourth moment, which is low exactly when the draws miss the tails and their sd
-comes out low, so the sd z was skewed: on 20,000 sets of 4 x 1000 iid draws its mean was
--0.014 (Normal), -0.040 (Gamma(5)) and -0.139 (InverseGamma(8)), with 0.19%, 0.25% and
-0.77% of z below -3 against 0.135% nominal; pooled over 20 replications that bias moves the
-pooled sd z by -0.06 to -0.6. With the exact moments the means are -0.002, -0.010 and
--0.010 and the lower tails 0.15%, 0.11% and 0.03%. The same on nutpie's draws of the
-default study (2,400 rows each): poisson_gamma's sd z below -3 fell from 0.38% to 0.29%.
+comes out low, so the sd z was skewed: on 20,000 sets of 4 x 1000 iid draws
+(``benchmarks/estimator_tails.py``) its mean was -0.012 (Normal), -0.025 (Gamma(5)) and
+-0.130 (InverseGamma(8)), with 0.16%, 0.28% and 0.88% of z below -3 against 0.135%
+nominal; pooled over 20 replications that bias moves the pooled sd z by -0.05 to -0.6.
+With the exact moments the means are -0.001, +0.005 and -0.002 and the lower tails 0.105%,
+0.125% and 0.02% (InverseGamma(8), whose eighth moment is infinite, keeps a heavy upper
+tail, 0.375%: the sd's own estimator is skewed there). Nutpie's draws: see
+docs/false_alarms.md.
 
 Why the thinning rule: NUTS draws of a Normal posterior are antithetic (lag-1
 autocorrelation about -0.38) and their lag-2 autocorrelation is positive (+0.12 for the
