@@ -17,7 +17,11 @@ Two sources of correct draws:
   every row a set; the exact posterior of each row gives the moments.
 
 Printed per source and z: its sd and mean, and the share of |z| beyond 2.576 and 3.29 and of z
-below -3 and above 3 (nominal 1%, 0.1%, 0.135% and 0.135%).
+below -3 and above 3 (nominal 1%, 0.1%, 0.135% and 0.135%). For an engine's draws also whether
+the replications of one batched run share their errors: per (run, parameter, N), the variance
+of the replications' summed standardised errors read from the pooled chain (the replications'
+standardised draws averaged draw by draw, whose MCSE carries every cross-correlation) over the
+sum of the rows' own variances; about 1 when the replications are independent.
 
     .venv/bin/python benchmarks/estimator_tails.py                       # about 2 minutes
     .venv/bin/python benchmarks/estimator_tails.py --engine nutpie --runs 200   # about 9 minutes
@@ -53,6 +57,25 @@ def z_scores(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, kurtosis: np.ndarr
     }
 
 
+def shared_error_ratios(d: np.ndarray, rows) -> dict[str, float]:
+    """Variance of the replications' summed errors from their pooled chain, over the sum of their own.
+
+    ``d (rep, chain, draw)`` are one (parameter, N) group's draws; ``rows`` its rows (sorted by rep).
+    """
+    mu = rows["post_mean_exact"].to_numpy()[:, None, None]
+    s = rows["post_sd_exact"].to_numpy()[:, None, None]
+    std = (d - mu) / s
+    kw = dict(chain_axis=-2, draw_axis=-1)
+    k = len(d)
+    own_mean = np.sum(1 / array_stats.ess(std, method="mean", **kw))  # each row's variance in sd units
+    pooled_mean = (k * float(array_stats.mcse(std.mean(axis=0), method="mean", **kw))) ** 2
+    centred = (std - std.mean(axis=(1, 2), keepdims=True)) ** 2  # the sd's linearisation, per row
+    w = centred / (2 * np.sqrt(centred.mean(axis=(1, 2), keepdims=True)))
+    own_sd = np.sum(array_stats.mcse(w, method="mean", **kw) ** 2)
+    pooled_sd = (k * float(array_stats.mcse(w.mean(axis=0), method="mean", **kw))) ** 2
+    return {"mean": pooled_mean / own_mean, "sd": pooled_sd / own_sd}
+
+
 def show(label: str, sets: int, found: dict[str, list[np.ndarray]]) -> None:
     print(f"{label}: {sets} sets")
     for name, parts in found.items():
@@ -85,6 +108,7 @@ def engine_draws(args: argparse.Namespace) -> None:
 
     family = FAMILIES[args.family]
     found: dict[str, list[np.ndarray]] = {}
+    shared: dict[str, list[float]] = {"mean": [], "sd": []}
     sets = 0
     for seed in range(args.first_seed, args.first_seed + args.runs):
         result = run_study(
@@ -103,8 +127,15 @@ def engine_draws(args: argparse.Namespace) -> None:
                 for name, v in z.items():
                     found.setdefault(name, []).append(v)
                 sets += len(d)
+                for key, ratio in shared_error_ratios(d, rows).items():
+                    shared[key].append(ratio)
         print(f"{seed - args.first_seed + 1}/{args.runs} runs", file=sys.stderr, flush=True)
     show(f"{args.engine} on {args.family}'s default study, seeds {args.first_seed}..{seed}", sets, found)
+    ratios = f"mean {np.mean(shared['mean']):.3f}, sd {np.mean(shared['sd']):.3f}"
+    print(
+        f"  replications sharing their errors (pooled-chain variance / sum of the rows', mean over "
+        f"{len(shared['mean'])} groups): {ratios}"
+    )
 
 
 def main() -> None:
