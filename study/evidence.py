@@ -40,6 +40,19 @@ def exact_log_evidence(family: Family, datasets: Mapping[int, np.ndarray], setti
     return total
 
 
+def _stage_values(stages) -> np.ndarray:
+    """One chain's per-stage log marginal likelihoods as floats, in order.
+
+    PyMC stores them as numbers when every chain ran the same number of stages, and as an
+    object array holding one array per chain when the chains ran different numbers.
+    """
+    out = []
+    for v in np.ravel(np.asarray(stages, dtype=object)):
+        if v is not None:
+            out.extend(np.ravel(np.asarray(v, dtype=float)))
+    return np.array(out, dtype=float)
+
+
 def engine_evidence(idata: xr.DataTree) -> dict[str, float] | None:
     """Return the engine's evidence estimate in ``idata``, or None if it reports none.
 
@@ -58,8 +71,10 @@ def engine_evidence(idata: xr.DataTree) -> dict[str, float] | None:
     if "sample_stats" not in idata.children or "log_marginal_likelihood" not in idata["sample_stats"]:
         return None
     per_chain = []
-    for stages in np.atleast_2d(idata["sample_stats"]["log_marginal_likelihood"].values):
-        values = np.array([float(np.asarray(v)) for v in np.ravel(stages) if v is not None], dtype=float)
+    stats = idata["sample_stats"]["log_marginal_likelihood"]
+    for chain in stats["chain"].values if "chain" in stats.dims else [None]:
+        stages = stats.sel(chain=chain).values if chain is not None else stats.values
+        values = _stage_values(stages)
         values = values[np.isfinite(values)]
         per_chain.append(values[-1] if len(values) else np.nan)  # the last stage: the whole evidence
     per_chain = np.array(per_chain)

@@ -211,3 +211,23 @@ def test_an_elbo_above_log_z_is_caught():
     assert not high["agree"]
     low = judge_evidence({"kind": "elbo", "estimate": -10.2, "se": 0.01, "spread": np.nan}, -10.1, 0.01)
     assert low["agree"]
+
+
+def test_smc_chains_with_different_numbers_of_stages_give_their_last_stage():
+    """PyMC stores each chain's stages as an array of its own length when the chains differ."""
+    import xarray as xr
+
+    from study.evidence import engine_evidence
+
+    ragged = np.empty((2, 1), dtype=object)
+    ragged[0, 0], ragged[1, 0] = np.array([-3.0, -2.0, -1.0]), np.array([-3.0, -1.5])
+    even = np.array([[-3.0, -2.0, -1.0], [-3.0, -2.5, -1.5]])
+    for values, dims in ((ragged, ("chain", "draw")), (even, ("chain", "stage"))):
+        tree = xr.DataTree.from_dict(
+            {
+                "posterior": xr.Dataset(),
+                "sample_stats": xr.Dataset({"log_marginal_likelihood": (dims, values)}),
+            }
+        )
+        e = engine_evidence(tree)
+        assert e["chains"] == 2 and e["estimate"] == pytest.approx(-1.25)
