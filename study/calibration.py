@@ -153,10 +153,10 @@ def measured_promise(engine: str, family: str, config, *, path: Path = MEASURED)
     if len(here):
         runs, alarms = len(here), int(here["false_alarm"].sum())
         lo, hi = interval(alarms, runs)
+        rate = f"{100 * alarms / runs:.2g}%, 95% CI {100 * lo:.2g}%-{100 * hi:.2g}%"
         return (
-            f"Measured for {engine} on {family} at this configuration: {alarms} false alarms in {runs} runs "
-            f"of correct draws ({100 * alarms / runs:.2g}%, 95% CI {100 * lo:.2g}%-{100 * hi:.2g}%; "
-            "docs/false_alarms.md)."
+            f"Measured for {engine} on {family} at this configuration: {alarms} of {runs} runs of correct "
+            f"draws raised a false alarm ({rate}; docs/false_alarms.md)."
         )
     if len(frame):
         return (

@@ -53,9 +53,7 @@ def test_the_table_and_the_promise_read_the_lines(tmp_path):
     assert not table.loc["nuts", "within"]  # 5 in 30 is more than a true 1% allows
     assert table.loc["nutpie", "row_mean_p05"] == pytest.approx(0.05) and table.loc["nutpie", "row_mean_ok"]
     promise = calibration.measured_promise("nutpie", "normal_normal", StudyConfig(), path=path)
-    assert promise.startswith(
-        "Measured for nutpie on normal_normal at this configuration: 2 false alarms in 200"
-    )
+    assert promise.startswith("Measured for nutpie on normal_normal at this configuration: 2 of 200 runs")
     other = calibration.measured_promise("nutpie", "normal_normal", StudyConfig(reps=5), path=path)
     assert other.startswith("Not measured at this configuration")
     plug_in = calibration.measured_promise("my_engine", "normal_normal", StudyConfig(), path=path)
