@@ -47,30 +47,31 @@ DEFAULT_RUNS = 200
 
 @dataclass(frozen=True)
 class Unit:
-    """One run: an engine, a family and a seed at one configuration."""
+    """One run: a study (engine, family, seed, configuration), and whether to keep its rows."""
 
-    engine: str
-    family: str
-    seed: int
-    ns: tuple[int, ...] = (10, 100, 1000)
-    reps: int = 20
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    alpha: float = 0.01
+    config: StudyConfig
     keep_rows: bool = False
 
-    def config(self) -> StudyConfig:
-        """Return the study this unit runs."""
-        return StudyConfig(family=self.family, sampler=self.engine, seed=self.seed, ns=self.ns,
-                           reps=self.reps, draws=self.draws, tune=self.tune, chains=self.chains,
-                           alpha=self.alpha)  # fmt: skip
+    @property
+    def engine(self) -> str:
+        """The engine's name."""
+        return self.config.sampler
+
+    @property
+    def family(self) -> str:
+        """The family's key."""
+        return self.config.family
+
+    @property
+    def seed(self) -> int:
+        """The study seed."""
+        return self.config.seed
 
 
 def run_unit(unit: Unit) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None]:
     """Run one study and return its line for false_alarms.csv (and its rows and pooled tests if kept)."""
     start = time.perf_counter()
-    result = run_study(unit.config(), log=lambda _: None)
+    result = run_study(unit.config, log=lambda _: None)
     record = calibration.run_record(result, seed=unit.seed)
     record["seconds"] = round(time.perf_counter() - start, 2)
     if not unit.keep_rows:
@@ -99,15 +100,14 @@ def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **
     done = calibration.measured()
     units = []
     for engine, family, runs in cells:
-        probe = Unit(engine, family, first_seed, **config).config()
-        conf = calibration.configuration(probe)
+        conf = calibration.configuration(StudyConfig(family=family, sampler=engine, **config))
         seen = set()
         if len(done):
             here = done[
                 (done["engine"] == engine) & (done["family"] == family) & (done["configuration"] == conf)
             ]
             seen = set(here["seed"])
-        units += [Unit(engine, family, s, keep_rows=keep_rows, **config)
+        units += [Unit(StudyConfig(family=family, sampler=engine, seed=s, **config), keep_rows)
                   for s in range(first_seed, first_seed + runs) if s not in seen]  # fmt: skip
     return units
 
