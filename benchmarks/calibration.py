@@ -98,17 +98,14 @@ def plan() -> list[tuple[str, str, int]]:
 def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **config) -> list[Unit]:
     """Return the units of ``cells`` whose seeds are not yet measured at this configuration."""
     done = calibration.measured()
+    keys = ("engine", "family", "configuration", "seed")
+    seen = set(zip(*(done[k] for k in keys), strict=True)) if len(done) else set()
     units = []
     for engine, family, runs in cells:
         conf = calibration.configuration(StudyConfig(family=family, sampler=engine, **config))
-        seen = set()
-        if len(done):
-            here = done[
-                (done["engine"] == engine) & (done["family"] == family) & (done["configuration"] == conf)
-            ]
-            seen = set(here["seed"])
+        seeds = [s for s in range(first_seed, first_seed + runs) if (engine, family, conf, s) not in seen]
         units += [Unit(StudyConfig(family=family, sampler=engine, seed=s, **config), keep_rows)
-                  for s in range(first_seed, first_seed + runs) if s not in seen]  # fmt: skip
+                  for s in seeds]  # fmt: skip
     return units
 
 
@@ -166,7 +163,6 @@ def table(frame: pd.DataFrame) -> str:
         for name, _ in calibration.TESTS:
             p05, p01, ok = getattr(r, f"{name}_p05"), getattr(r, f"{name}_p01"), getattr(r, f"{name}_ok")
             cells.append(f"{100 * p05:.1f} / {100 * p01:.1f}{'' if ok else '*'}")
-        lo, hi = calibration.interval(r.false_alarms, r.runs)
         alarms = f"{r.false_alarms} (<= {r.bound}){'' if r.within else '!'}"
         spread = f"{r.z_mean_sd:.3f}, {r.z_sd_sd:.3f}"
         lines.append(f"{r.engine:<14}{r.family:<31}{r.runs:>5}  {alarms:<20}"
