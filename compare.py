@@ -112,7 +112,7 @@ posterior, gumbel.csv the categorical-latent estimators against temperature.
 
 # The engine each subcommand runs without --sampler. The study's is nutpie: NUTS on the same
 # PyMC model, its Rust sampler 0.1 to 0.3 s where PyMC's Python one takes 2.4 s on the
-# default study (README, Speed). Power and SBC keep PyMC's NUTS, the engine their measured
+# default study (docs/speed.md). Power and SBC keep PyMC's NUTS, the engine their measured
 # false-alarm and power figures were obtained with.
 DEFAULT_ENGINE = {"study": "nutpie", "power": "nuts", "sbc": "nuts"}
 

@@ -263,7 +263,7 @@ def engine_list() -> str:
         kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
         lines.append([s.name, kind, "available", s.origin, s.description])
     table = format_table(["engine", "kind", "status", "from", "description"], lines)
-    other = "Any other engine: --sampler module.path:callable (see the README, 'Check your own engine')."
+    other = "Any other engine: --sampler module.path:callable (see docs/your_engine.md)."
     return f"{table}\n\n{other}"
 
 
