@@ -50,8 +50,8 @@ import os  # noqa: E402
 import shlex  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from models.engines import SAMPLERS, Sampler  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from models.samplers import SAMPLERS, Sampler  # noqa: E402
 
 POWER_EXAMPLE = """\
 examples:
@@ -381,7 +381,7 @@ def parse_samplers(text: str) -> tuple[list[Sampler], list[str]]:
     'all' means every available built-in and announced engine and reports the others as
     skipped. Naming an unavailable engine, or one that cannot be loaded, is bad input.
     """
-    from models.plugins import PluginError, entry_points, load_entry_point, resolve
+    from models.engines.plugins import PluginError, entry_points, load_entry_point, resolve
 
     if text.strip() == "all":
         chosen = [s for s in SAMPLERS.values() if s.available]

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.batched import for_sampling  # noqa: E402
+from models.engines import SAMPLERS  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from models.samplers import SAMPLERS  # noqa: E402
 from study.run import StudyConfig, simulate_datasets  # noqa: E402
 
 

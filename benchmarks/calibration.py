@@ -31,8 +31,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.engines import SAMPLERS  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from models.samplers import SAMPLERS  # noqa: E402
 from study import calibration  # noqa: E402
 from study.run import StudyConfig, run_study  # noqa: E402
 from study.units import Executor, UnitFailure  # noqa: E402

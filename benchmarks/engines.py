@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.samplers import SAMPLERS  # noqa: E402
+from models.engines import SAMPLERS  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.run import StudyConfig, run_study  # noqa: E402
 

@@ -47,8 +47,8 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models.engines import SAMPLERS  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from models.samplers import SAMPLERS  # noqa: E402
 from study import sbc  # noqa: E402
 
 ENGINES = {"nuts": "pymc", "nutpie": "nutpie"}
@@ -141,7 +141,7 @@ def workers(args) -> None:
 
 def defect(args) -> None:
     """Print the fixed-truth study's verdict and SBC's tests for the narrow_low defect."""
-    from models.samplers import Sampler
+    from models.engines import Sampler
     from study.power import DEFECTS
     from study.run import StudyConfig, run_study
 

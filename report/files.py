@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from models.samplers import map_groups
+from models.engines import map_groups
 from report import plot_pool
 from report.terminal import FamilyReport
 from study import checks

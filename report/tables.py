@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from models.samplers import SAMPLERS
+from models.engines import SAMPLERS
 from study.aggregate import Washout
 from study.run import StudyResult
 
@@ -247,7 +247,7 @@ def engine_list() -> str:
     Announced engines (entry-point group ``conjugate_check.samplers``) are loaded to read
     their metadata; one that cannot be loaded is listed with the reason.
     """
-    from models.plugins import PluginError, entry_points, load_entry_point
+    from models.engines.plugins import PluginError, entry_points, load_entry_point
 
     lines = []
     for s in SAMPLERS.values():

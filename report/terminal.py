@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from models.plugins import EngineFailure
-from models.samplers import Sampler
+from models.engines import Sampler
+from models.engines.plugins import EngineFailure
 from report import tables
 from report.interpret import interpret
 from study.aggregate import Washout, per_n, washout

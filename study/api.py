@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from models.engines import Sampler
+from models.engines.plugins import EngineFailure, PluginError, as_sampler, resolve
 from models.families import FAMILIES
-from models.plugins import EngineFailure, PluginError, as_sampler, resolve
-from models.samplers import Sampler
 from study.run import StudyConfig, StudyResult, run_study
 
 
@@ -122,7 +122,7 @@ def check_engine(
     ----------
     engine
         A callable following the engine protocol (optional metadata as attributes, see
-        ``models.plugins``), a built-in engine's name, an announced engine's name, or
+        ``models.engines.plugins``), a built-in engine's name, an announced engine's name, or
         ``"module.path:callable"``.
     families
         A family key or several (``"all"``: every family).
@@ -138,7 +138,7 @@ def check_engine(
     Raises
     ------
     ValueError
-        For an engine that cannot be used (``models.plugins.PluginError``), an unknown
+        For an engine that cannot be used (``models.engines.plugins.PluginError``), an unknown
         family or setting, or a bad number.
     """
     if isinstance(engine, Sampler):

@@ -35,7 +35,9 @@ import xarray as xr
 from scipy import stats
 
 from models.batched import for_sampling
-from models.samplers import SAMPLERS, Problem, Sampler, exact, map_groups, nuts
+from models.engines import SAMPLERS, Problem, Sampler, map_groups
+from models.engines.exact import exact
+from models.engines.pymc_steps import nuts
 from study.run import StudyConfig, run_study
 
 DEFAULT_SEEDS = 20

@@ -14,9 +14,9 @@ import pandas as pd
 import xarray as xr
 
 from models.batched import for_sampling
+from models.engines import SAMPLERS, Problem, Sampler, map_groups
+from models.engines.plugins import EngineFailure, run_engine
 from models.families import FAMILIES, Family
-from models.plugins import EngineFailure, run_engine
-from models.samplers import SAMPLERS, Problem, Sampler, map_groups
 from study import checks
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.seeds import data_rng, sampler_seed
@@ -279,7 +279,7 @@ def run_study(
 
     Raises
     ------
-    models.plugins.EngineFailure
+    models.engines.plugins.EngineFailure
         When the engine raises or returns what the engine protocol does not allow.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))

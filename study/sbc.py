@@ -40,9 +40,9 @@ from arviz_stats.base import array_stats
 from scipy import stats
 
 from models.batched import for_sampling
+from models.engines import SAMPLERS, Problem, Sampler
+from models.engines.plugins import run_engine
 from models.families import FAMILIES, Family
-from models.plugins import run_engine
-from models.samplers import SAMPLERS, Problem, Sampler
 from study import checks
 from study.run import count_divergences
 

@@ -63,11 +63,11 @@ def report_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def failing_run(tmp_path_factory):
     """The study with an engine whose draws are shifted by half a posterior sd, beside the exact one."""
-    from models import samplers
+    from models.engines import SAMPLERS
 
     out = tmp_path_factory.mktemp("failing") / "results"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(samplers.SAMPLERS, "shifted", shifted_engine())
+        mp.setitem(SAMPLERS, "shifted", shifted_engine())
         code, text = run([*TINY, "--sampler", "exact,shifted"], out)
     return code, out, text
 

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 import compare
-from models import samplers
+from models.engines import Sampler
 from models.families import FAMILIES
 from tests import budget
 
@@ -28,7 +28,7 @@ def run(args: list[str], out: Path) -> tuple[int, str]:
     return code, printed.getvalue()
 
 
-def shifted_engine() -> samplers.Sampler:
+def shifted_engine() -> Sampler:
     """A normal_normal engine whose draws are the exact posterior's, shifted by half its sd."""
     family = FAMILIES["normal_normal"]
 
@@ -45,4 +45,4 @@ def shifted_engine() -> samplers.Sampler:
             {"posterior": xr.Dataset({"mu": (("chain", "draw", "n", "rep"), mu)}, coords={"n": ns})}
         )
 
-    return samplers.Sampler("shifted", "test double", True, "distribution", None, (), shifted)
+    return Sampler("shifted", "test double", True, "distribution", None, (), shifted)

@@ -176,7 +176,7 @@ def test_exact_iid_draws_agree_and_shifted_draws_do_not():
                 )
             }
         )
-        from models.samplers import SAMPLERS
+        from models.engines import SAMPLERS
 
         rows, _, _ = tabulate(family, SAMPLERS["nuts"], config, data, idata)
         assert rows["agree"].all() if expect else not rows["agree"].any()
@@ -286,7 +286,7 @@ def test_several_engines_share_data_and_outputs(tmp_path, capsys):
 
 
 def test_list_samplers_shows_every_engine_and_availability(capsys):
-    from models.samplers import SAMPLERS
+    from models.engines import SAMPLERS
 
     assert compare.main(["--list-samplers"]) == 0
     text = capsys.readouterr().out
@@ -297,13 +297,14 @@ def test_list_samplers_shows_every_engine_and_availability(capsys):
 
 def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsys):
     """A missing optional dependency: bad input when named, skipped with its hint under 'all'."""
-    from models import samplers
+    from models.engines import SAMPLERS, Sampler
+    from models.engines.pymc_steps import nuts
 
-    ghost = samplers.Sampler(
+    ghost = Sampler(
         "ghost", "needs a package that is not installed", True, "distribution", "ghost",
-        ("no_such_module_here",), samplers.nuts,
+        ("no_such_module_here",), nuts,
     )  # fmt: skip
-    monkeypatch.setitem(samplers.SAMPLERS, "ghost", ghost)
+    monkeypatch.setitem(SAMPLERS, "ghost", ghost)
     assert not ghost.available and ghost.install_hint == 'pip install -e ".[ghost]"'
     code = compare.main([*TINY, "--sampler", "ghost", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
@@ -318,7 +319,7 @@ def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsy
 @pytest.mark.statistical(1)
 def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
     """--sampler all on a tiny study: every engine's rows, draws file and verdict, exit 0."""
-    from models.samplers import SAMPLERS
+    from models.engines import SAMPLERS
 
     out = tmp_path / "o"
     code = compare.main([*TINY, "--n", "20", "--sampler", "all", "--out", str(out)])

@@ -21,8 +21,8 @@ from conjugate import models as cm
 from scipy import integrate, optimize, stats
 
 from models.batched import for_sampling
+from models.engines.approximations import map_point
 from models.families import FAMILIES
-from models.samplers import map_point
 from study.aggregate import washout
 from study.run import StudyConfig, run_study, simulate_datasets
 from tests import budget

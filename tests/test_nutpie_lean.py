@@ -1,4 +1,4 @@
-"""models.nutpie_lean: nutpie with lean numba callbacks is nutpie, draw for draw and code for code.
+"""models.engines.nutpie_lean: nutpie with lean numba callbacks is nutpie, draw for draw and code for code.
 
 The lean callbacks only change how the log density, its gradient and the stored values are
 copied into nutpie's buffers. So, against ``nutpie.compile_pymc_model`` on the same models:
@@ -59,8 +59,8 @@ def record(variant: str, path: str) -> None:
 
         compile_model = nutpie.compile_pymc_model
     else:  # nutpie as the study imports it: with arviz_base standing in for arviz
-        from models.nutpie_lean import compile_pymc_model as compile_model
-        from models.nutpie_lean import nutpie
+        from models.engines.nutpie_lean import compile_pymc_model as compile_model
+        from models.engines.nutpie_lean import nutpie
     saved = {}
     for key, frozen in MODELS:
         compiled = compile_model(_model(key, frozen))
@@ -83,7 +83,7 @@ def record(variant: str, path: str) -> None:
 
 
 def test_lean_compile_draws_and_returns_what_nutpie_does(tmp_path):
-    from models import nutpie_lean
+    from models.engines import nutpie_lean
 
     assert nutpie_lean.lean_available(), "this nutpie lacks the factories the lean callbacks replace"
     procs = {}  # the two variants side by side, one process each
@@ -104,9 +104,8 @@ def test_lean_compile_draws_and_returns_what_nutpie_does(tmp_path):
 
 
 def test_the_study_engine_compiles_through_the_lean_callbacks(monkeypatch):
-    """The nutpie engine compiles through models.nutpie_lean, so the draws compared above are the study's."""
-    from models import nutpie_lean
-    from models.samplers import SAMPLERS
+    """The nutpie engine compiles through models.engines.nutpie_lean: the draws above are the study's."""
+    from models.engines import SAMPLERS, nutpie_lean
 
     used = []
     lean = nutpie_lean._logp_callback
@@ -119,7 +118,7 @@ def test_nutpie_is_imported_without_arvizs_plots_and_converts_with_arviz_base():
     """nutpie's ``arviz`` is arviz_base's names: no Matplotlib in the study's process, the same functions."""
     code = """
 import sys
-import models.nutpie_lean
+import models.engines.nutpie_lean
 assert "matplotlib" not in sys.modules and "arviz_plots" not in sys.modules, "ArviZ's plots loaded"
 import arviz_base
 stand_in = sys.modules["nutpie.sample"].arviz

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import compare
-from models import plugins
+from models.engines import plugins
 from study.api import check_engine
 from tests import budget
 from tests.html_checks import check_report
@@ -23,7 +23,7 @@ TINY = ["--n", "10", "--reps", "2", "--draws", "300", "--tune", "300", "--chains
 ENGINES = '''
 import numpy as np
 import xarray as xr
-from models.samplers import nuts
+from models.engines.pymc_steps import nuts
 
 STUDY_CONSTANT = 3
 

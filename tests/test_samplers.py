@@ -26,8 +26,8 @@ import arviz_stats as azs
 import pytest
 from scipy import stats
 
+from models.engines import SAMPLERS
 from models.families import FAMILIES
-from models.samplers import SAMPLERS
 from study import checks
 from study.run import StudyConfig, run_study
 from tests import budget

@@ -19,8 +19,8 @@ import pytest
 from scipy import stats
 
 import compare
+from models.engines import SAMPLERS, Sampler
 from models.families import FAMILIES
-from models.samplers import SAMPLERS, Sampler
 from study import sbc
 from study.power import DEFECTS
 from study.run import StudyConfig, run_study

@@ -6,8 +6,8 @@ The false-alarm rates and the power are measured by ``benchmarks/calibration.py`
 
 import pytest
 
+from models.engines import Sampler
 from models.families import FAMILIES
-from models.samplers import Sampler
 from study.power import DEFECTS
 from study.run import StudyConfig, run_study
 from tests import budget

@@ -1,6 +1,6 @@
 """Engines from outside the suite: loading them, and checking what any engine returns.
 
-An engine is any callable that follows the engine protocol (``models.samplers.Engine``)::
+An engine is any callable that follows the engine protocol (``models.engines.Engine``)::
 
     engine(model, *, draws, tune, chains, cores, seed, progress) -> xarray.DataTree
 
@@ -48,7 +48,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from models.samplers import SAMPLERS, Sampler
+from models.engines.protocol import Sampler
+from models.engines.registry import SAMPLERS
 
 ENTRY_POINT_GROUP = "conjugate_check.samplers"
 PROTOCOL_KEYWORDS = ("draws", "tune", "chains", "cores", "seed", "progress")

@@ -1,0 +1,149 @@
+"""The engine protocol, what the registry says of an engine, and helpers every adapter shares.
+
+Every engine is a callable ``(model, *, draws, tune, chains, cores, seed, progress)``
+returning an ``xarray.DataTree`` whose ``posterior`` group has dims ``(chain, draw, ...)``
+with the model's own dims after them. Each built-in adapter times itself and stores, in
+the posterior's attributes, ``compile_time`` (seconds spent building and compiling before
+the first iteration, where the engine's API lets the two be separated; NaN where it does
+not, and then the compilation is inside ``sampling_time``), ``sampling_time`` and
+``wall_time`` (``stamp``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from models.families import Family
+
+
+class Engine(Protocol):
+    """The engine protocol: what every engine, built in or from outside, is called with and returns.
+
+    ``engine(model, *, draws, tune, chains, cores, seed, progress)`` fits the PyMC
+    ``model`` (one batched model: every data set of the study) and returns an
+    ``xarray.DataTree`` whose ``posterior`` group holds every free variable with dims
+    ``(chain, draw, ...)``, the model's own dims after them (``n``, ``rep``, ...). A
+    sampler returns ``chains x draws`` draws after ``tune`` tuning steps, from the
+    generator seeded by ``seed``; a point estimate returns one chain of one draw. It may
+    store ``compile_time``, ``sampling_time`` and ``wall_time`` (seconds) in the
+    posterior's attributes and a ``sample_stats`` group with ``diverging``.
+    """
+
+    def __call__(
+        self, model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int, progress: bool
+    ) -> xr.DataTree:  # pragma: no cover - a protocol
+        """Fit ``model`` and return its posterior draws."""
+        ...
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """An inference engine and what it promises.
+
+    Attributes
+    ----------
+    name
+        Registry key, used on the command line and in output rows.
+    description
+        One line for ``--list-samplers`` and reports.
+    exact
+        True when the engine is asymptotically exact (MCMC, SMC); False for
+        approximations (ADVI, Laplace, find_MAP).
+    kind
+        ``"distribution"`` when it returns draws, ``"point"`` for a point estimate.
+    needs
+        The optional extra that provides it (``pip install -e ".[extra]"``), or None.
+    modules
+        The importable modules the extra provides; the engine is available when all import.
+    run
+        The adapter itself.
+    check
+        How its output is judged (see ``study.checks``): ``"sampler"``, the calibrated
+        statistical tests and diagnostic floors; ``"close"``, the accuracy bounds of an
+        approximation whose family contains the exact posterior; ``"map"``, a point
+        compared with the exact MAP.
+    promise
+        What an approximate engine promises for a posterior in its own family, in words.
+    thin
+        Iterations per kept draw: random-walk engines run ``thin * (draws + tune)``
+        iterations and keep every ``thin``-th draw, so stored draws stay as for NUTS.
+    budget
+        What a run costs, in words, for progress messages; ``{chains}``, ``{draws}``,
+        ``{tune}`` and ``{thin}`` are filled in.
+    needs_problem
+        True for engines that draw from the closed forms (``exact``): the study passes them
+        ``problem=Problem(...)`` beside the model.
+    origin
+        Where the engine comes from: ``"built in"``, or how an outside engine was loaded
+        (``models.engines.plugins``).
+    """
+
+    name: str
+    description: str
+    exact: bool
+    kind: str
+    needs: str | None
+    modules: tuple[str, ...]
+    run: Engine | Callable[..., xr.DataTree]
+    check: str = "sampler"
+    promise: str = ""
+    thin: int = 1
+    budget: str = "{chains} chains x {draws} draws after {tune} tuning"
+    needs_problem: bool = False
+    origin: str = "built in"
+
+    @property
+    def available(self) -> bool:
+        """True when every module the engine needs can be imported."""
+        return all(importlib.util.find_spec(m) is not None for m in self.modules)
+
+    @property
+    def install_hint(self) -> str:
+        """How to make the engine available, or '' when it is."""
+        if self.available or self.needs is None:
+            return ""
+        return f'pip install -e ".[{self.needs}]"'
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an engine drawing from the closed forms needs: the family, its settings, the data sets."""
+
+    family: Family
+    settings: object
+    datasets: dict[int, np.ndarray]
+
+
+def map_groups(idata: xr.DataTree, fn: Callable[[xr.Dataset], xr.Dataset]) -> xr.DataTree:
+    """Apply ``fn`` to every group's dataset, keeping the groups' attributes."""
+    groups = {}
+    for name, node in idata.children.items():
+        groups[name] = fn(node.to_dataset())
+        groups[name].attrs = dict(node.attrs)
+    return xr.DataTree.from_dict(groups)
+
+
+def stamp(idata: xr.DataTree, compile_time: float, sampling_time: float) -> xr.DataTree:
+    """Store the adapter's timings in the posterior's attributes."""
+    attrs = idata["posterior"].attrs
+    attrs["compile_time"] = compile_time
+    attrs["sampling_time"] = sampling_time
+    attrs["wall_time"] = sampling_time + (0.0 if np.isnan(compile_time) else compile_time)
+    return idata
+
+
+def as_chains(idata: xr.DataTree, chains: int, draws: int) -> xr.DataTree:
+    """Reshape ``chains * draws`` iid draws held as one chain into ``chains`` chains."""
+    post = idata["posterior"].to_dataset()
+    post = post.isel(chain=0, drop=True)
+    post = post.assign_coords(draw=np.arange(chains * draws))
+    stacked = post.coarsen(draw=draws).construct(draw=("chain", "draw"))
+    stacked = stacked.assign_coords(chain=np.arange(chains), draw=np.arange(draws))
+    return xr.DataTree.from_dict({"posterior": stacked.transpose("chain", "draw", ...)})

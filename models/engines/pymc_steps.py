@@ -1,0 +1,87 @@
+"""PyMC's own engines: NUTS, Metropolis, slice, DEMetropolisZ (through pm.sample) and SMC."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pymc as pm
+import xarray as xr
+
+from models.engines.protocol import stamp
+
+
+def _pymc_step_sampler(make_step: Callable[[pm.Model, int, int], tuple[object, object]]) -> Callable:
+    """Adapter for PyMC's own step methods: build (compile) the step, then pm.sample it."""
+
+    def run(
+        model: pm.Model,
+        *,
+        draws: int,
+        tune: int,
+        chains: int,
+        cores: int = 1,
+        seed: int,
+        progress: bool = False,
+    ) -> xr.DataTree:
+        start = time.perf_counter()
+        with model:
+            step, initvals = make_step(model, chains, seed)
+        compiled = time.perf_counter()
+        idata = pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            step=step,
+            initvals=initvals,
+            random_seed=seed,
+            model=model,
+            progressbar=progress,
+            quiet=not progress,
+            compute_convergence_checks=False,
+        )
+        return stamp(idata, compiled - start, time.perf_counter() - compiled)
+
+    return run
+
+
+def _nuts_step(model: pm.Model, chains: int, seed: int):
+    """PyMC's NUTS exactly as pm.sample sets it up: jittered starts, adapted diagonal mass."""
+    initvals, step = pm.init_nuts(
+        init="jitter+adapt_diag", chains=chains, model=model, random_seed=seed, progressbar=False, quiet=True
+    )
+    return step, initvals
+
+
+nuts = _pymc_step_sampler(_nuts_step)
+metropolis = _pymc_step_sampler(lambda model, chains, seed: (pm.Metropolis(model=model), None))
+slice_sampler = _pymc_step_sampler(lambda model, chains, seed: (pm.Slice(model=model), None))
+demetropolisz = _pymc_step_sampler(lambda model, chains, seed: (pm.DEMetropolisZ(model=model), None))
+
+
+def smc(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int = 1,
+    seed: int,
+    progress: bool = False,
+) -> xr.DataTree:
+    """Sequential Monte Carlo (pm.sample_smc, IMH kernel): ``draws`` particles per chain.
+
+    SMC has no tuning phase (``tune`` is unused) and compiles inside its call.
+    """
+    start = time.perf_counter()
+    idata = pm.sample_smc(
+        draws=draws,
+        chains=chains,
+        cores=cores,
+        random_seed=seed,
+        model=model,
+        progressbar=progress,
+        compute_convergence_checks=False,
+    )
+    return stamp(idata, float("nan"), time.perf_counter() - start)

@@ -1,0 +1,141 @@
+"""SAMPLERS: every built-in engine with what it promises, by name."""
+
+from __future__ import annotations
+
+from models.engines.approximations import ADVI_ITERATIONS, advi, find_map, fullrank_advi, laplace
+from models.engines.exact import exact
+from models.engines.external import numpyro, nutpie
+from models.engines.protocol import Sampler
+from models.engines.pymc_steps import demetropolisz, metropolis, nuts, slice_sampler, smc
+
+_CLOSE = "so it should match the exact mean and sd closely"
+_THINNED = (
+    "{chains} chains x {draws} draws after {tune} tuning (every {thin}th of {thin}x as many iterations)"
+)
+_FIT = f"{ADVI_ITERATIONS} optimisation steps, then {{chains}} x {{draws}} draws from the fit"
+
+SAMPLERS: dict[str, Sampler] = {
+    s.name: s
+    for s in [
+        Sampler(
+            "exact",
+            "iid draws from the closed-form posterior: the control, a perfect sampler",
+            True,
+            "distribution",
+            None,
+            (),
+            exact,
+            budget="{chains} x {draws} iid draws from the closed forms",
+            needs_problem=True,
+        ),
+        Sampler(
+            "nuts", "PyMC's No-U-Turn Sampler (nuts_sampler='pymc')", True, "distribution", None, (), nuts
+        ),
+        Sampler(
+            "nutpie",
+            "nutpie's NUTS in Rust, model compiled with numba",
+            True,
+            "distribution",
+            "nutpie",
+            ("nutpie",),
+            nutpie,
+        ),
+        Sampler(
+            "numpyro",
+            "NumPyro's NUTS through JAX (nuts_sampler='numpyro')",
+            True,
+            "distribution",
+            "jax",
+            ("numpyro", "jax"),
+            numpyro,
+        ),
+        Sampler(
+            "metropolis",
+            "PyMC's random-walk Metropolis, one coordinate at a time",
+            True,
+            "distribution",
+            None,
+            (),
+            metropolis,
+            thin=4,
+            budget=_THINNED,
+        ),
+        Sampler(
+            "slice",
+            "PyMC's univariate slice sampler, one coordinate at a time",
+            True,
+            "distribution",
+            None,
+            (),
+            slice_sampler,
+        ),
+        Sampler(
+            "demetropolisz",
+            "PyMC's differential-evolution Metropolis (one block, past-draws archive)",
+            True,
+            "distribution",
+            None,
+            (),
+            demetropolisz,
+            thin=10,
+            budget=_THINNED,
+        ),
+        Sampler(
+            "smc",
+            "PyMC's Sequential Monte Carlo (pm.sample_smc, IMH kernel)",
+            True,
+            "distribution",
+            None,
+            (),
+            smc,
+            budget="{chains} runs of {draws} particles",
+        ),
+        Sampler(
+            "advi",
+            "mean-field ADVI (pm.fit), draws from the fitted Normal",
+            False,
+            "distribution",
+            None,
+            (),
+            advi,
+            check="close",
+            budget=_FIT,
+            promise=f"its family (independent Normals) contains a Normal-Normal posterior, {_CLOSE}",
+        ),
+        Sampler(
+            "fullrank_advi",
+            "full-rank ADVI (pm.fit), draws from the fitted Normal",
+            False,
+            "distribution",
+            None,
+            (),
+            fullrank_advi,
+            check="close",
+            budget=_FIT,
+            promise=f"its family (correlated Normals) contains a Normal-Normal posterior, {_CLOSE}",
+        ),
+        Sampler(
+            "laplace",
+            "pymc-extras' Laplace approximation (exact Hessian at the MAP)",
+            False,
+            "distribution",
+            "laplace",
+            ("pymc_extras",),
+            laplace,
+            promise="exact for a Normal posterior: its iid draws face the samplers' tests",
+            budget="Newton-CG to the MAP, then {chains} x {draws} draws from the Normal",
+        ),
+        Sampler(
+            "find_map",
+            "pm.find_MAP (L-BFGS-B): the posterior mode only",
+            False,
+            "point",
+            None,
+            (),
+            find_map,
+            check="map",
+            promise="the exact MAP, up to optimiser tolerance",
+            budget="one optimisation",
+        ),
+    ]
+}
