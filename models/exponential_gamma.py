@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import override
 
 import numpy as np
 import pymc as pm
 from scipy import stats
 
 from analytic import exponential_gamma as eg
-from analytic.distributions import no_coverage, risk_columns, summary_columns
 from analytic.validation import positive
-from models.batched import batched_model
+from models.one_parameter import GammaRatePrior
 
 
 @dataclass(frozen=True)
@@ -39,76 +38,29 @@ class Settings:
         return {"a": self.prior_a, "b": self.prior_b}
 
 
-def build_model(datasets: Mapping[int, np.ndarray], settings: Settings) -> pm.Model:
-    """``lam`` with dims ``("n", "rep")`` and an Exponential ``x_n{N}`` per sample size."""
-    return batched_model(
-        datasets,
-        prior=lambda dims: pm.Gamma("lam", alpha=settings.prior_a, beta=settings.prior_b, dims=dims),
-        likelihood=lambda name, lam, x, dims, n: pm.Exponential(
-            name, lam=lam[:, None], observed=x, dims=dims
-        ),
-    )
+class ExponentialGamma(GammaRatePrior):
+    """``lam ~ Gamma(a, rate b)``, ``x_i ~ Exponential(lam)``."""
 
+    Settings = Settings
+    param, truth, analytic = "lam", "true_rate", eg
 
-def exact_summaries(x: np.ndarray, settings: Settings) -> dict[str, dict[str, np.ndarray]]:
-    """Closed-form summaries of each data set in ``x`` (shape ``(reps, N)``)."""
-    post = eg.posterior(x=x, **settings.prior)
-    return {
-        "lam": summary_columns(
-            true_value=settings.true_rate,
-            mle=eg.mle(x=x),
-            mle_note=eg.mle_note(x=x),
-            map_exact=post.mode,
-            post_mean=post.mean,
-            post_sd=post.sd,
-            prior_weight=eg.prior_weight(x=x, b=settings.prior_b),
-        )
-    }
+    @override
+    @classmethod
+    def likelihood_variable(cls, name, lam, x, dims):
+        return pm.Exponential(name, lam=lam, observed=x, dims=dims)
 
+    @override
+    @classmethod
+    def likelihood_density(cls, x):
+        x = eg.waiting_times("x", x)
+        return stats.gamma(x.shape[-1] + 1, scale=1 / x.sum(axis=-1))
 
-def simulate(rng: np.random.Generator, *, n: int, reps: int, settings: Settings) -> np.ndarray:
-    """Draw ``reps`` data sets of ``n`` waiting times, shape ``(reps, n)``."""
-    return eg.simulate(rng, n=n, reps=reps, true_rate=settings.true_rate)
+    @override
+    @classmethod
+    def loglik(cls, lam, x):
+        return len(x) * np.log(lam) - lam * float(np.sum(x))
 
-
-def draw_prior(rng: np.random.Generator, settings: Settings, size: int) -> dict[str, np.ndarray]:
-    """Draw ``size`` parameter values from the prior, ``{variable: (size, ...)}``."""
-    return {"lam": rng.gamma(settings.prior_a, 1 / settings.prior_b, size=size)}
-
-
-def simulate_given(rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int, settings: Settings):
-    """Draw one data set of size ``n`` at parameter values ``theta``, shape ``(n, ...)``."""
-    return eg.simulate(rng, n=n, reps=1, true_rate=float(theta["lam"]))[0]
-
-
-def log_likelihood(theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Settings) -> np.ndarray:
-    """Return the log-likelihood of the data set ``x`` at each of the ``S`` values in ``theta``: ``(S,)``."""
-    lam = np.asarray(theta["lam"], dtype=float)
-    return len(x) * np.log(lam) - lam * float(np.sum(x))
-
-
-def densities(x: np.ndarray, settings: Settings) -> dict[str, dict[str, object]]:
-    """Prior, normalised likelihood ``Gamma(N + 1, rate S)`` and exact posterior of ``lam``."""
-    x = eg.waiting_times("x", x)
-    return {
-        "lam": {
-            "prior": stats.gamma(settings.prior_a, scale=1 / settings.prior_b),
-            "likelihood": stats.gamma(x.shape[-1] + 1, scale=1 / x.sum(axis=-1)),
-            "posterior": eg.posterior(x=x, **settings.prior).dist,
-        }
-    }
-
-
-def risks(n, settings: Settings, *, prob: float | None) -> dict[str, dict[str, np.ndarray]]:
-    """Exact sampling bias, variance and MSE of MLE and MAP, and interval coverage, per N."""
-    mle = eg.mle_risk(n=n, true_rate=settings.true_rate)
-    map_ = eg.map_risk(n=n, true_rate=settings.true_rate, **settings.prior)
-    coverage = no_coverage(n)  # prob None: the MSE only
-    if prob is not None:
-        coverage = eg.interval_coverage(n=n, true_rate=settings.true_rate, prob=prob, **settings.prior)
-    return {"lam": risk_columns(mle, map_, coverage)}
-
-
-def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
-    """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
-    return eg.log_evidence(x=x, **settings.prior)
+    @override
+    @classmethod
+    def prior_weight(cls, x, settings: Settings):
+        return eg.prior_weight(x=x, b=settings.prior_b)

@@ -1,14 +1,16 @@
 """FAMILIES: the one place where each conjugate family's parts are wired together.
 
 A family is named by its ``likelihood_prior`` key; the same key names its analytic
-module, its model module, its test ids and its output files.
+module, its model module, its test ids and its output files. A new family is one
+analytic module, one model module that provides ``FamilyModule`` (for a one-parameter
+family, a ``models.one_parameter.OneParameterFamily`` subclass), and one line below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pymc as pm
@@ -23,6 +25,44 @@ from models import (
     normal_normal,
     poisson_gamma,
 )
+
+
+class FamilyModule(Protocol):
+    """What a family's model module provides; ``Family`` below says what each function returns.
+
+    Optional, where a family needs them: ``components``, ``log_posterior``,
+    ``draw_posterior``, ``likelihood_offset``, ``gaussian_prior``, ``gaussian_posterior``.
+    """
+
+    Settings: type
+
+    def simulate(self, rng: np.random.Generator, *, n: int, reps: int, settings: Any) -> np.ndarray:
+        """Draw ``reps`` data sets of size ``n``."""
+
+    def exact_summaries(self, x: np.ndarray, settings: Any) -> Mapping[str, Mapping[str, np.ndarray]]:
+        """Return the closed-form summaries of each data set."""
+
+    def build_model(self, datasets: Mapping[int, np.ndarray], settings: Any) -> pm.Model:
+        """Build the batched PyMC model of every data set."""
+
+    def densities(self, x: np.ndarray, settings: Any) -> Mapping[str, Mapping[str, Any]]:
+        """Return the prior, normalised likelihood and posterior of each parameter."""
+
+    def risks(self, n: Any, settings: Any, *, prob: float | None) -> Mapping[str, Mapping[str, np.ndarray]]:
+        """Return the exact risks of MLE and MAP, and the coverage, per N."""
+
+    def draw_prior(self, rng: np.random.Generator, settings: Any, size: int) -> dict[str, np.ndarray]:
+        """Draw parameter values from the prior."""
+
+    def simulate_given(self, rng: np.random.Generator, theta: Mapping[str, np.ndarray], *, n: int,
+                       settings: Any) -> np.ndarray:  # fmt: skip
+        """Draw one data set at the parameter values ``theta``."""
+
+    def log_likelihood(self, theta: Mapping[str, np.ndarray], x: np.ndarray, settings: Any) -> np.ndarray:
+        """Return the log-likelihood of one data set at many parameter values."""
+
+    def log_evidence(self, x: np.ndarray, settings: Any) -> np.ndarray:
+        """Return the exact log marginal likelihood of each data set."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +164,7 @@ class Family:
         }
 
 
-def _family(key: str, description: str, params: tuple[str, ...], module) -> Family:
+def _family(key: str, description: str, params: tuple[str, ...], module: FamilyModule) -> Family:
     return Family(
         key=key,
         description=description,
@@ -154,10 +194,11 @@ FAMILIES: dict[str, Family] = {
         _family("normal_normal", "Normal data with known variance, Normal prior on the mean", ("mu",),
                 normal_normal),
         _family("binomial_beta", "binary (Bernoulli) data, Beta prior on the success probability", ("p",),
-                binomial_beta),
-        _family("poisson_gamma", "Poisson counts, Gamma prior on the rate", ("lam",), poisson_gamma),
+                binomial_beta.BinomialBeta),
+        _family("poisson_gamma", "Poisson counts, Gamma prior on the rate", ("lam",),
+                poisson_gamma.PoissonGamma),
         _family("exponential_gamma", "exponential waiting times, Gamma prior on the rate", ("lam",),
-                exponential_gamma),
+                exponential_gamma.ExponentialGamma),
         _family("normal_inverse_gamma", "Normal data with unknown mean and variance, Normal-Inverse-Gamma "
                 "prior", ("mu", "sigma2"), normal_inverse_gamma),
         _family("categorical_dirichlet", "categorical data (multinomial counts), Dirichlet prior on the "
