@@ -43,7 +43,7 @@ def calibration(runs: int) -> None:
     alarms = 0
     start = time.perf_counter()
     for seed in range(runs):
-        rows = gr.judge(gr.run_gradients(gr.checked_config(seed)), 0.01)
+        rows = gr.judge_gradients(gr.run_gradients(gr.checked_config(seed)), 0.01)
         alarms += int(not rows["agree"].all())
         judged = rows[rows["judged"] & ~rows["zero_variance"]].copy()
         lo, hi = [], []
@@ -79,7 +79,7 @@ def cost() -> None:
         samples=(1, 10, 100),
         reps=1000,
     )
-    rows = gr.judge(gr.run_gradients(config), 0.01)
+    rows = gr.judge_gradients(gr.run_gradients(config), 0.01)
     m = rows[rows["param"] == "m[0]"]
     print("normal_normal N = 1000, gradient in m: median microseconds per estimate over the 5 points")
     print("and variance x seconds at q mean+1sd (lower: more information per second)")

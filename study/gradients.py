@@ -76,7 +76,7 @@ def _seed(seed: int, *key: object) -> int:
 
 
 @dataclass(frozen=True)
-class Problem:
+class GaussianProblem:
     """One family at one N: its data set, exact posterior and PyMC model."""
 
     family: Family
@@ -86,7 +86,7 @@ class Problem:
     posterior: va.GaussianPosterior
 
     @classmethod
-    def build(cls, key: str, settings: Any, n: int, seed: int) -> Problem:
+    def build(cls, key: str, settings: Any, n: int, seed: int) -> GaussianProblem:
         """Simulate the data set of ``(seed, family, n)`` and compute its exact posterior."""
         family = FAMILIES[key]
         x = simulate_datasets(family, settings, (n,), 1, seed)[n][0]
@@ -247,7 +247,7 @@ def _average_moments(var1: np.ndarray, mu4_1: np.ndarray, s: int) -> tuple[np.nd
 
 
 def measure_point(
-    problem: Problem,
+    problem: GaussianProblem,
     q: va.GaussianQ,
     point: str,
     config: GradientConfig,
@@ -305,7 +305,7 @@ def measure_point(
     return rows
 
 
-def judge(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def judge_gradients(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """Add z scores, SNR, cost, the variance intervals and the verdicts (Bonferroni over all checks).
 
     Two checks per judged row (the mean's z score and the variance's interval), ``alpha``
@@ -358,7 +358,7 @@ def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m:
     for key in config.families:
         settings = config.settings[key]
         for n in config.ns:
-            problem = Problem.build(key, settings, n, config.seed)
+            problem = GaussianProblem.build(key, settings, n, config.seed)
             model = problem.model()
             for full_rank in (False, True) if problem.posterior.dim > 1 else (False,):
                 q_family = "full_rank" if full_rank else "mean_field"
@@ -427,7 +427,7 @@ def run_beta_elbo(config: GradientConfig, log: Callable[[str], None] = lambda m:
         family, settings = FAMILIES[key], config.settings[key]
         prior_mean, prior_cov = family.gaussian_prior(settings)
         for n in config.ns:
-            problem = Problem.build(key, settings, n, config.seed)
+            problem = GaussianProblem.build(key, settings, n, config.seed)
             model = problem.model()
             post = problem.posterior
             for w in config.weights:

@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import cli
+import cli.common
+import cli.study
 import compare
 from models.families import FAMILIES
 from study.run import StudyConfig, simulate_datasets, tabulate
@@ -236,7 +239,7 @@ def test_output_path_that_is_a_file_is_rejected(tmp_path, capsys):
 
 def test_unwritable_output_folder_is_rejected(tmp_path, capsys, monkeypatch):
     # root can write anywhere, so the permission check itself is made to say no
-    monkeypatch.setattr(compare.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(cli.common.os, "access", lambda *a, **k: False)
     assert compare.main(["--out", str(tmp_path / "x")]) == 2
     assert "is not writable" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
@@ -310,7 +313,7 @@ def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2 and "unavailable" in err and ".[ghost]" in err
     assert not (tmp_path / "o").exists()
-    chosen, skipped = compare.parse_samplers("all")
+    chosen, skipped = cli.common.parse_samplers("all")
     names = [s.name for s in chosen]
     assert "ghost" not in names and "nuts" in names
     assert skipped == ['ghost (unavailable: pip install -e ".[ghost]")']
@@ -490,10 +493,14 @@ def test_help_at_both_levels_lists_subcommands_and_flags(capsys):
     assert "--seeds" in text and "--defects" in text and "mean_shift" in text
 
 
+def test_the_dispatcher_knows_every_subcommand_before_importing_them():
+    assert tuple(cli.SUBCOMMANDS) == compare.NAMES
+
+
 def test_alpha_is_shared_by_the_studies_of_a_run():
-    configs, *_ = compare.parse(
+    configs = cli.study.parse(
         [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "nuts,exact,advi"]
-    )
+    ).configs
     alphas = {c.sampler: c.alpha for cs in configs.values() for c in cs}
     # two families x two engines judged by the samplers' tests share the run's alpha; ADVI has bounds
     assert alphas["nuts"] == pytest.approx(budget.ALPHA / 4) and alphas["exact"] == pytest.approx(

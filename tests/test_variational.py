@@ -2,7 +2,7 @@
 
 Closed forms are checked against independent routes (quadrature of the family's own
 log-likelihood and prior, PyTensor's autodiff, Monte Carlo); estimators statistically, with
-the run's false-alarm probability stated and shared by Bonferroni (``study.gradients.judge``).
+the run's false-alarm probability stated and shared by Bonferroni (``study.gradients.judge_gradients``).
 """
 
 import dataclasses
@@ -24,7 +24,7 @@ ALPHA = budget.ALPHA
 
 
 def _problem(key, n=20, seed=1):
-    return gr.Problem.build(key, FAMILIES[key].settings(), n, budget.seed(seed))
+    return gr.GaussianProblem.build(key, FAMILIES[key].settings(), n, budget.seed(seed))
 
 
 def _points(post, full_rank):
@@ -156,7 +156,7 @@ def test_estimators_agree_with_exact_gradients_and_variances():
     repetitions, whose false-alarm rate benchmarks/gradients.py measures; the run's false-alarm
     probability is ALPHA, shared by Bonferroni over its checks.
     """
-    rows = gr.judge(gr.run_gradients(gr.checked_config(seed=budget.seed(0))), ALPHA)
+    rows = gr.judge_gradients(gr.run_gradients(gr.checked_config(seed=budget.seed(0))), ALPHA)
     assert set(rows["estimator"]) == {"score", "score_baseline", "pathwise", "stl"}
     assert set(rows["q_family"]) == {"mean_field", "full_rank"}
     bad = rows[~rows["agree"]]
@@ -168,7 +168,7 @@ def test_estimators_agree_with_exact_gradients_and_variances():
     pick = (shifted["estimator"] == "pathwise") & (shifted["point"] == "mean+1sd") & shifted["judged"]
     assert pick.sum() >= 10
     shifted.loc[pick, "mean_grad"] += 20 * shifted.loc[pick, "se_grad"]
-    assert not gr.judge(shifted, ALPHA).loc[pick, "agree"].any()
+    assert not gr.judge_gradients(shifted, ALPHA).loc[pick, "agree"].any()
     # rows too heavy-tailed to judge are score-function or single-sample rows; every estimator
     # is still judged at most points (the baseline's at sd/2 and sd*2 only from 100 samples on)
     shown = rows[~rows["judged"]]
