@@ -155,7 +155,7 @@ def defect(args) -> None:
     print(f"{engine.name}: the fixed-truth study (default, seeds 2026..{2025 + args.seeds}) disagrees in "
           f"{caught} of {args.seeds} runs")  # fmt: skip
     result = sbc.run_sbc(sbc.SbcConfig(sampler=engine.name, sims=args.sims), engine=engine, log=quiet)
-    tests = sbc.judge(sbc.tests_table([result]), 0.01)
+    tests = sbc.judge_ranks(sbc.tests_table([result]), 0.01)
     ranks = tests[tests["test"].isin(["uniformity", "normal_mean", "normal_var"])]
     print(f"SBC, {args.sims} sims per N (each judged test at {tests['alpha'].min():.2g}):")
     print(ranks[["n", "quantity", "test", "statistic", "pvalue", "agree"]].to_string(index=False))

@@ -47,7 +47,7 @@ def storable(idata: xr.DataTree) -> xr.DataTree:
     )
 
 
-def results_document(reports: list[FamilyReport]) -> dict:
+def study_document(reports: list[FamilyReport]) -> dict:
     """Everything a reader needs to audit the run, as plain JSON types."""
     ran = [r for report in reports for r in report.results]
     config = dataclasses.asdict(ran[0].config) if ran else {}
@@ -121,7 +121,7 @@ def write_outputs(
         ran = [r.rows for report in reports for r in report.results]
         (pd.concat(ran) if ran else pd.DataFrame()).to_csv(stage / "summary.csv", index=False)
         pooled_rows(reports)[POOLED_COLUMNS].to_csv(stage / "pooled.csv", index=False)
-        doc = results_document(reports)
+        doc = study_document(reports)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
         figures = _figures(reports, stage, early)
         write_page(study_page(reports, stage, figures, doc, failures, command), stage)
@@ -172,16 +172,16 @@ def draws_outputs(result, folder: Path, *, first: bool) -> list[tuple[tuple, plo
     ``first`` engine gets the density plot too.
     """
     name = result.config.sampler
-    wanted = [(("draws", name, None), plot_pool.Plot("report.files:write_draws", (result, folder)))]
+    wanted = [(("draws", name, None), plot_pool.plot("write_draws", (result, folder)))]
     if result.engine.kind == "distribution":
         for n in result.config.ns:
-            wanted.append((("trace", name, n), plot_pool.Plot("trace_plot", (result, n, folder))))
+            wanted.append((("trace", name, n), plot_pool.plot("trace_plot", (result, n, folder))))
         # drawn interactively too: zoom into the chains
         largest = max(result.config.ns)
-        trace_bokeh = plot_pool.Plot("trace_bokeh", (result, largest), embed=True)
+        trace_bokeh = plot_pool.plot("trace_bokeh", (result, largest), embed=True)
         wanted.append((("trace_bokeh", name, largest), trace_bokeh))
     if first:
-        wanted.append((("densities",), plot_pool.Plot("density_plot", (result, folder))))
+        wanted.append((("densities",), plot_pool.plot("density_plot", (result, folder))))
     return wanted
 
 
@@ -262,7 +262,7 @@ def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None 
             ("mse", "mse_plot", (first, report.agg, stage), False),
             *(across_engines if len(results) > 1 else []),
         ]:
-            wanted.append((family, "", (role,), plot_pool.Plot(plot_name, args, embed)))
+            wanted.append((family, "", (role,), plot_pool.plot(plot_name, args, embed)))
     early_keys = early.keys() if early else set()
     drawn_now = iter(plot_pool.draw([plot for family, sampler, where, plot in wanted
                                      if (family, sampler, *where) not in early_keys]))  # fmt: skip

@@ -107,7 +107,7 @@ def growth_exponent(
     return float(np.polyfit(np.log(g["n"]), np.log(var), 1)[0])
 
 
-def _reading(df: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFrame) -> str:
+def _gradients_reading(df: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFrame) -> str:
     lines = []
     model = df["model"].iloc[0]
     slope = growth_exponent(df, model, "score", "m[0]")
@@ -216,7 +216,7 @@ def gradients_report(
     gradients: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFrame, alpha: float
 ) -> GradientsReport:
     """Build the terminal text from the judged tables."""
-    reading = _reading(gradients, beta, gumbel)
+    reading = _gradients_reading(gradients, beta, gumbel)
     parts = [
         "== ELBO gradient estimators against the exact gradient "
         "(Gaussian q; one data set per family and N) ==",

@@ -146,9 +146,9 @@ def _map_boundary(rows: pd.DataFrame) -> str:
 
 
 def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
-    """Plain-language paragraphs: agreement, the prior's fade, MSE of MAP vs MLE, coverage."""
+    """Plain-language paragraphs: the verdict, the prior's fade, MSE of MAP vs MLE, coverage."""
     result = results[0]
-    out = [f"Agreement. {_agreement(r)}" if i == 0 else _agreement(r) for i, r in enumerate(results)]
+    out = [f"Verdict. {_agreement(r)}" if i == 0 else _agreement(r) for i, r in enumerate(results)]
     fastest = _fastest(results)
     if fastest:
         out.append(fastest)

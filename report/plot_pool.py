@@ -37,17 +37,41 @@ _kept: ProcessPoolExecutor | None = None  # the workers kept by ``workers_kept``
 _background: ThreadPoolExecutor | None = None  # waits for ``draw_later``'s plots
 
 
+# Every function a worker may draw with, by the name a Plot gives: named, not imported, so that
+# the process handing out the plots need not import Matplotlib. tests/test_plot_pool.py checks
+# that each entry resolves to a function.
+DRAWERS = {
+    "trace_plot": "report.plots:trace_plot",
+    "trace_bokeh": "report.plots:trace_bokeh",
+    "density_plot": "report.plots:density_plot",
+    "washout_plot": "report.plots:washout_plot",
+    "mse_plot": "report.plots:mse_plot",
+    "engines_density_plot": "report.plots:engines_density_plot",
+    "cost_accuracy_plot": "report.plots:cost_accuracy_plot",
+    "cost_accuracy_bokeh": "report.plots:cost_accuracy_bokeh",
+    "write_draws": "report.files:write_draws",
+}
+
+
 @dataclass(frozen=True)
 class Plot:
-    """One plot to draw: ``report.plots.<name>(*args)`` (``"module:function"`` names another module's).
+    """One plot to draw: the function ``target`` (``"module:function"``) called with ``args``.
 
     With ``embed`` its Bokeh layout comes back as ``(script, div)``. The function is named
     rather than held, so that the process handing out the plots need not import Matplotlib.
+    The study's plots are made with ``plot(name, ...)``, from ``DRAWERS``.
     """
 
-    name: str
+    target: str
     args: tuple
     embed: bool = False
+
+
+def plot(name: str, args: tuple, embed: bool = False) -> Plot:
+    """Return the plot ``DRAWERS[name](*args)``; an unknown name fails here, where it is asked for."""
+    if name not in DRAWERS:
+        raise ValueError(f"no plot function {name!r}; known: {', '.join(DRAWERS)}")
+    return Plot(DRAWERS[name], args, embed)
 
 
 def workers() -> int:
@@ -121,14 +145,19 @@ def draw_later(plots: Sequence[Plot]) -> Future:
 
 def draw_one(plot: Plot) -> Any:
     """Draw one plot in this process."""
-    module, _, name = plot.name.rpartition(":")
     with jax_left_unloaded():
-        drawn = getattr(importlib.import_module(module or "report.plots"), name)(*plot.args)
+        drawn = drawer(plot.target)(*plot.args)
     if not plot.embed:
         return drawn
     from bokeh.embed import components
 
     return components(drawn)
+
+
+def drawer(target: str):
+    """Return the function ``"module:function"`` names (importing its module)."""
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 @contextmanager

@@ -52,11 +52,11 @@ def power_report(result: PowerResult) -> PowerReport:
         headers = ["defect", "kind", "size", "unit", "caught", "power", "95% CI", "caught by (first alarm)"]
         blocks.append(f"== Power of the verdict ({model}; alpha {result.alpha:g} per run) ==\n"
                       + format_table(headers, lines))  # fmt: skip
-        blocks.append(f"== Reading ({model}) ==\n" + _reading(model, g, smallest, result.alpha))
+        blocks.append(f"== Reading ({model}) ==\n" + _power_reading(model, g, smallest, result.alpha))
     return PowerReport(result, summary, smallest, "\n\n".join(blocks))
 
 
-def _reading(model: str, g: pd.DataFrame, smallest: dict, alpha: float) -> str:
+def _power_reading(model: str, g: pd.DataFrame, smallest: dict, alpha: float) -> str:
     null = g[g["kind"].str.startswith("null")]
     parts = [
         f"{r.kind.removeprefix('null (').rstrip(')')}: {r.detected} false alarms in {r.runs} runs "

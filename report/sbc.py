@@ -19,7 +19,7 @@ from report.html import write_page  # noqa: E402
 from report.pages import settings_rows, simple_page  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.checks import ESS_PER_CHAIN  # noqa: E402
-from study.sbc import SbcResult, contraction, judge, tests_table, variance_table  # noqa: E402
+from study.sbc import SbcResult, contraction, judge_ranks, tests_table, variance_table  # noqa: E402
 
 TEST_COLUMNS = [
     "model",
@@ -65,7 +65,9 @@ def sbc_report(results: list[SbcResult], alpha: float, failures: dict[str, str] 
     """Judge every test of the run (Bonferroni over the judged ones) and build the terminal text."""
     failures = failures or {}
     variance = variance_table(results) if results else pd.DataFrame()
-    tests = judge(tests_table(results, variance), alpha) if results else pd.DataFrame(columns=TEST_COLUMNS)
+    tests = (
+        judge_ranks(tests_table(results, variance), alpha) if results else pd.DataFrame(columns=TEST_COLUMNS)
+    )
     shrink = pd.concat([contraction(r) for r in results], ignore_index=True) if results else pd.DataFrame()
     blocks = []
     judged = int(tests["judged"].sum()) if len(tests) else 0
@@ -135,11 +137,11 @@ def _family_text(model, results, tests, variance, shrink, alpha, judged) -> str:
         f"\n== Posterior contraction ({model}): mean posterior sd / prior sd ==",
         format_table(["engine", "N", "param", "sampled", "exact"], slines),
     ]
-    text.append(f"\n== Reading ({model}) ==\n" + _reading(model, results, tests))
+    text.append(f"\n== Reading ({model}) ==\n" + _sbc_reading(model, results, tests))
     return "\n".join(text)
 
 
-def _reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
+def _sbc_reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
     out = []
     for res in results:
         t = tests[(tests["model"] == model) & (tests["sampler"] == res.engine.name)]
@@ -257,7 +259,7 @@ SBC_COLUMNS = ["model", "sampler", "n", "sim", "param", "kind", "true_value", "r
                "r_hat", "block"]  # fmt: skip
 
 
-def results_document(report: SbcReport) -> dict:
+def sbc_document(report: SbcReport) -> dict:
     """Return the SBC run as plain JSON: configuration, engines' costs, every test, the reading."""
     first = report.results[0].config if report.results else None
     config = dataclasses.asdict(first) if first else {}
@@ -299,7 +301,7 @@ def write_sbc(report: SbcReport, out: Path, command: str = "compare.py sbc") -> 
         report.tests[TEST_COLUMNS].to_csv(stage / "sbc_tests.csv", index=False)
         report.variance.to_csv(stage / "sbc_variance.csv", index=False)
         report.contraction.to_csv(stage / "sbc_contraction.csv", index=False)
-        doc = results_document(report)
+        doc = sbc_document(report)
         (stage / "results.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
         for res in report.results:
             ecdf_plot(res, stage)

@@ -45,26 +45,6 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def agreement_table(result: StudyResult) -> str:
-    """Per N: how many replications agree, and the worst test statistics among them."""
-    rows = []
-    for (param, n), g in result.rows.groupby(["param", "n"], sort=True):
-        rows.append(
-            [
-                param,
-                n,
-                f"{int(g['agree'].sum())}/{len(g)}",
-                float(g["z_mean"].abs().max()),
-                float((g["mode_error_sd"].abs() / g["mode_tol_sd"]).max()),
-                float(g["ess_bulk"].min()),
-                float(g["r_hat"].max()),
-                int(g["divergences"].max()),
-            ]
-        )
-    headers = ["param", "N", "agree", "max|z_mean|", "max mode err/tol", "min ESS", "max R-hat", "diverg."]
-    return format_table(headers, rows)
-
-
 def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
     """Tabulate the prior's pull per N, and each component's fitted washout slope."""
     rows = [

@@ -431,7 +431,7 @@ def tests_table(results: list[SbcResult], variance: pd.DataFrame | None = None) 
     return pd.DataFrame(out)
 
 
-def judge(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def judge_ranks(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """Bonferroni over the judged tests: each at ``alpha / m``; ``agree`` is empty for reported-only rows."""
     tests = tests.copy()
     m = max(int(tests["judged"].sum()), 1)

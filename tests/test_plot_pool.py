@@ -130,3 +130,11 @@ def test_without_a_private_folder_the_plots_are_drawn_after(tmp_path, monkeypatc
         assert compare.main([*TINY, "--out", str(tmp_path / where)]) == 0
         names[where] = sorted(p.name for p in (tmp_path / where).iterdir())
     assert names["late"] == names["early"] and "trace_normal_normal_nutpie_n30.png" in names["late"]
+
+
+def test_every_named_plot_function_exists():
+    """The study's plots are wired by name (plot_pool.DRAWERS): each name resolves to a function."""
+    for name, target in plot_pool.DRAWERS.items():
+        assert callable(plot_pool.drawer(target)), name
+    with pytest.raises(ValueError, match="no plot function"):
+        plot_pool.plot("no_such_plot", ())

@@ -3,7 +3,7 @@ prior passes the fixed-truth study and fails SBC, the test quantities and the cl
 fail, results do not depend on where the units ran, bad input gets one line and exit 2.
 
 False-failure budget: every SBC run below is judged at the test budget's alpha over all its tests
-(Bonferroni, ``study.sbc.judge``; tests/budget.py), so each "agrees" assertion has a false-alarm
+(Bonferroni, ``study.sbc.judge_ranks``; tests/budget.py), so each "agrees" assertion has a false-alarm
 probability of at most that alpha, and each "caught" assertion was sized to miss less often.
 """
 
@@ -36,7 +36,7 @@ def quiet(msg: str) -> None:
 
 
 def judged(results: list[sbc.SbcResult]) -> pd.DataFrame:
-    return sbc.judge(sbc.tests_table(results), ALPHA)
+    return sbc.judge_ranks(sbc.tests_table(results), ALPHA)
 
 
 def failing(tests: pd.DataFrame) -> pd.DataFrame:
