@@ -240,7 +240,7 @@ def test_reinforce_is_unbiased_and_the_relaxed_bias_shrinks_with_temperature(mon
     (0.09 to 0.13 at temperature 0.01) leaves its upper end above a third of the hot bias for
     the middle logit, so the test draws four times as many, which halves it.
     """
-    monkeypatch.setattr(gr, "GUMBEL_DRAWS", 4 * gr.GUMBEL_DRAWS)
+    monkeypatch.setattr(gr.gumbel, "GUMBEL_DRAWS", 4 * gr.GUMBEL_DRAWS)
     config = gr.GradientConfig(families=(), settings={}, seed=budget.seed(0))
     g = gr.run_gumbel(config)
     z = stats.norm.isf(ALPHA / 12 / 2)
