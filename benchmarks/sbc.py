@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.engines import SAMPLERS  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from study import sbc  # noqa: E402
+from study import sbc, sbc_verdict  # noqa: E402
 
 ENGINES = {"nuts": "pymc", "nutpie": "nutpie"}
 
@@ -155,7 +155,7 @@ def defect(args) -> None:
     print(f"{engine.name}: the fixed-truth study (default, seeds 2026..{2025 + args.seeds}) disagrees in "
           f"{caught} of {args.seeds} runs")  # fmt: skip
     result = sbc.run_sbc(sbc.SbcConfig(sampler=engine.name, sims=args.sims), engine=engine, log=quiet)
-    tests = sbc.judge_ranks(sbc.tests_table([result]), 0.01)
+    tests = sbc_verdict.judge_ranks(sbc_verdict.tests_table([result]), 0.01)
     ranks = tests[tests["test"].isin(["uniformity", "normal_mean", "normal_var"])]
     print(f"SBC, {args.sims} sims per N (each judged test at {tests['alpha'].min():.2g}):")
     print(ranks[["n", "quantity", "test", "statistic", "pvalue", "agree"]].to_string(index=False))
@@ -165,7 +165,9 @@ def calibration(args) -> None:
     """Print the rank tests' false-alarm rates on exact uniforms, and whole exact-engine runs over seeds."""
     rng = np.random.default_rng(args.first_seed)
     tests = ("uniformity", "normal_mean", "normal_var")
-    p = np.array([[q for _, _, q in sbc.rank_tests(rng.uniform(size=args.sims))] for _ in range(args.reps)])
+    p = np.array(
+        [[q for _, _, q in sbc_verdict.rank_tests(rng.uniform(size=args.sims))] for _ in range(args.reps)]
+    )
     print(f"rank tests on exactly uniform PIT values, {args.sims} simulations, {args.reps} replications "
           "(rate, and its 99% Clopper-Pearson interval):")  # fmt: skip
     m = 24  # judged tests of a default run: per N, 2 quantities x 3 rank tests + 2 closed-form tests

@@ -102,6 +102,7 @@ def run(plan: Plan) -> int:
 def _run(plan: Plan, executor) -> int:
     from report.sbc import sbc_report, write_sbc
     from study.sbc import run_all
+    from study.sbc_verdict import judge
 
     args = plan.args
     for note in plan.skipped:
@@ -109,7 +110,7 @@ def _run(plan: Plan, executor) -> int:
     total = sum(c.sims * len(c.ns) for c, _ in plan.jobs)
     common.log(f"SBC of {len(plan.jobs)} family x engine pair(s), {total} simulations in all")
     results, failures = run_all(plan.jobs, executor=executor)
-    report = sbc_report(results, args.alpha, failures)
+    report = sbc_report(judge(results, args.alpha), failures)
     write = lambda: write_sbc(report, args.out, plan.command_line)  # noqa: E731
     if not common.show_and_write(report.text, write, args.out):
         return 2

@@ -19,20 +19,8 @@ from report.html import write_page  # noqa: E402
 from report.pages import settings_rows, simple_page  # noqa: E402
 from report.tables import format_table  # noqa: E402
 from study.checks import ESS_PER_CHAIN  # noqa: E402
-from study.sbc import SbcResult, contraction, judge_ranks, tests_table, variance_table  # noqa: E402
-
-TEST_COLUMNS = [
-    "model",
-    "sampler",
-    "n",
-    "quantity",
-    "test",
-    "statistic",
-    "pvalue",
-    "judged",
-    "alpha",
-    "agree",
-]
+from study.sbc import SbcResult  # noqa: E402
+from study.sbc_verdict import TEST_COLUMNS, SbcVerdict  # noqa: E402
 
 
 @dataclass
@@ -61,14 +49,12 @@ class SbcReport:
         ]
 
 
-def sbc_report(results: list[SbcResult], alpha: float, failures: dict[str, str] | None = None) -> SbcReport:
-    """Judge every test of the run (Bonferroni over the judged ones) and build the terminal text."""
+def sbc_report(verdict: SbcVerdict, failures: dict[str, str] | None = None) -> SbcReport:
+    """Build the terminal text of a judged SBC run (``study.sbc_verdict.judge``)."""
     failures = failures or {}
-    variance = variance_table(results) if results else pd.DataFrame()
-    tests = (
-        judge_ranks(tests_table(results, variance), alpha) if results else pd.DataFrame(columns=TEST_COLUMNS)
-    )
-    shrink = pd.concat([contraction(r) for r in results], ignore_index=True) if results else pd.DataFrame()
+    results, tests, variance, shrink, alpha = (
+        verdict.results, verdict.tests, verdict.variance, verdict.contraction, verdict.alpha
+    )  # fmt: skip
     blocks = []
     judged = int(tests["judged"].sum()) if len(tests) else 0
     for model in dict.fromkeys(r.config.family for r in results):

@@ -3,7 +3,7 @@ prior passes the fixed-truth study and fails SBC, the test quantities and the cl
 fail, results do not depend on where the units ran, bad input gets one line and exit 2.
 
 False-failure budget: every SBC run below is judged at the test budget's alpha over all its tests
-(Bonferroni, ``study.sbc.judge_ranks``; tests/budget.py), so each "agrees" assertion has a false-alarm
+(Bonferroni, ``study.sbc_verdict.judge_ranks``; tests/budget.py), so each "agrees" assertion has a false-alarm
 probability of at most that alpha, and each "caught" assertion was sized to miss less often.
 """
 
@@ -21,7 +21,7 @@ from scipy import stats
 import compare
 from models.engines import SAMPLERS, Sampler
 from models.families import FAMILIES
-from study import sbc
+from study import sbc, sbc_verdict
 from study.power import DEFECTS
 from study.run import StudyConfig, run_study
 from study.units import Executor, UnitFailure
@@ -36,7 +36,7 @@ def quiet(msg: str) -> None:
 
 
 def judged(results: list[sbc.SbcResult]) -> pd.DataFrame:
-    return sbc.judge_ranks(sbc.tests_table(results), ALPHA)
+    return sbc_verdict.judge_ranks(sbc_verdict.tests_table(results), ALPHA)
 
 
 def failing(tests: pd.DataFrame) -> pd.DataFrame:
@@ -164,20 +164,20 @@ def test_the_closed_form_checks_catch_a_wrong_posterior_variance():
     rows["post_mean"], rows["post_sd"] = rows["post_mean_exact"], rows["post_sd_exact"]
     z_crit = stats.norm.isf(ALPHA / 2)
     pit = stats.norm.cdf(rows["true_value"], rows["post_mean_exact"], rows["post_sd_exact"])
-    assert abs(sbc.total_variance(rows, 2.0)["z_exact"]) < z_crit
-    assert sbc.uniformity_pvalue(pit) > ALPHA
+    assert abs(sbc_verdict.total_variance(rows, 2.0)["z_exact"]) < z_crit
+    assert sbc_verdict.uniformity_pvalue(pit) > ALPHA
     wrong = rows.assign(post_sd_exact=rows["post_sd_exact"] * 1.2)
-    assert abs(sbc.total_variance(wrong, 2.0)["z_exact"]) > z_crit
+    assert abs(sbc_verdict.total_variance(wrong, 2.0)["z_exact"]) > z_crit
     pit = stats.norm.cdf(wrong["true_value"], wrong["post_mean_exact"], wrong["post_sd_exact"])
-    assert sbc.uniformity_pvalue(pit) < ALPHA
+    assert sbc_verdict.uniformity_pvalue(pit) < ALPHA
 
 
 @pytest.mark.statistical(2)
 def test_rank_tests_are_uniform_under_the_null_and_catch_a_shift():
     rng = np.random.default_rng(budget.seed(3))
-    pvals = [p for _, _, p in sbc.rank_tests(rng.uniform(size=1000))]
+    pvals = [p for _, _, p in sbc_verdict.rank_tests(rng.uniform(size=1000))]
     assert min(pvals) > budget.alpha_each(len(pvals))
-    shifted = [p for _, _, p in sbc.rank_tests(rng.beta(1.3, 1.0, size=1000))]
+    shifted = [p for _, _, p in sbc_verdict.rank_tests(rng.beta(1.3, 1.0, size=1000))]
     assert min(shifted) < budget.alpha_each(len(shifted))
 
 
