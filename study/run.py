@@ -19,6 +19,7 @@ from models.engines.plugins import EngineFailure, run_engine
 from models.families import FAMILIES, Family
 from study import checks
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
+from study.mode_tolerance import mode_tolerance_sd
 from study.seeds import data_rng, sampler_seed
 
 
@@ -224,7 +225,7 @@ def tabulate(
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
     rows["mode_tol_sd"] = [
-        checks.mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit) if judged else np.nan
+        mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit) if judged else np.nan
         for post, mode, sd, m in zip(
             rows.pop("posterior"), rows["mode_target"], rows["post_sd_exact"], effective, strict=True
         )

@@ -7,7 +7,7 @@ from arviz_stats.base import array_stats
 from scipy import stats
 
 from models.families import FAMILIES
-from study import checks
+from study import checks, mode_tolerance
 from study.run import simulate_datasets
 from study.seeds import data_rng, sampler_seed
 from tests import budget
@@ -34,7 +34,7 @@ def test_mode_tolerance_bounds_a_fresh_measurement(posterior, mode, m):
     modes = np.asarray(array_stats.mode(draws, axis=-1))
     rmse = np.sqrt(np.mean((modes - mode) ** 2)) / posterior.std()
     se = rmse / np.sqrt(2 * reps)
-    bound = checks.mode_tolerance_sd(posterior, mode=mode, sd=posterior.std(), m=m, z_crit=1.0)
+    bound = mode_tolerance.mode_tolerance_sd(posterior, mode=mode, sd=posterior.std(), m=m, z_crit=1.0)
     assert bound > rmse - stats.norm.isf(budget.alpha_each(2)) * se
     assert bound < 1.35 * rmse
 
@@ -42,13 +42,13 @@ def test_mode_tolerance_bounds_a_fresh_measurement(posterior, mode, m):
 @pytest.mark.statistical(1)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_inverse_gamma_draws_follow_the_inverse_gamma_law(seed):
-    """checks._draws draws an inverse-gamma as scale / Gamma(a): a KS test against SciPy's CDF.
+    """mode_tolerance._draws draws an inverse-gamma as scale / Gamma(a): a KS test against SciPy's CDF.
 
     Three seeds at the test budget's alpha each, 10^5 draws (a shift of 0.8% of the
     distribution's mass would be caught).
     """
     law = stats.invgamma(3.5, loc=0.5, scale=2.0)
-    draws = checks._draws(law, (100_000,), np.random.default_rng(budget.seed(seed)))
+    draws = mode_tolerance._draws(law, (100_000,), np.random.default_rng(budget.seed(seed)))
     assert stats.kstest(draws, law.cdf).pvalue > budget.ALPHA
 
 
