@@ -73,7 +73,7 @@ def plan(args, command: str) -> Plan:
         tune=args.tune,
         chains=args.chains,
         cores=args.cores,
-        alpha=args.alpha / max(tested, 1),
+        alpha=args.alpha,
         prob=args.prob,
         studies_in_run=max(tested, 1),
     )

@@ -45,7 +45,7 @@ def _agreement(result: StudyResult) -> str:
         pooled = result.pooled.set_index("test")
         shift = float(pooled.loc[["mean"], "detectable"].max())
         sd_err = float(pooled.loc[["sd"], "detectable"].max())
-        run_alpha = result.config.alpha * result.config.studies_in_run
+        run_alpha = result.config.alpha
         return (
             f"{sampler.name}: all {len(rows)} rows and {len(result.pooled)} pooled tests agree. "
             "It reproduces "

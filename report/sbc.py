@@ -56,18 +56,17 @@ def sbc_report(verdict: SbcVerdict, failures: dict[str, str] | None = None) -> S
         verdict.results, verdict.tests, verdict.variance, verdict.contraction, verdict.alpha
     )  # fmt: skip
     blocks = []
-    judged = int(tests["judged"].sum()) if len(tests) else 0
     for model in dict.fromkeys(r.config.family for r in results):
         mine = [r for r in results if r.config.family == model]
-        blocks.append(_family_text(model, mine, tests, variance, shrink, alpha, judged))
+        blocks.append(_family_text(model, mine, tests, variance, shrink, verdict))
     for name, why in failures.items():
         blocks.append(f"{name}: FAILED in its run: {why}")
     return SbcReport(results, tests, variance, shrink, alpha, failures, "\n\n".join(blocks))
 
 
-def _family_text(model, results, tests, variance, shrink, alpha, judged) -> str:
+def _family_text(model, results, tests, variance, shrink, verdict: SbcVerdict) -> str:
     first = results[0].config
-    each = alpha / max(judged, 1)
+    alpha, judged, each = verdict.alpha, verdict.judged, verdict.each
     lines = []
     for res in results:
         name = res.engine.name

@@ -184,7 +184,7 @@ def check_engine(
             draws=draws,
             tune=tune,
             chains=chains,
-            alpha=alpha / shares,
+            alpha=alpha,
             studies_in_run=shares,
             settings=chosen[key],
         )

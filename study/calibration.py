@@ -38,7 +38,7 @@ def configuration(config) -> str:
     ns = ",".join(map(str, config.ns))
     return (
         f"N={ns} reps={config.reps} draws={config.draws} tune={config.tune} chains={config.chains} "
-        f"alpha={config.alpha:g}"
+        f"alpha={config.study_alpha:g}"
     )
 
 

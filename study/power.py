@@ -319,9 +319,7 @@ def run_power_study(
     model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
     todo = []
     for key, family_configs in configs.items():
-        base = replace(
-            family_configs[0], sampler="exact", studies_in_run=1, alpha=first.alpha * first.studies_in_run
-        )
+        base = replace(family_configs[0], sampler="exact", studies_in_run=1)
         settings = base.settings
         plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
         for d in defects:
@@ -352,7 +350,7 @@ def run_power_study(
     failed = [r for r in rows if isinstance(r, UnitFailure)]
     if failed:
         raise RuntimeError(str(failed[0]))
-    return PowerResult(pd.DataFrame(rows), first.alpha * first.studies_in_run, seeds, first)
+    return PowerResult(pd.DataFrame(rows), first.alpha, seeds, first)
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:

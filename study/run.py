@@ -36,14 +36,19 @@ class StudyConfig:
     tune: int = 1000
     chains: int = 4
     cores: int = 1
-    alpha: float = 0.01
+    alpha: float = 0.01  # the whole run's false-alarm probability
     prob: float = 0.95
     settings: Any = None
-    studies_in_run: int = 1  # studies sharing the run's alpha: this one's alpha is run alpha / this
+    studies_in_run: int = 1  # studies sharing the run's alpha (Bonferroni); its share: study_alpha
 
     def __post_init__(self) -> None:
         if self.settings is None:
             object.__setattr__(self, "settings", FAMILIES[self.family].settings())
+
+    @property
+    def study_alpha(self) -> float:
+        """The study's share of the run's alpha: the one place the run's alpha is divided among studies."""
+        return self.alpha / self.studies_in_run
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,7 @@ def tabulate(
     rows["mode_target"] = marginal if judged else rows["map_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["mode_target"]) / rows["post_sd_exact"]
     thresholds = checks.Thresholds(
-        alpha=config.alpha,
+        alpha=config.study_alpha,
         rows=len(rows),
         groups=len(rows.groupby(["param", "n"])),
         extra=int(sampler.check == "sampler" and engine_evidence(idata) is not None),
@@ -318,7 +323,7 @@ def run_study(
     evidence = engine_evidence(idata)
     if evidence is not None:
         # sampler-checked engines share the pooled half of alpha; for the others it is the only test
-        level = thresholds.alpha_pooled if sampler.check == "sampler" else config.alpha
+        level = thresholds.alpha_pooled if sampler.check == "sampler" else config.study_alpha
         evidence = judge_evidence(evidence, exact_log_evidence(family, datasets, config.settings), level)
     timings["total"] = time.perf_counter() - start
     result = StudyResult(

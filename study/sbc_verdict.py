@@ -35,6 +35,16 @@ class SbcVerdict:
     alpha: float
 
     @property
+    def judged(self) -> int:
+        """How many tests share the run's alpha."""
+        return int(self.tests["judged"].sum()) if len(self.tests) else 0
+
+    @property
+    def each(self) -> float:
+        """The false-alarm probability of each judged test (Bonferroni)."""
+        return self.alpha / max(self.judged, 1)
+
+    @property
     def disagreements(self) -> pd.DataFrame:
         """Judged tests that fail."""
         return self.tests[self.tests["agree"].eq(False)]
@@ -173,9 +183,9 @@ def tests_table(results: list[SbcResult], variance: pd.DataFrame | None = None) 
 def judge_ranks(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """Bonferroni over the judged tests: each at ``alpha / m``; ``agree`` is empty for reported-only rows."""
     tests = tests.copy()
-    m = max(int(tests["judged"].sum()), 1)
-    tests["alpha"] = np.where(tests["judged"], alpha / m, np.nan)
-    agree = tests["pvalue"] >= alpha / m
+    each = alpha / max(int(tests["judged"].sum()), 1)
+    tests["alpha"] = np.where(tests["judged"], each, np.nan)
+    agree = tests["pvalue"] >= each
     tests["agree"] = pd.array(np.where(tests["judged"], agree, pd.NA), dtype="boolean")
     return tests
 

@@ -501,7 +501,7 @@ def test_alpha_is_shared_by_the_studies_of_a_run():
     configs = cli.study.parse(
         [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "nuts,exact,advi"]
     ).configs
-    alphas = {c.sampler: c.alpha for cs in configs.values() for c in cs}
+    alphas = {c.sampler: c.study_alpha for cs in configs.values() for c in cs}
     # two families x two engines judged by the samplers' tests share the run's alpha; ADVI has bounds
     assert alphas["nuts"] == pytest.approx(budget.ALPHA / 4) and alphas["exact"] == pytest.approx(
         budget.ALPHA / 4
