@@ -54,7 +54,7 @@ def plan(args, command: str) -> Plan:
     The run's ``--alpha`` is shared by Bonferroni over the studies judged by the samplers'
     tests (families x such engines); each study's config carries its share.
     """
-    from study.run import StudyConfig
+    from study.run import plan_studies
 
     models = common.parse_names(args.model, FAMILIES, "model")
     samplers, skipped = common.parse_samplers(
@@ -64,23 +64,10 @@ def plan(args, command: str) -> Plan:
     common.check_out(args.out)
     # The family's own plots show the first engine that returns draws.
     samplers.sort(key=lambda s: s.kind != "distribution")
-    tested = len(models) * sum(s.check == "sampler" for s in samplers)
-    shared = dict(
-        ns=common.sizes(args.n),
-        reps=args.reps,
-        seed=args.seed,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        cores=args.cores,
-        alpha=args.alpha,
-        prob=args.prob,
-        studies_in_run=max(tested, 1),
-    )
-    configs = {
-        key: [StudyConfig(family=key, sampler=s.name, settings=settings[key], **shared) for s in samplers]
-        for key in models
-    }
+    configs = plan_studies(
+        settings, samplers, ns=common.sizes(args.n), reps=args.reps, seed=args.seed, draws=args.draws,
+        tune=args.tune, chains=args.chains, cores=args.cores, alpha=args.alpha, prob=args.prob,
+    )  # fmt: skip
     args.progress = sys.stderr.isatty() if args.progress is None else args.progress
     return Plan(configs, {s.name: s for s in samplers}, skipped, args)
 

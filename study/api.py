@@ -20,7 +20,7 @@ import pandas as pd
 from models.engines import Sampler
 from models.engines.plugins import EngineFailure, PluginError, as_sampler, resolve
 from models.families import FAMILIES
-from study.run import StudyConfig, StudyResult, run_study
+from study.run import StudyResult, plan_studies, run_study
 
 
 @dataclass
@@ -171,23 +171,11 @@ def check_engine(
             chosen[key] = FAMILIES[key].settings(**given)
         except TypeError:
             raise ValueError(f"{key} has no setting among {sorted(given)} (see --list-models)") from None
-    shares = len(keys) if sampler.check == "sampler" else 1
     log = (lambda msg: print(msg, file=sys.stderr)) if verbose else (lambda msg: None)
     results, failures = [], {}
-    for key in keys:
-        config = StudyConfig(
-            family=key,
-            sampler=sampler.name,
-            ns=ns,
-            reps=reps,
-            seed=seed,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            alpha=alpha,
-            studies_in_run=shares,
-            settings=chosen[key],
-        )
+    plan = plan_studies(chosen, [sampler], ns=ns, reps=reps, seed=seed, draws=draws, tune=tune, chains=chains,
+                        alpha=alpha)  # fmt: skip
+    for key, (config,) in plan.items():
         try:
             results.append(run_study(config, log=log, progress=progress, engine=sampler))
         except EngineFailure as err:

@@ -51,6 +51,24 @@ class StudyConfig:
         return self.alpha / self.studies_in_run
 
 
+def plan_studies(settings: dict[str, Any], engines: list, **shared) -> dict[str, list[StudyConfig]]:
+    """Return the studies of one run: a StudyConfig per family (``settings``: key -> Settings) and engine.
+
+    The one place a run's studies are planned, by ``compare.py`` and by
+    ``study.api.check_engine``: the run's ``alpha`` (in ``shared``, with ns, reps, seed,
+    draws, ...) is shared by Bonferroni over the studies judged by the samplers' tests
+    (families x such engines), each of which knows how many share it.
+    """
+    tested = max(len(settings) * sum(e.check == "sampler" for e in engines), 1)
+    return {
+        key: [
+            StudyConfig(family=key, sampler=e.name, settings=s, studies_in_run=tested, **shared)
+            for e in engines
+        ]
+        for key, s in settings.items()
+    }
+
+
 @dataclass(frozen=True)
 class Sampled:
     """One study's draws before the comparison with the closed forms: all that plots of the draws need."""
