@@ -12,9 +12,10 @@ import numpy as np
 from arviz_stats.base import array_stats
 from scipy import stats
 
+from study import seeds
+
 # The reference simulation that measures the half-sample mode's spread.
 _MODE_SETS = 200
-_MODE_SEED = 20_261_124
 
 
 def mode_tolerance_sd(posterior, *, mode: float, sd: float, m: int, z_crit: float) -> float:
@@ -51,7 +52,7 @@ def _grid_floor(m: float) -> int:
 
 
 def _rmse(posterior, mode: float, m: int) -> float:
-    draws = _draws(posterior, (_MODE_SETS, m), np.random.default_rng(_MODE_SEED))
+    draws = _draws(posterior, (_MODE_SETS, m), seeds.rng(seeds.MODE_TOLERANCE_SEED, "mode_tolerance"))
     modes = np.asarray(array_stats.mode(draws, axis=-1))
     return float(np.sqrt(np.mean((modes - mode) ** 2)))
 

@@ -39,6 +39,8 @@ from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.exact import exact
 from models.engines.pymc_steps import nuts
 from study.run import StudyConfig, run_study
+from study.seeds import power_run_seed
+from study.seeds import rng as stream_rng
 
 DEFAULT_SEEDS = 20
 # the correct engines' runs (not "null": CSV readers take that for a missing value)
@@ -98,7 +100,7 @@ def _transformed(
 
     def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
         idata = _exact_draws(model, problem, draws=draws, chains=chains, seed=seed)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+        rng = stream_rng(seed, "power_defect")
         post = idata["posterior"].to_dataset()
         ns = [int(n) for n in post["n"].values]
         for variable in post.data_vars:
@@ -333,7 +335,7 @@ def run_power_study(
                 engine = Sampler(f"{name}({size:g})", defect.description, True, "distribution", None, (),
                                  defect.engine(size), needs_problem=True)  # fmt: skip
             for s in range(n_seeds):
-                config = replace(base, seed=base.seed + s, sampler=engine.name)
+                config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
                 todo.append((key, name, kind, size, defect, engine, config))
     start = time.perf_counter()
     count = [0]

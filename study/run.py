@@ -17,7 +17,7 @@ from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.plugins import EngineFailure, run_engine
 from models.families import FAMILIES, Family
-from study import checks
+from study import checks, seeds
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.mode_tolerance import mode_tolerance_sd
 from study.seeds import data_rng, sampler_seed
@@ -320,7 +320,8 @@ def run_study(
         f"{sampler.name}: {budget}"
     )
     t0 = time.perf_counter()
-    extra = {"problem": Problem(family, config.settings, datasets)} if sampler.needs_problem else {}
+    problem = Problem(family, config.settings, datasets, seeds.exact_draws_rng)
+    extra = {"problem": problem} if sampler.needs_problem else {}
     idata = run_engine(
         sampler,
         model,

@@ -30,7 +30,6 @@ depend on the flags only, not on where or in which order the units ran.
 from __future__ import annotations
 
 import time
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,22 +41,13 @@ from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler
 from models.engines.plugins import run_engine
 from models.families import FAMILIES, Family
-from study import checks
+from study import checks, seeds
 from study.run import count_divergences
 
 DEFAULT_SIMS = 1000
 DEFAULT_BLOCK = 250  # data sets per batched fit (see benchmarks/sbc.py)
 MAHALANOBIS_DRAWS = 2000
 COVERAGE_LEVELS = (0.5, 0.8, 0.9, 0.95)
-_TRUTH, _ENGINE, _TIES, _JOINT = 10, 11, 12, 13
-
-
-def _key(name: str) -> int:
-    return zlib.crc32(name.encode())
-
-
-def _rng(*key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(key[0], spawn_key=key[1:]))
 
 
 @dataclass(frozen=True)
@@ -88,7 +78,7 @@ def simulation(
     family: Family, settings: Any, seed: int, n: int, sim: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Regenerate simulation ``sim`` at sample size ``n``: its true parameter values and data set."""
-    rng = _rng(seed, _TRUTH, _key(family.key), n, sim)
+    rng = seeds.rng(seed, "sbc_truth", family.key, n, sim)
     theta = {v: a[0] for v, a in family.draw_prior(rng, settings, 1).items()}
     return theta, family.simulate_given(rng, theta, n=n, settings=settings)
 
@@ -172,12 +162,12 @@ def run_unit(unit: Unit) -> UnitResult:
     x = np.stack(data)
     datasets = {n: x}
     model = for_sampling(family.build_model(datasets, settings))
-    extra = {"problem": Problem(family, settings, datasets)} if engine.needs_problem else {}
-    seed = int(
-        np.random.SeedSequence(
-            config.seed, spawn_key=(_ENGINE, _key(family.key), _key(engine.name), n, unit.block)
-        ).generate_state(1)[0]
+    extra = (
+        {"problem": Problem(family, settings, datasets, seeds.exact_draws_rng)}
+        if engine.needs_problem
+        else {}
     )
+    seed = seeds.integer(config.seed, "sbc_engine", family.key, engine.name, n, unit.block)
     idata = run_engine(
         engine, model, draws=config.draws * engine.thin, tune=config.tune * engine.thin,
         chains=config.chains, cores=1, seed=seed, progress=False, **extra,
@@ -192,7 +182,7 @@ def run_unit(unit: Unit) -> UnitResult:
     rows = []
     joint = len(labels) > 1
     for i, s in enumerate(sims):
-        ties = _rng(config.seed, _TIES, _key(family.key), _key(engine.name), n, s)
+        ties = seeds.rng(config.seed, "sbc_ties", family.key, engine.name, n, s)
         one = x[i : i + 1]
         dens = family.densities(one[0], settings)
         here = {v: d[:, :, i] for v, d in draws.items()}
@@ -216,7 +206,7 @@ def run_unit(unit: Unit) -> UnitResult:
         )
         if joint:
             ref = family.posterior_draws(
-                _rng(config.seed, _JOINT, _key(family.key), n, s), one, settings, MAHALANOBIS_DRAWS
+                seeds.rng(config.seed, "sbc_joint", family.key, n, s), one, settings, MAHALANOBIS_DRAWS
             )
             ref = _components(family, settings, {v: r[:, 0] for v, r in ref.items()}, lead=1)
             mean, precision = ref.mean(axis=0), np.linalg.pinv(np.cov(ref, rowvar=False), hermitian=True)

@@ -17,6 +17,7 @@ from arviz_stats.base import array_stats
 from scipy import stats
 
 from models.families import FAMILIES, Family
+from study import seeds
 from study.sbc import COVERAGE_LEVELS, SbcResult
 
 TEST_COLUMNS = [
@@ -115,7 +116,7 @@ def prior_moments(family: Family, settings: Any) -> dict[str, tuple[float, bool]
     The total-variance z test needs a finite fourth moment (the variance of ``d``); an
     Inverse-Gamma prior of shape 4 or less has none, and its test is not run.
     """
-    x = family.simulate(np.random.default_rng(0), n=1, reps=1, settings=settings)[0]
+    x = family.simulate(seeds.rng(seeds.PRIOR_PROBE_SEED, "prior_probe"), n=1, reps=1, settings=settings)[0]
     out = {}
     for label, parts in family.densities(x, settings).items():
         prior = parts["prior"]

@@ -36,7 +36,7 @@ def exact(
     ns = [int(n) for n in model.coords["n"]]
     per_n = []
     for n in ns:
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n,)))
+        rng = problem.draws_rng(seed, n)
         per_n.append(
             problem.family.posterior_draws(rng, problem.datasets[n], problem.settings, chains * draws)
         )

@@ -114,11 +114,17 @@ class Sampler:
 
 @dataclass(frozen=True)
 class Problem:
-    """What an engine drawing from the closed forms needs: the family, its settings, the data sets."""
+    """What an engine drawing from the closed forms needs: the family, its settings, the data sets.
+
+    ``draws_rng(seed, n)`` is the generator of its draws at sample size ``n``, from the
+    engine's ``seed``: the study's seed source (``study.seeds``) hands it over, so the exact
+    engine's randomness comes from the same place as every other.
+    """
 
     family: Family
     settings: object
     datasets: dict[int, np.ndarray]
+    draws_rng: Callable[[int, int], np.random.Generator]
 
 
 def map_groups(idata: xr.DataTree, fn: Callable[[xr.Dataset], xr.Dataset]) -> xr.DataTree:

@@ -12,7 +12,8 @@ from scipy import stats
 from analytic import variational as va
 from models.families import FAMILIES
 from models.variational import fit_beta_elbo
-from study.gradients.common import GaussianProblem, GradientConfig, seed_for
+from study import seeds
+from study.gradients.common import GaussianProblem, GradientConfig
 
 BETA_SEEDS = 6
 
@@ -38,7 +39,7 @@ def run_beta_elbo(config: GradientConfig, log: Callable[[str], None] = lambda m:
                 t_mean, t_cov = va.tempered(prior_mean, prior_cov, post.mean, post.cov, w)
                 target_mean, target_sd = va.mean_field_projection(t_mean, t_cov)
                 fits = [
-                    fit_beta_elbo(model, w, seed_for(config.seed, "beta", key, n, w, k))
+                    fit_beta_elbo(model, w, seeds.below_2_31(config.seed, "beta", key, n, w, k))
                     for k in range(BETA_SEEDS)
                 ]
                 mean_err = np.array([(m - target_mean) / target_sd for m, _ in fits])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,17 +33,6 @@ POINTS: dict[str, tuple[float, float]] = {
 def gaussian_families() -> list[str]:
     """Families whose posterior is Gaussian in the parameter (the gradient study's families)."""
     return [key for key, f in FAMILIES.items() if f.gaussian_posterior is not None]
-
-
-def rng_for(seed: int, *key: object) -> np.random.Generator:
-    """Return the generator of one stream of the run, keyed by ``key`` (names and numbers)."""
-    words = [zlib.crc32(str(k).encode()) for k in key]
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(words)))
-
-
-def seed_for(seed: int, *key: object) -> int:
-    """Return an integer seed for PyMC, from the stream ``key``."""
-    return int(rng_for(seed, *key).integers(2**31 - 1))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from scipy import stats
 
 from analytic import variational as va
 from models.variational import PyMCPathwise
+from study import seeds
 from study.gradients.common import (
     MIN_DOF,
     POINTS,
@@ -18,8 +19,6 @@ from study.gradients.common import (
     GaussianProblem,
     GradientConfig,
     q_at,
-    rng_for,
-    seed_for,
 )
 
 
@@ -89,10 +88,10 @@ def measure_point(
     q_family = "full_rank" if q.full_rank else "mean_field"
     rows = []
     for s in config.samples:
-        rng = rng_for(config.seed, "gradients", key, problem.n, q_family, point, s)
+        rng = seeds.rng(config.seed, "gradients", key, problem.n, q_family, point, s)
         measured = numpy_estimates(q, post, s, config.reps, rng, baseline)
         measured["pathwise"] = pymc_pathwise.estimates(
-            q, s, config.reps, seed_for(config.seed, "pathwise", key, problem.n, q_family, point, s)
+            q, s, config.reps, seeds.below_2_31(config.seed, "pathwise", key, problem.n, q_family, point, s)
         )
         for name, (values, seconds) in measured.items():
             mean, var = values.mean(axis=0), values.var(axis=0, ddof=1)
@@ -188,7 +187,9 @@ def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m:
                 q_family = "full_rank" if full_rank else "mean_field"
                 start = time.perf_counter()
                 pathwise = PyMCPathwise(
-                    model, full_rank=full_rank, seed=seed_for(config.seed, key, n, q_family)
+                    model,
+                    full_rank=full_rank,
+                    seed=seeds.below_2_31(config.seed, "pathwise_compile", key, n, q_family),
                 )
                 for point in POINTS:
                     q = q_at(problem.posterior, point, full_rank=full_rank)

@@ -7,7 +7,8 @@ import pandas as pd
 from scipy import stats
 
 from analytic import variational as va
-from study.gradients.common import GradientConfig, rng_for
+from study import seeds
+from study.gradients.common import GradientConfig
 
 MIXTURE = {"means": (-2.0, 0.0, 2.0), "weights": (0.2, 0.5, 0.3), "sd": 1.0, "n": 5, "component": 2}
 
@@ -18,7 +19,7 @@ def mixture_scores(seed: int) -> np.ndarray:
     The latent z (one per data set) picks the component; its posterior ``softmax(f)`` is
     enumerable. The data come from component ``MIXTURE["component"]``.
     """
-    rng = rng_for(seed, "mixture")
+    rng = seeds.rng(seed, "mixture")
     means, sd = np.array(MIXTURE["means"]), MIXTURE["sd"]
     x = rng.normal(means[MIXTURE["component"]], sd, size=MIXTURE["n"])
     return np.log(MIXTURE["weights"]) + stats.norm.logpdf(x[:, None], means, sd).sum(axis=0)
@@ -66,11 +67,11 @@ def run_gumbel(config: GradientConfig) -> pd.DataFrame:
                     }
                 )
 
-        rng = rng_for(config.seed, "gumbel", point, "reinforce")
+        rng = seeds.rng(config.seed, "gumbel", point, "reinforce")
         z = rng.choice(k, size=GUMBEL_DRAWS, p=va.softmax(logits))
         add("reinforce", np.nan, va.reinforce_categorical(logits, f, z))
         for t in config.temperatures:
-            rng = rng_for(config.seed, "gumbel", point, "relaxed", float(t))
+            rng = seeds.rng(config.seed, "gumbel", point, "relaxed", float(t))
             g = rng.gumbel(size=(GUMBEL_DRAWS, k))
             add("gumbel_softmax", float(t), va.relaxed_categorical(logits, f, g, float(t)))
     return pd.DataFrame(rows)
