@@ -11,12 +11,14 @@ from scipy import stats
 
 from analytic import binomial_beta as bb
 from analytic.validation import positive
-from models.one_parameter import OneParameterFamily
+from models.one_parameter import OneParameterFamily, PriorAB
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(PriorAB):
     """Truth and prior: data Bernoulli(true_p), prior Beta(prior_a, prior_b), any a, b > 0."""
+
+    TRUTH = ("p", "true_p")
 
     true_p: float = 0.3
     prior_a: float = 2.0
@@ -27,16 +29,6 @@ class Settings:
         if not p < 1:
             raise ValueError(f"true p must be < 1, got {self.true_p!r}")
         bb.prior_weight(n=1, a=self.prior_a, b=self.prior_b)  # validates the prior
-
-    @property
-    def truth(self) -> dict[str, float]:
-        """True parameter values, keyed by parameter name."""
-        return {"p": self.true_p}
-
-    @property
-    def prior(self) -> dict[str, float]:
-        """Closed-form keyword arguments shared by the analytic functions."""
-        return {"a": self.prior_a, "b": self.prior_b}
 
 
 class BinomialBeta(OneParameterFamily):

@@ -11,12 +11,14 @@ from scipy import stats
 
 from analytic import exponential_gamma as eg
 from analytic.validation import positive
-from models.one_parameter import GammaRatePrior
+from models.one_parameter import GammaRatePrior, PriorAB
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(PriorAB):
     """Truth and prior: waiting times Exponential(true_rate), prior Gamma(shape prior_a, rate prior_b)."""
+
+    TRUTH = ("lam", "true_rate")
 
     true_rate: float = 0.5
     prior_a: float = 2.0
@@ -26,16 +28,6 @@ class Settings:
         positive("true rate", self.true_rate)
         positive("prior shape a", self.prior_a)
         positive("prior rate b", self.prior_b)
-
-    @property
-    def truth(self) -> dict[str, float]:
-        """True parameter values, keyed by parameter name."""
-        return {"lam": self.true_rate}
-
-    @property
-    def prior(self) -> dict[str, float]:
-        """Closed-form keyword arguments shared by the analytic functions."""
-        return {"a": self.prior_a, "b": self.prior_b}
 
 
 class ExponentialGamma(GammaRatePrior):

@@ -22,6 +22,27 @@ from analytic.distributions import no_coverage, risk_columns, summary_columns
 from models.batched import batched_model
 
 
+class PriorAB:
+    """What the one-parameter families' Settings (frozen dataclasses) share: their truth and prior by name.
+
+    A subclass sets ``TRUTH = (parameter, field of its true value)`` and has the fields
+    ``prior_a`` and ``prior_b``.
+    """
+
+    TRUTH: ClassVar[tuple[str, str]]
+
+    @property
+    def truth(self) -> dict[str, float]:
+        """True parameter values, keyed by parameter name."""
+        param, field = self.TRUTH
+        return {param: getattr(self, field)}
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """Closed-form keyword arguments shared by the analytic functions."""
+        return {"a": self.prior_a, "b": self.prior_b}
+
+
 class OneParameterFamily:
     """A one-parameter conjugate family: subclass it and fill in the class attributes and hooks.
 

@@ -11,12 +11,14 @@ from scipy import special, stats
 
 from analytic import poisson_gamma as pg
 from analytic.validation import positive
-from models.one_parameter import GammaRatePrior
+from models.one_parameter import GammaRatePrior, PriorAB
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(PriorAB):
     """Truth and prior: counts Poisson(true_rate), prior Gamma(shape prior_a > 0, rate prior_b)."""
+
+    TRUTH = ("lam", "true_rate")
 
     true_rate: float = 3.0
     prior_a: float = 2.0
@@ -25,16 +27,6 @@ class Settings:
     def __post_init__(self) -> None:
         positive("true rate", self.true_rate)
         pg.map_risk(n=1, true_rate=self.true_rate, a=self.prior_a, b=self.prior_b)  # validates the prior
-
-    @property
-    def truth(self) -> dict[str, float]:
-        """True parameter values, keyed by parameter name."""
-        return {"lam": self.true_rate}
-
-    @property
-    def prior(self) -> dict[str, float]:
-        """Closed-form keyword arguments shared by the analytic functions."""
-        return {"a": self.prior_a, "b": self.prior_b}
 
 
 class PoissonGamma(GammaRatePrior):

@@ -17,7 +17,7 @@ import xarray as xr
 from arviz_base import from_dict
 from pymc.pytensorf import compile as pm_compile
 
-from models.engines.protocol import as_chains, stamp
+from models.engines.protocol import Budget, adapter, as_chains, stamp
 
 # Optimisation steps of ADVI (pm.fit); with PyMC's default optimiser (adagrad_window,
 # learning rate 1e-3) the fit of the Normal-Normal study has settled by then.
@@ -25,28 +25,21 @@ ADVI_ITERATIONS = 30_000
 
 
 def _advi(method: str) -> Callable:
-    def run(
-        model: pm.Model,
-        *,
-        draws: int,
-        tune: int,
-        chains: int,
-        cores: int = 1,
-        seed: int,
-        progress: bool = False,
-    ) -> xr.DataTree:
+    def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
-        approx = pm.fit(n=ADVI_ITERATIONS, method=method, model=model, random_seed=seed, progressbar=progress)
-        idata = approx.sample(draws=chains * draws, random_seed=seed + 1)
-        idata = stamp(as_chains(idata, chains, draws), float("nan"), time.perf_counter() - start)
-        idata["posterior"].attrs.update(elbo_estimate(approx, seed=seed + 2))
+        approx = pm.fit(
+            n=ADVI_ITERATIONS, method=method, model=model, random_seed=b.seed, progressbar=b.progress
+        )
+        idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
+        idata = stamp(as_chains(idata, b.chains, b.draws), float("nan"), time.perf_counter() - start)
+        idata["posterior"].attrs.update(elbo_estimate(approx, seed=b.seed + 2))
         return idata
 
     run.__doc__ = (
         f"{method} (pm.fit, {ADVI_ITERATIONS} steps), then ``chains * draws`` iid draws from the fit; "
         "``tune`` is unused and compilation is inside ``sampling_time``."
     )
-    return run
+    return adapter(run)
 
 
 ELBO_DRAWS = 2000
@@ -72,16 +65,8 @@ advi = _advi("advi")
 fullrank_advi = _advi("fullrank_advi")
 
 
-def laplace(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-) -> xr.DataTree:
+@adapter
+def laplace(model: pm.Model, b: Budget) -> xr.DataTree:
     """pymc-extras' Laplace approximation: a Normal at the MAP with the inverse Hessian as covariance.
 
     The Hessian is the exact one (trust-region Newton-CG with ``use_hess=True``). With
@@ -97,13 +82,13 @@ def laplace(
         optimize_method="trust-ncg",
         use_hess=True,
         model=model,
-        draws=chains * draws,
-        random_seed=seed,
-        progressbar=progress,
+        draws=b.chains * b.draws,
+        random_seed=b.seed,
+        progressbar=b.progress,
     )
     names = [v.name for v in model.free_RVs]
     posterior = xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset()[names]})
-    return stamp(as_chains(posterior, chains, draws), float("nan"), time.perf_counter() - start)
+    return stamp(as_chains(posterior, b.chains, b.draws), float("nan"), time.perf_counter() - start)
 
 
 def map_point(model: pm.Model, *, seed: int, progress: bool = False, **options) -> dict[str, np.ndarray]:
@@ -118,19 +103,11 @@ def map_point(model: pm.Model, *, seed: int, progress: bool = False, **options) 
     return {v.name: np.asarray(point[v.name]) for v in model.free_RVs}
 
 
-def find_map(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-) -> xr.DataTree:
+@adapter
+def find_map(model: pm.Model, b: Budget) -> xr.DataTree:
     """pm.find_MAP (L-BFGS-B), returned as one chain of one draw; draws, tune, chains unused."""
     start = time.perf_counter()
-    point = map_point(model, seed=seed, progress=progress)
+    point = map_point(model, seed=b.seed, progress=b.progress)
     idata = from_dict(
         {"posterior": {name: value[None, None] for name, value in point.items()}},
         dims={name: list(model.named_vars_to_dims.get(name, ())) for name in point},

@@ -13,20 +13,11 @@ import pymc as pm
 import xarray as xr
 from arviz_base import from_dict
 
-from models.engines.protocol import Problem, stamp
+from models.engines.protocol import Budget, Problem, adapter, stamp
 
 
-def exact(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-    problem: Problem,
-) -> xr.DataTree:
+@adapter
+def exact(model: pm.Model, b: Budget, *, problem: Problem) -> xr.DataTree:
     """Draw ``chains x draws`` iid values from each data set's exact joint posterior (the reference engine).
 
     Each sample size N draws from its own generator (derived from ``seed`` and N), so its
@@ -36,14 +27,14 @@ def exact(
     ns = [int(n) for n in model.coords["n"]]
     per_n = []
     for n in ns:
-        rng = problem.draws_rng(seed, n)
+        rng = problem.draws_rng(b.seed, n)
         per_n.append(
-            problem.family.posterior_draws(rng, problem.datasets[n], problem.settings, chains * draws)
+            problem.family.posterior_draws(rng, problem.datasets[n], problem.settings, b.chains * b.draws)
         )
     posterior = {}
     for name in per_n[0]:
         stacked = np.stack([d[name] for d in per_n], axis=1)  # (chains * draws, n, rep, ...)
-        posterior[name] = stacked.reshape(chains, draws, *stacked.shape[1:])
+        posterior[name] = stacked.reshape(b.chains, b.draws, *stacked.shape[1:])
     idata = from_dict(
         {"posterior": posterior},
         dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},

@@ -9,19 +9,11 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from models.engines.protocol import map_groups, stamp
+from models.engines.protocol import Budget, adapter, map_groups, stamp
 
 
-def nutpie(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-) -> xr.DataTree:
+@adapter
+def nutpie(model: pm.Model, b: Budget) -> xr.DataTree:
     """Nutpie's NUTS in Rust: compile the model with numba (lean callbacks, nutpie_lean.py), sample."""
     from models.engines.nutpie_lean import compile_pymc_model
     from models.engines.nutpie_lean import nutpie as nutpie_lib
@@ -31,27 +23,19 @@ def nutpie(
     compiled = time.perf_counter()
     idata = nutpie_lib.sample(
         compiled_model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=seed,
-        progress_bar=progress,
+        draws=b.draws,
+        tune=b.tune,
+        chains=b.chains,
+        cores=b.cores,
+        seed=b.seed,
+        progress_bar=b.progress,
         save_warmup=False,
     )
     return stamp(idata, compiled - start, time.perf_counter() - compiled)
 
 
-def numpyro(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-) -> xr.DataTree:
+@adapter
+def numpyro(model: pm.Model, b: Budget) -> xr.DataTree:
     """NumPyro's NUTS through JAX (``nuts_sampler="numpyro"``), chains run one after another.
 
     JAX compiles inside NumPyro's sampling call, so ``compile_time`` is NaN and the
@@ -62,15 +46,15 @@ def numpyro(
         # JAX says it is running on CPU when it finds no GPU: expected here.
         warnings.filterwarnings("ignore", message=".*GPU.*")
         idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=seed,
+            draws=b.draws,
+            tune=b.tune,
+            chains=b.chains,
+            random_seed=b.seed,
             model=model,
             nuts_sampler="numpyro",
             nuts={"chain_method": "sequential"},
-            progressbar=progress,
-            quiet=not progress,
+            progressbar=b.progress,
+            quiet=not b.progress,
             compute_convergence_checks=False,
         )
     # NumPyro hands back JAX arrays; plain NumPy keeps ArviZ and NumPy from tripping on them.

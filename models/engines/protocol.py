@@ -113,6 +113,43 @@ class Sampler:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What the engine protocol's keywords ask of a run: draws, tuning, chains, processes, seed, progress."""
+
+    draws: int
+    tune: int
+    chains: int
+    cores: int
+    seed: int
+    progress: bool
+
+
+def adapter(fit: Callable[..., xr.DataTree]) -> Engine:
+    """Give ``fit(model, budget, **extra)`` the engine protocol's signature (the keywords, once, here).
+
+    The built-in adapters are written against a ``Budget``; what they are called with is
+    what every engine is called with: ``(model, *, draws, tune, chains, cores, seed, progress)``.
+    """
+
+    def run(
+        model: pm.Model,
+        *,
+        draws: int,
+        tune: int,
+        chains: int,
+        cores: int = 1,
+        seed: int,
+        progress: bool = False,
+        **extra,
+    ) -> xr.DataTree:
+        return fit(model, Budget(draws, tune, chains, cores, seed, progress), **extra)
+
+    run.__name__, run.__qualname__, run.__doc__ = fit.__name__, fit.__qualname__, fit.__doc__
+    run.__module__ = fit.__module__
+    return run
+
+
+@dataclass(frozen=True)
 class Problem:
     """What an engine drawing from the closed forms needs: the family, its settings, the data sets.
 

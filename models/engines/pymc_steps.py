@@ -8,37 +8,29 @@ from collections.abc import Callable
 import pymc as pm
 import xarray as xr
 
-from models.engines.protocol import stamp
+from models.engines.protocol import Budget, adapter, stamp
 
 
 def _pymc_step_sampler(make_step: Callable[[pm.Model, int, int], tuple[object, object]]) -> Callable:
     """Adapter for PyMC's own step methods: build (compile) the step, then pm.sample it."""
 
-    def run(
-        model: pm.Model,
-        *,
-        draws: int,
-        tune: int,
-        chains: int,
-        cores: int = 1,
-        seed: int,
-        progress: bool = False,
-    ) -> xr.DataTree:
+    @adapter
+    def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
         with model:
-            step, initvals = make_step(model, chains, seed)
+            step, initvals = make_step(model, b.chains, b.seed)
         compiled = time.perf_counter()
         idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
+            draws=b.draws,
+            tune=b.tune,
+            chains=b.chains,
+            cores=b.cores,
             step=step,
             initvals=initvals,
-            random_seed=seed,
+            random_seed=b.seed,
             model=model,
-            progressbar=progress,
-            quiet=not progress,
+            progressbar=b.progress,
+            quiet=not b.progress,
             compute_convergence_checks=False,
         )
         return stamp(idata, compiled - start, time.perf_counter() - compiled)
@@ -60,28 +52,20 @@ slice_sampler = _pymc_step_sampler(lambda model, chains, seed: (pm.Slice(model=m
 demetropolisz = _pymc_step_sampler(lambda model, chains, seed: (pm.DEMetropolisZ(model=model), None))
 
 
-def smc(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int = 1,
-    seed: int,
-    progress: bool = False,
-) -> xr.DataTree:
+@adapter
+def smc(model: pm.Model, b: Budget) -> xr.DataTree:
     """Sequential Monte Carlo (pm.sample_smc, IMH kernel): ``draws`` particles per chain.
 
     SMC has no tuning phase (``tune`` is unused) and compiles inside its call.
     """
     start = time.perf_counter()
     idata = pm.sample_smc(
-        draws=draws,
-        chains=chains,
-        cores=cores,
-        random_seed=seed,
+        draws=b.draws,
+        chains=b.chains,
+        cores=b.cores,
+        random_seed=b.seed,
         model=model,
-        progressbar=progress,
+        progressbar=b.progress,
         compute_convergence_checks=False,
     )
     return stamp(idata, float("nan"), time.perf_counter() - start)
