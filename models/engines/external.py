@@ -10,6 +10,7 @@ import pymc as pm
 import xarray as xr
 
 from models.engines.protocol import Budget, adapter, map_groups, stamp
+from models.engines.pymc_steps import pm_sample
 
 
 @adapter
@@ -45,18 +46,7 @@ def numpyro(model: pm.Model, b: Budget) -> xr.DataTree:
     with warnings.catch_warnings():
         # JAX says it is running on CPU when it finds no GPU: expected here.
         warnings.filterwarnings("ignore", message=".*GPU.*")
-        idata = pm.sample(
-            draws=b.draws,
-            tune=b.tune,
-            chains=b.chains,
-            random_seed=b.seed,
-            model=model,
-            nuts_sampler="numpyro",
-            nuts={"chain_method": "sequential"},
-            progressbar=b.progress,
-            quiet=not b.progress,
-            compute_convergence_checks=False,
-        )
+        idata = pm_sample(model, b, nuts_sampler="numpyro", nuts={"chain_method": "sequential"})
     # NumPyro hands back JAX arrays; plain NumPy keeps ArviZ and NumPy from tripping on them.
     idata = map_groups(
         idata, lambda ds: ds.copy(data={k: np.asarray(v.data) for k, v in ds.data_vars.items()})

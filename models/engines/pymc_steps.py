@@ -11,6 +11,21 @@ import xarray as xr
 from models.engines.protocol import Budget, adapter, stamp
 
 
+def pm_sample(model: pm.Model, b: Budget, **specific) -> xr.DataTree:
+    """``pm.sample`` with the run's budget, quiet unless asked, without PyMC's own convergence checks."""
+    return pm.sample(
+        draws=b.draws,
+        tune=b.tune,
+        chains=b.chains,
+        random_seed=b.seed,
+        model=model,
+        progressbar=b.progress,
+        quiet=not b.progress,
+        compute_convergence_checks=False,
+        **specific,
+    )
+
+
 def _pymc_step_sampler(make_step: Callable[[pm.Model, int, int], tuple[object, object]]) -> Callable:
     """Adapter for PyMC's own step methods: build (compile) the step, then pm.sample it."""
 
@@ -20,19 +35,7 @@ def _pymc_step_sampler(make_step: Callable[[pm.Model, int, int], tuple[object, o
         with model:
             step, initvals = make_step(model, b.chains, b.seed)
         compiled = time.perf_counter()
-        idata = pm.sample(
-            draws=b.draws,
-            tune=b.tune,
-            chains=b.chains,
-            cores=b.cores,
-            step=step,
-            initvals=initvals,
-            random_seed=b.seed,
-            model=model,
-            progressbar=b.progress,
-            quiet=not b.progress,
-            compute_convergence_checks=False,
-        )
+        idata = pm_sample(model, b, cores=b.cores, step=step, initvals=initvals)
         return stamp(idata, compiled - start, time.perf_counter() - compiled)
 
     return run
