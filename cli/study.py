@@ -90,6 +90,7 @@ def _run(plan: Plan, executor) -> int:
     from report import plot_pool
     from report.files import EarlyPlots, write_outputs
     from report.terminal import failure_lines, family_report
+    from study.aggregate import family_studies
     from study.run import run_studies
 
     out = plan.args.out
@@ -103,7 +104,7 @@ def _run(plan: Plan, executor) -> int:
             progress=plan.args.progress, on_draws=early,
         )  # fmt: skip
         reports = [
-            family_report(family_configs, outcomes=[outcomes[c] for c in family_configs])
+            family_report(family_studies(family_configs, [outcomes[c] for c in family_configs]))
             for family_configs in plan.configs.values()
         ]
         failures = failure_lines(reports)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from models.engines import Sampler
-from models.engines.plugins import EngineFailure
 from report import tables
 from report.interpret import interpret
-from study.aggregate import Washout, per_n, washout
-from study.run import StudyConfig, StudyResult, run_study
+from study.aggregate import FamilyStudies, Washout
+from study.run import StudyResult
 
 
 @dataclass
@@ -34,43 +31,17 @@ class FamilyReport:
     terminal: str = ""  # everything printed for the family, as printed
 
 
-def family_report(
-    configs: list[StudyConfig],
-    *,
-    engines: dict[str, Sampler] | None = None,
-    progress: bool = False,
-    outcomes: list[StudyResult | str] | None = None,
-) -> FamilyReport:
-    """Run every engine on one family's data sets (unless ``outcomes`` are given); print its tables, reading.
+def family_report(studies: FamilyStudies) -> FamilyReport:
+    """Print one family's tables and reading, from its judged studies (``study.aggregate.family_studies``).
 
-    ``engines`` maps the configs' sampler names to engines (default: the registry's).
-    ``outcomes`` are the studies already run (``study.run.run_studies``), one per config:
-    a result, or why its engine failed. A failed engine is reported here and left out of
-    the tables.
+    An engine that failed in its run is reported here and left out of the tables.
     """
-    engines = engines or {}
-    results, broken = [], {}
-    for i, config in enumerate(configs):
-        if outcomes is not None:
-            outcome = outcomes[i]
-        else:
-            try:
-                outcome = run_study(config, progress=progress, engine=engines.get(config.sampler))
-            except EngineFailure as err:
-                outcome = str(err)
-                print(f"[{config.family}] {config.sampler}: engine failed: {err}", file=sys.stderr)
-        if isinstance(outcome, StudyResult):
-            results.append(outcome)
-        else:
-            broken[config.sampler] = outcome
-    family = configs[0].family
+    results, broken, family = studies.results, studies.failures, studies.family
     if not results:
         terminal = f"\n== {family}: every engine failed; nothing to compare =="
         print(terminal)
-        return FamilyReport(family, [], None, None, "", broken, configs[0].ns, terminal)
-    first, config = results[0], results[0].config
-    agg = per_n(first)
-    wash = washout(config)
+        return FamilyReport(family, [], None, None, "", broken, studies.ns, terminal)
+    first, config, agg, wash = results[0], results[0].config, studies.agg, studies.wash
     text = interpret(results, agg, wash)
     if broken:
         text += "\n\n" + "\n".join(f"{name}: engine FAILED in its run: {why}" for name, why in broken.items())

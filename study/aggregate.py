@@ -97,3 +97,34 @@ def _loglog_fit(ns: np.ndarray, gap: np.ndarray) -> Washout:
         return Washout(ns=ns, gap=gap, slope=float("nan"), intercept=float("nan"))
     slope, intercept = np.polyfit(np.log(ns[keep]), np.log(gap[keep]), 1)
     return Washout(ns=ns, gap=gap, slope=float(slope), intercept=float(intercept))
+
+
+@dataclass
+class FamilyStudies:
+    """One family's studies of a run (one per engine, on the same data), and what is computed across them.
+
+    ``failures`` maps each engine that failed inside its run to why; ``results`` holds the
+    others, the first of which gives the per-N aggregates and the washout (None when every
+    engine failed).
+    """
+
+    family: str
+    ns: tuple[int, ...]
+    results: list[StudyResult]
+    failures: dict[str, str]
+    agg: pd.DataFrame | None
+    wash: dict[str, Washout] | None
+
+
+def family_studies(configs: list[StudyConfig], outcomes: list[StudyResult | str]) -> FamilyStudies:
+    """Gather one family's outcomes (``run_studies``: a result, or why its engine failed)."""
+    results = [o for o in outcomes if isinstance(o, StudyResult)]
+    failures = {
+        c.sampler: o for c, o in zip(configs, outcomes, strict=True) if not isinstance(o, StudyResult)
+    }
+    if not results:
+        return FamilyStudies(configs[0].family, configs[0].ns, [], failures, None, None)
+    first = results[0]
+    return FamilyStudies(
+        first.config.family, first.config.ns, results, failures, per_n(first), washout(first.config)
+    )
