@@ -30,14 +30,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 from scipy import stats
 
 from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.exact import exact
-from models.engines.pymc_steps import nuts
+from models.engines.protocol import Budget
+from models.engines.pymc_steps import nuts, nuts_keeping_warmup
 from study.run import StudyConfig, run_study
 from study.seeds import power_run_seed
 from study.seeds import rng as stream_rng
@@ -177,16 +177,7 @@ def _warmup_kept(kept: int):
 
     def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
         start = time.perf_counter()
-        with model:
-            initvals, step = pm.init_nuts(
-                init="jitter+adapt_diag", chains=chains, random_seed=seed, progressbar=False, quiet=True
-            )
-        idata = pm.sample(
-            draws=draws, tune=tune, chains=chains, cores=cores, step=step, initvals=initvals,
-            random_seed=seed, model=model, progressbar=progress, quiet=not progress,
-            compute_convergence_checks=False, discard_tuned_samples=False,
-            idata_kwargs={"save_warmup": True},
-        )  # fmt: skip
+        idata = nuts_keeping_warmup(model, Budget(draws, tune, chains, cores, seed, progress))
         k = int(min(kept, tune, draws))
         warm = idata["warmup_posterior"].to_dataset().isel(draw=slice(0, k))
         post = idata["posterior"].to_dataset().isel(draw=slice(0, draws - k))

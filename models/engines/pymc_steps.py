@@ -50,6 +50,17 @@ def _nuts_step(model: pm.Model, chains: int, seed: int):
 
 
 nuts = _pymc_step_sampler(_nuts_step)
+
+
+def nuts_keeping_warmup(model: pm.Model, b: Budget) -> xr.DataTree:
+    """PyMC's NUTS as ``nuts`` runs it, its warm-up draws kept (group ``warmup_posterior``); not timed."""
+    step, initvals = _nuts_step(model, b.chains, b.seed)
+    return pm_sample(
+        model, b, cores=b.cores, step=step, initvals=initvals, discard_tuned_samples=False,
+        idata_kwargs={"save_warmup": True},
+    )  # fmt: skip
+
+
 metropolis = _pymc_step_sampler(lambda model, chains, seed: (pm.Metropolis(model=model), None))
 slice_sampler = _pymc_step_sampler(lambda model, chains, seed: (pm.Slice(model=model), None))
 demetropolisz = _pymc_step_sampler(lambda model, chains, seed: (pm.DEMetropolisZ(model=model), None))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pymc as pm
 
 from analytic import variational as va
 from models.batched import for_sampling
 from models.families import FAMILIES, Family
 from study.run import simulate_datasets
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 DEFAULT_SAMPLES = (1, 10, 100)
 DEFAULT_REPS = 1000
