@@ -1,4 +1,4 @@
-"""The command line: a smoke run with tiny sizes, outputs that reopen, and bad input."""
+"""The study through the command line: a smoke run, outputs that reopen, several engines and families."""
 
 import json
 import re
@@ -9,9 +9,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-import cli
-import cli.common
-import cli.study
 import compare
 from models.families import FAMILIES
 from study.run import StudyConfig, simulate_datasets, tabulate
@@ -20,26 +17,10 @@ from tests.html_checks import check_report, has_sections
 from tests.runs import TINY, run
 
 COLUMNS = [
-    "model",
-    "sampler",
-    "n",
-    "rep",
-    "param",
-    "true_value",
-    "mle",
-    "map_exact",
-    "post_mean_exact",
-    "post_sd_exact",
-    "post_mean",
-    "post_mode",
-    "mcse_mean",
-    "ess_bulk",
-    "r_hat",
-    "divergences",
-    "z_mean",
-    "prior_weight",
-    "agree",
-]
+    "model", "sampler", "n", "rep", "param", "true_value", "mle", "map_exact", "post_mean_exact",
+    "post_sd_exact", "post_mean", "post_mode", "mcse_mean", "ess_bulk", "r_hat", "divergences", "z_mean",
+    "prior_weight", "agree",
+]  # fmt: skip
 
 
 DEFAULT = compare.DEFAULT_ENGINE["study"]  # the engine a study runs without --sampler
@@ -185,91 +166,6 @@ def test_exact_iid_draws_agree_and_shifted_draws_do_not():
         assert rows["agree"].all() if expect else not rows["agree"].any()
 
 
-BAD = [
-    (["--noise-var", "0"], "noise variance must be > 0"),
-    (["--noise-var", "-5"], "noise variance must be > 0"),
-    (["--prior-var", "nan"], "prior variance must be finite"),
-    (["--prior-var", "inf"], "prior variance must be finite"),
-    (["--true-mean", "two"], "true mean must be a number"),
-    (["--n", "0"], "N must be >= 1"),
-    (["--n", "2.5"], "N must be a whole number"),
-    (["--n", "ten"], "N must be a whole number"),
-    (["--reps", "0"], "reps must be >= 1"),
-    (["--sampler", "gibbs"], "unknown sampler 'gibbs'"),
-    (["--sampler", "nuts,gibbs"], "unknown sampler 'gibbs'"),
-    (["--sampler", ","], "--sampler needs at least one name"),
-    (["--model", "gamma_gamma"], "unknown model 'gamma_gamma'"),
-    (["--set", "true_p"], "--set needs NAME=VALUE"),
-    (["--set", "true_p=0.3"], "--set 'true_p' is not a setting of normal_normal"),
-    (["--model", "binomial_beta", "--set", "true_p=1.5"], "true p must be < 1"),
-    (["--model", "binomial_beta", "--set", "true_p=nan"], "true_p must be finite"),
-    (["--model", "poisson_gamma", "--noise-var", "2"], "apply to normal_normal only"),
-    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["gradients", "--model", "binomial_beta"], "'binomial_beta' has no Gaussian posterior"),
-    (["gradients", "--samples", "0"], "samples must be >= 1"),
-    (["gradients", "--weights", "0"], "weight must be > 0"),
-    (["gradients", "--weights", "1", "inf"], "weight must be finite"),
-    (["gradients", "--reps", "5"], "reps must be >= 10"),
-    (["gradients", "--noise-var", "-1"], "noise variance must be > 0"),
-    (["gradients", "--model", "linear_regression", "--set", "noise_var=nan"], "noise_var must be finite"),
-    (["gradients", "--draws", "10"], "unrecognized arguments: --draws"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_is_one_line_exit_two_nothing_written(args, message, tmp_path, capsys):
-    out = tmp_path / "out"
-    code = compare.main([*args, "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("compare.py: error: ") and message in err
-    assert "Traceback" not in err
-    assert not out.exists()
-
-
-def test_output_path_that_is_a_file_is_rejected(tmp_path, capsys):
-    target = tmp_path / "file.txt"
-    target.write_text("keep me")
-    for out in (target, target / "sub"):
-        assert compare.main(["--out", str(out)]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "file" in err
-    assert target.read_text() == "keep me"
-
-
-def test_unwritable_output_folder_is_rejected(tmp_path, capsys, monkeypatch):
-    # root can write anywhere, so the permission check itself is made to say no
-    monkeypatch.setattr(cli.common.os, "access", lambda *a, **k: False)
-    assert compare.main(["--out", str(tmp_path / "x")]) == 2
-    assert "is not writable" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists()
-
-
-def test_failed_write_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
-    """A plot that cannot be written: exit 2, one line, no folder. (Drawn here, where the patch reaches;
-    tests/test_plot_pool.py checks that a worker's OSError comes back as one.)"""
-    from report import plots
-
-    def broken(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setenv("CONJUGATE_CHECK_PLOT_WORKERS", "0")
-    monkeypatch.setattr(plots, "mse_plot", broken)
-    out = tmp_path / "new" / "results"
-    assert compare.main([*TINY, "--out", str(out)]) == 2
-    assert "No space left on device" in capsys.readouterr().err
-    assert not (tmp_path / "new").exists()
-
-
-def test_help_has_an_example(capsys):
-    assert compare.main(["--help"]) == 0
-    assert "examples:" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exc:
-        compare.main(["study", "--help"])
-    assert exc.value.code == 0
-    assert "examples:" in capsys.readouterr().out
-
-
 @pytest.mark.statistical(1)
 def test_several_engines_share_data_and_outputs(tmp_path, capsys):
     """nuts, advi and find_map side by side: one summary, one NetCDF each, the engines table."""
@@ -286,37 +182,6 @@ def test_several_engines_share_data_and_outputs(tmp_path, capsys):
         assert re.search(rf"^ *{name}  +(exact|approx|point) ", text, re.MULTILINE), name
     assert (out / "engines_normal_normal.png").exists() and (out / "cost_accuracy_normal_normal.png").exists()
     assert rows.loc[rows["sampler"] == "find_map", "post_mean"].isna().all()
-
-
-def test_list_samplers_shows_every_engine_and_availability(capsys):
-    from models.engines import SAMPLERS
-
-    assert compare.main(["--list-samplers"]) == 0
-    text = capsys.readouterr().out
-    for name, sampler in SAMPLERS.items():
-        assert name in text
-        assert ("available" if sampler.available else sampler.install_hint) in text
-
-
-def test_unavailable_engine_is_reported_not_crashed(monkeypatch, tmp_path, capsys):
-    """A missing optional dependency: bad input when named, skipped with its hint under 'all'."""
-    from models.engines import SAMPLERS, Sampler
-    from models.engines.pymc_steps import nuts
-
-    ghost = Sampler(
-        "ghost", "needs a package that is not installed", True, "distribution", "ghost",
-        ("no_such_module_here",), nuts,
-    )  # fmt: skip
-    monkeypatch.setitem(SAMPLERS, "ghost", ghost)
-    assert not ghost.available and ghost.install_hint == 'pip install -e ".[ghost]"'
-    code = compare.main([*TINY, "--sampler", "ghost", "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert code == 2 and "unavailable" in err and ".[ghost]" in err
-    assert not (tmp_path / "o").exists()
-    chosen, skipped = cli.common.parse_samplers("all")
-    names = [s.name for s in chosen]
-    assert "ghost" not in names and "nuts" in names
-    assert skipped == ['ghost (unavailable: pip install -e ".[ghost]")']
 
 
 @pytest.mark.statistical(1)
@@ -407,14 +272,6 @@ def test_flat_prior_has_no_pull_to_fit(tmp_path, capsys):
     assert doc["families"]["binomial_beta"]["washout"]["p"]["slope"] is None
 
 
-def test_list_models_shows_every_family_and_its_settings(capsys):
-    assert compare.main(["--list-models"]) == 0
-    text = capsys.readouterr().out
-    for key in FAMILIES:
-        assert key in text
-    assert "true_p=0.3" in text and "prior_var=2" in text
-
-
 @pytest.mark.statistical(2)
 def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
     """With p = 0.05 and N = 3 most data sets have no successes; the reading counts them.
@@ -471,45 +328,6 @@ def test_pooled_csv_has_one_row_per_param_n_and_test(smoke):
 
 
 @pytest.mark.statistical(1)
-def test_study_subcommand_is_the_default(tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert compare.main([*TINY, "--n", "4", "--sampler", "exact", "--out", str(a)]) == 0
-    assert compare.main(["study", *TINY, "--n", "4", "--sampler", "exact", "--out", str(b)]) == 0
-    timing = ["compile_time", "sampling_time", "wall_time", "ess_per_s"]
-    pd.testing.assert_frame_equal(
-        pd.read_csv(a / "summary.csv").drop(columns=timing),
-        pd.read_csv(b / "summary.csv").drop(columns=timing),
-    )
-
-
-def test_help_at_both_levels_lists_subcommands_and_flags(capsys):
-    assert compare.main(["--help"]) == 0
-    text = capsys.readouterr().out
-    assert "study" in text and "power" in text and "--reps" in text
-    with pytest.raises(SystemExit) as exc:
-        compare.main(["power", "--help"])
-    assert exc.value.code == 0
-    text = capsys.readouterr().out
-    assert "--seeds" in text and "--defects" in text and "mean_shift" in text
-
-
-def test_the_dispatcher_knows_every_subcommand_before_importing_them():
-    assert tuple(cli.SUBCOMMANDS) == compare.NAMES
-
-
-def test_alpha_is_shared_by_the_studies_of_a_run():
-    configs = cli.study.parse(
-        [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "nuts,exact,advi"]
-    ).configs
-    alphas = {c.sampler: c.study_alpha for cs in configs.values() for c in cs}
-    # two families x two engines judged by the samplers' tests share the run's alpha; ADVI has bounds
-    assert alphas["nuts"] == pytest.approx(budget.ALPHA / 4) and alphas["exact"] == pytest.approx(
-        budget.ALPHA / 4
-    )
-    assert {c.studies_in_run for cs in configs.values() for c in cs} == {4}
-
-
-@pytest.mark.statistical(1)
 def test_power_subcommand_on_a_tiny_catalogue(tmp_path):
     """The power machinery end to end: null and two defects, power.csv, the plot, the reading, the report."""
     out = tmp_path / "p"
@@ -528,22 +346,6 @@ def test_power_subcommand_on_a_tiny_catalogue(tmp_path):
     assert table.loc[table["defect"] == "prior_var_as_sd", "power"].iloc[0] == 1.0
     assert (out / "power_normal_normal.png").exists() and (out / "power_runs.csv").exists()
     assert "False alarms of the correct engines" in text and "Smallest size caught" in text
-
-
-POWER_BAD = [
-    (["power", "--defects", "gremlins"], "unknown defect 'gremlins'"),
-    (["power", "--seeds", "1"], "seeds must be >= 2"),
-    (["power", "--n", "1", "--defects", "observation_left_out"], "needs every N > 1"),
-    (["power", "--noise-var", "0"], "noise variance must be > 0"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), POWER_BAD, ids=[" ".join(a) for a, _ in POWER_BAD])
-def test_power_bad_input_is_one_line_exit_two(args, message, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert compare.main([*args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err and not out.exists()
 
 
 @pytest.mark.slow
