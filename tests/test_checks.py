@@ -142,7 +142,13 @@ def test_thinning_leaves_nearly_independent_draws():
     """Positively correlated (AR 0.95) and antithetic (AR -0.5) chains: the kept draws pass KS.
 
     Thinning an antithetic chain by the old rule, ceil(n / ESS), keeps every second draw,
-    whose lag-1 autocorrelation is +0.25: the rule here must thin further. Without thinning
+    whose lag-1 autocorrelation is +0.25: the rule here must not. Any other factor keeps
+    draws at most +0.0625 correlated (factor 4), or antithetic ones (odd factors, for which
+    the KS test is conservative). Over 2,000 seeds of 4,000 AR(-0.5) draws the factor was 1
+    in 11.3% (the kept draws' own tail ESS reached their number at once), 3 in 33%, never 2:
+    there the kept draws' min(bulk, tail) ESS was 0.59 of their number (sd 0.053, largest
+    0.76 over 400 seeds), 7.8 sd short. (This test asserted a factor of at least 3 until seed
+    offset 11 drew a factor of 1.) Without thinning
     a slow chain fails the same test: at AR 0.999 the unthinned KS p-value of 20,000 draws
     was at most 3e-14 over 400 seeds (at AR 0.99 it stayed above the test budget's alpha in
     8.5% of them, at AR 0.995 in 1.3%: too rare a failure to assert).
@@ -155,7 +161,7 @@ def test_thinning_leaves_nearly_independent_draws():
     slower = ar1(0.999, 20_000, rng)
     assert checks.ks_uniform_pvalue(checks.pit_values(slower, stats.norm.cdf, 1)) < budget.ALPHA
     antithetic = ar1(-0.5, 4000, rng)
-    assert checks.thin_factor(antithetic) >= 3
+    assert checks.thin_factor(antithetic) != 2
 
 
 def test_each_data_set_depends_only_on_seed_and_its_cell():
