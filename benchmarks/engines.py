@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.engines import SAMPLERS  # noqa: E402
-from report.tables import format_table  # noqa: E402
+from report.document import table  # noqa: E402
 from study.run import StudyConfig, run_study  # noqa: E402
 
 
@@ -115,13 +115,13 @@ def main() -> None:
     exact.sort(key=lambda f: (not f["agree"], -f["ess_per_s"]))
     others = sorted((f for f in figures if not SAMPLERS[f["engine"]].exact), key=lambda f: f["wall"])
     print("\nsamplers, ranked by ESS/s (worst data set's bulk ESS per warm wall second; NO: rows disagree)")
-    print(format_table(headers, [line(f) for f in exact]))
+    print(table(headers, [line(f) for f in exact]))
     if others:
         print(
             "\napproximations and points, by warm wall time (ESS: of iid draws from the approximation; "
             "find_map: error of its MAP)"
         )
-        print(format_table(headers, [line(f) for f in others]))
+        print(table(headers, [line(f) for f in others]))
     ranked = [f for f in exact if f["agree"]]
     if ranked:
         best = ranked[0]

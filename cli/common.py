@@ -313,6 +313,11 @@ def write_or_fail(write: Callable[[], list[Path]], out: Path) -> list[Path] | No
 def show_and_write(text: str, write: Callable[[], list[Path]], out: Path) -> bool:
     """Print a subcommand's text, write its files with ``write()`` and list them; False if writing failed."""
     print(text)
+    return write_and_list(write, out)
+
+
+def write_and_list(write: Callable[[], list[Path]], out: Path) -> bool:
+    """Write a run's files with ``write()`` and list them; False (the error printed) if writing failed."""
     print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
     written = write_or_fail(write, out)
     if written is None:

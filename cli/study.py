@@ -108,12 +108,8 @@ def _run(plan: Plan, executor) -> int:
             for family_configs in plan.configs.values()
         ]
         failures = failure_lines(reports)
-        print(f"\nwriting outputs to {out}/ ...", file=sys.stderr)
-        written = common.write_or_fail(
+        written = common.write_and_list(
             lambda: write_outputs(reports, out, command=plan.command_line, failures=failures, early=early),
             out,
         )
-    if written is None:
-        return 2
-    print(f"\nwrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
-    return common.list_failures([line for *_, line in failures])
+    return common.list_failures([line for *_, line in failures]) if written else 2

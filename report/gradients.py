@@ -13,11 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from report.document import Block, Table, render, table  # noqa: E402
 from report.files import jsonable, write_all  # noqa: E402
 from report.html import write_page  # noqa: E402
 from report.pages import settings_rows, simple_page  # noqa: E402
 from report.plots import save_figure  # noqa: E402
-from report.tables import format_table  # noqa: E402
 from study.gradients import MIN_DOF, MIXTURE, sign_changes  # noqa: E402
 
 # the variance plots show q with its sd halved: at the optimum, and wherever only the mean
@@ -33,8 +33,13 @@ class GradientsReport:
     beta: pd.DataFrame
     gumbel: pd.DataFrame
     alpha: float
-    text: str
+    blocks: list[Block]
     reading: str
+
+    @property
+    def text(self) -> str:
+        """The report as printed on the terminal."""
+        return render(self.blocks)
 
     @property
     def disagreements(self) -> pd.DataFrame:
@@ -55,7 +60,7 @@ def _fmt_var(v: float) -> str:
     return "-" if not np.isfinite(v) else f"{v:.3g}"
 
 
-def _detail_table(df: pd.DataFrame, model: str) -> str:
+def _detail_table(df: pd.DataFrame, model: str, caption: str) -> Table:
     first = df[
         (df["model"] == model)
         & (df["samples"] == df["samples"].min())
@@ -86,7 +91,7 @@ def _detail_table(df: pd.DataFrame, model: str) -> str:
         "us",
         "agree",
     ]
-    return format_table(headers, rows)
+    return table(headers, rows, caption=caption)
 
 
 def growth_exponent(
@@ -181,7 +186,7 @@ def _gradients_reading(df: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFram
     return "\n".join(lines)
 
 
-def _beta_table(beta: pd.DataFrame) -> str:
+def _beta_table(beta: pd.DataFrame) -> Table:
     rows = [
         [
             r.model, r.n, f"{r.weight:g}", r.param, f"{r.tempered_mean:.4g}", f"{r.tempered_sd:.4g}",
@@ -193,10 +198,10 @@ def _beta_table(beta: pd.DataFrame) -> str:
     ]  # fmt: skip
     headers = ["model", "N", "w", "param", "tempered mean", "tempered sd", "fit mean", "fit sd",
                "mean err (sd)", "sd ratio", "agree"]  # fmt: skip
-    return format_table(headers, rows)
+    return table(headers, rows)
 
 
-def _gumbel_table(gumbel: pd.DataFrame) -> str:
+def _gumbel_table(gumbel: pd.DataFrame) -> Table:
     rows = []
     for (point, estimator, t), g in gumbel.groupby(
         ["point", "estimator", "temperature"], dropna=False, sort=False
@@ -209,17 +214,15 @@ def _gumbel_table(gumbel: pd.DataFrame) -> str:
         )
     k = gumbel["logit"].nunique()
     headers = ["q", "estimator", "temperature", *[f"bias logit {j} (z)" for j in range(k)], "max var"]
-    return format_table(headers, rows)
+    return table(headers, rows)
 
 
 def gradients_report(
     gradients: pd.DataFrame, beta: pd.DataFrame, gumbel: pd.DataFrame, alpha: float
 ) -> GradientsReport:
-    """Build the terminal text from the judged tables."""
+    """Build the report's blocks from the judged tables."""
     reading = _gradients_reading(gradients, beta, gumbel)
-    parts = [
-        "== ELBO gradient estimators against the exact gradient "
-        "(Gaussian q; one data set per family and N) ==",
+    parts: list[str | Table] = [
         f"{len(gradients)} rows (model x N x q family x point x estimator x samples x parameter), "
         f"{int(gradients['judged'].sum())} judged on their mean (z) and variance (interval; zero where "
         f"it is exactly zero); {int((~gradients['agree']).sum())} disagree. "
@@ -230,33 +233,35 @@ def gradients_report(
     ]
     for model in gradients["model"].unique():
         g = gradients[gradients["model"] == model]
-        parts += [
-            "",
+        agree = (
             f"{model}: {int((g['agree'] & g['judged']).sum())} of {int(g['judged'].sum())} judged rows "
-            f"agree, {int((~g['judged']).sum())} shown, not judged",
-        ]
+            f"agree, {int((~g['judged']).sum())} shown, not judged"
+        )
         if model == gradients["model"].iloc[0]:
-            parts.append(
+            detail = (
                 f"mean-field q, {int(g['samples'].min())} sample(s) per estimate, {int(g['reps'].iloc[0])} "
                 "estimates (gradients.csv: every row):"
             )
-            parts.append(_detail_table(gradients, model))
-    parts += [
-        "",
-        "== Beta-weighted ELBO: the fit against the tempered posterior prior x likelihood^(1/w) ==",
-        _beta_table(beta),
+            parts.append(_detail_table(gradients, model, f"{agree}\n{detail}"))
+        else:
+            parts.append(agree)
+    blocks = [
+        Block(
+            "ELBO gradient estimators against the exact gradient (Gaussian q; one data set per family and N)",
+            parts,
+        ),  # fmt: skip
+        Block(
+            "Beta-weighted ELBO: the fit against the tempered posterior prior x likelihood^(1/w)",
+            [_beta_table(beta)],
+        ),  # fmt: skip
+        Block(
+            f"Categorical latent (mixture of {len(MIXTURE['means'])} known Normals, "
+            f"{MIXTURE['n']} observations): bias of the gradient of E_q[log p(x, z)] in q's logits",
+            [_gumbel_table(gumbel)],
+        ),
+        Block("Reading", [reading]),
     ]
-    parts += [
-        "",
-        f"== Categorical latent (mixture of {len(MIXTURE['means'])} known Normals, "
-        f"{MIXTURE['n']} observations): "
-        "bias of the gradient of E_q[log p(x, z)] in q's logits ==",
-        _gumbel_table(gumbel),
-        "",
-        "== Reading ==",
-        reading,
-    ]
-    return GradientsReport(gradients, beta, gumbel, alpha, "\n".join(parts), reading)
+    return GradientsReport(gradients, beta, gumbel, alpha, blocks, reading)
 
 
 def variance_plots(df: pd.DataFrame, folder: Path) -> list[Path]:
@@ -329,7 +334,7 @@ def write_gradients(
         page = simple_page(
             "Variational inference against exact answers",
             command,
-            report.text,
+            report.blocks,
             stage,
             list(config["families"]),
             settings=settings_rows(settings, config["settings"], {"reps": "repeated estimates per row"}),

@@ -1,11 +1,11 @@
-"""The self-contained HTML report: one page per run, from the terminal's text and the run's plots.
+"""The self-contained HTML report: one page per run, from the run's report and plots.
 
 The page is built from what the run already printed and wrote, never from a second
-computation: the terminal text is split at its ``== title ==`` headings into sections and
-its fixed-width tables back into cells (so every number reads as on the terminal), and the
-PNG plots are embedded as data URIs. Interactive plots (ArviZ trace plots drawn with
-Bokeh) carry their JavaScript inline and a static PNG in ``<noscript>``, so the file opens
-offline, from disk or mailed, with or without JavaScript. The markup lives in Jinja2
+computation: the blocks the terminal printed (``report.document``) become its sections,
+their tables the page's tables cell for cell, and the PNG plots are embedded as data URIs.
+Interactive plots (ArviZ trace plots drawn with Bokeh) carry their JavaScript inline and a
+static PNG in ``<noscript>``, so the file opens offline, from disk or mailed, with or
+without JavaScript. The markup lives in Jinja2
 templates beside this module (``templates/``).
 """
 
@@ -18,19 +18,9 @@ from pathlib import Path
 
 import jinja2
 
+from report.document import Block, Table
+
 TEMPLATES = Path(__file__).with_name("templates")
-RULE = re.compile(r"^-+(  -+)*$")
-HEADING = re.compile(r"^== (.+) ==$")
-NUMBER = re.compile(r"^[-+]?(\d[\d.,]*(e[-+]?\d+)?%?|nan|inf|-)$", re.IGNORECASE)
-
-
-@dataclass
-class Table:
-    """A fixed-width terminal table, split back into its cells."""
-
-    headers: list[str]
-    rows: list[list[str]]
-    numeric: list[bool]
 
 
 @dataclass
@@ -45,7 +35,7 @@ class Figure:
 
 @dataclass
 class Section:
-    """A titled part of the page: text and tables from the terminal, figures, subsections."""
+    """A titled part of the page: prose and tables (as the terminal printed them), figures, subsections."""
 
     id: str
     title: str
@@ -76,64 +66,6 @@ class Page:
     failure_summary: list[str] = field(default_factory=list)  # a line per failing engine, above the list
 
 
-def split_table(lines: list[str]) -> tuple[Table, int] | None:
-    """Read a terminal table (header, rule, rows) at the start of ``lines``; return it and its length.
-
-    The rule line gives each column's span. A line that does not fit the spans (longer
-    than the rule, or text where two columns meet) ends the table. None when ``lines`` does
-    not start with a header and a rule.
-    """
-    if len(lines) < 2 or not RULE.match(lines[1]):
-        return None
-    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[1])]
-    width = len(lines[1])
-
-    def cells(line: str) -> list[str] | None:
-        gaps = zip(spans, spans[1:], strict=False)
-        if len(line) > width or any(line[a:b].strip() for (_, a), (b, _) in gaps):
-            return None
-        return [line[a:b].strip() for a, b in spans[:-1]] + [line[spans[-1][0] :].strip()]
-
-    headers = cells(lines[0])
-    if headers is None:
-        return None
-    rows = []
-    for line in lines[2:]:
-        row = cells(line) if line.strip() else None
-        if row is None:
-            break
-        rows.append(row)
-    numeric = [bool(rows) and all(NUMBER.match(r[i]) for r in rows) for i in range(len(headers))]
-    return Table(headers, rows, numeric), 2 + len(rows)
-
-
-def parse_body(text: str) -> list[Table | str]:
-    """Split a section's text into tables and paragraphs, in order."""
-    lines = text.splitlines()
-    parts: list[Table | str] = []
-    prose: list[str] = []
-    i = 0
-    while i < len(lines):
-        found = split_table(lines[i:])
-        if found is None:
-            if lines[i].strip():
-                prose.append(lines[i])
-            elif prose:
-                parts.append("\n".join(prose))
-                prose = []
-            i += 1
-            continue
-        if prose:
-            parts.append("\n".join(prose))
-            prose = []
-        table, used = found
-        parts.append(table)
-        i += used
-    if prose:
-        parts.append("\n".join(prose))
-    return parts
-
-
 class Ids:
     """Unique, readable element ids made from titles."""
 
@@ -150,19 +82,15 @@ class Ids:
         return name
 
 
-def text_sections(text: str, ids: Ids) -> list[Section]:
-    """Split terminal text at its ``== title ==`` headings; text before the first heading gets ``Run``."""
-    sections: list[Section] = []
-    title, body = "Run", []
-    for line in text.splitlines() + ["== end =="]:
-        heading = HEADING.match(line)
-        if heading is None:
-            body.append(line)
-            continue
-        if "\n".join(body).strip():
-            sections.append(Section(ids(title), title, parse_body("\n".join(body))))
-        title, body = heading.group(1), []
-    return sections
+def block_sections(blocks: list[Block], ids: Ids) -> list[Section]:
+    """Lay out a report's blocks (``report.document``) as sections: prose in paragraphs, tables whole."""
+    out = []
+    for block in blocks:
+        parts: list[Table | str] = []
+        for part in block.parts:
+            parts += [p for p in re.split(r"\n\s*\n", part) if p.strip()] if isinstance(part, str) else [part]
+        out.append(Section(ids(block.title), block.title, parts))
+    return out
 
 
 def png(path: Path, caption: str | None = None) -> Figure:

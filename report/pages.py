@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from report.html import Ids, Page, Section, interactive, png, text_sections
+from report.document import Block
+from report.html import Ids, Page, Section, block_sections, interactive, png
 from report.tables import JUDGED
 
 # Where the study's per-family plots go: the section whose heading starts with the key.
@@ -90,7 +91,7 @@ def by_family(
 def simple_page(
     title: str,
     command: str,
-    text: str,
+    blocks: list[Block],
     folder: Path,
     families: list[str],
     *,
@@ -99,20 +100,20 @@ def simple_page(
     checked: str,
     figures: dict[str, list[Path]] | None = None,
 ) -> Page:
-    """Lay out the terminal's sections, then the plots per family (SBC, power, gradients).
+    """Lay out the report's blocks, then the plots per family (SBC, power, gradients).
 
     ``figures`` puts plots under the section whose title starts with the key; the others
     go into a section per family, and what is left into 'Other plots'.
     """
     ids = Ids()
-    sections = text_sections(text, ids)
+    laid_out = block_sections(blocks, ids)
     figures = figures or {}
-    attach(sections, figures)
+    attach(laid_out, figures)
     shown = {p.name for paths in figures.values() for p in paths}
-    sections = by_family(sections, folder, families, ids, shown)
-    rest = leftover_figures(sections, folder, ids)
-    sections += [rest] if rest else []
-    return Page(title, command, settings, failures, checked, sections)
+    laid_out = by_family(laid_out, folder, families, ids, shown)
+    rest = leftover_figures(laid_out, folder, ids)
+    laid_out += [rest] if rest else []
+    return Page(title, command, settings, failures, checked, laid_out)
 
 
 def study_page(reports, folder: Path, figures: dict, doc: dict, failures, command: str) -> Page:
@@ -139,7 +140,7 @@ def study_page(reports, folder: Path, figures: dict, doc: dict, failures, comman
     family_ids, engine_ids = {}, {}
     for report in reports:
         family_ids[report.family] = ids(f"family {report.family}")
-        children = text_sections(report.terminal, ids)
+        children = block_sections(report.blocks, ids)
         section = Section(family_ids[report.family], report.family, children=children)
         mine = figures.get(report.family, {})
         attach(

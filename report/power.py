@@ -14,22 +14,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from report.document import Block, render, table  # noqa: E402
 from report.files import jsonable, write_all  # noqa: E402
 from report.html import write_page  # noqa: E402
 from report.pages import settings_rows, simple_page  # noqa: E402
 from report.plots import save_figure  # noqa: E402
-from report.tables import format_table  # noqa: E402
 from study.power import DEFECTS, PowerResult, smallest_detected, summarise  # noqa: E402
 
 
 @dataclass
 class PowerReport:
-    """The power study's results, their per-size summary and the text shown on the terminal."""
+    """The power study's results, their per-size summary and the report's blocks."""
 
     result: PowerResult
     summary: pd.DataFrame
     smallest: dict[tuple[str, str], str]
-    text: str
+    blocks: list[Block]
+
+    @property
+    def text(self) -> str:
+        """The report as printed on the terminal."""
+        return render(self.blocks)
 
 
 def _pct(v: float) -> str:
@@ -37,7 +42,7 @@ def _pct(v: float) -> str:
 
 
 def power_report(result: PowerResult) -> PowerReport:
-    """Build the terminal text: the null false-alarm rates, then each defect's detection per size."""
+    """Build the report: the null false-alarm rates, then each defect's detection per size."""
     summary = summarise(result.runs)
     smallest = smallest_detected(summary)
     blocks = []
@@ -50,10 +55,11 @@ def power_report(result: PowerResult) -> PowerReport:
             for r in g.itertuples()
         ]  # fmt: skip
         headers = ["defect", "kind", "size", "unit", "caught", "power", "95% CI", "caught by (first alarm)"]
-        blocks.append(f"== Power of the verdict ({model}; alpha {result.alpha:g} per run) ==\n"
-                      + format_table(headers, lines))  # fmt: skip
-        blocks.append(f"== Reading ({model}) ==\n" + _power_reading(model, g, smallest, result.alpha))
-    return PowerReport(result, summary, smallest, "\n\n".join(blocks))
+        blocks += [
+            Block(f"Power of the verdict ({model}; alpha {result.alpha:g} per run)", [table(headers, lines)]),
+            Block(f"Reading ({model})", [_power_reading(model, g, smallest, result.alpha)]),
+        ]
+    return PowerReport(result, summary, smallest, blocks)
 
 
 def _power_reading(model: str, g: pd.DataFrame, smallest: dict, alpha: float) -> str:
@@ -134,7 +140,7 @@ def write_power(report: PowerReport, out: Path, command: str = "compare.py power
         page = simple_page(
             "The verdict's power against a catalogue of defects",
             command,
-            report.text,
+            report.blocks,
             stage,
             list(report.summary["model"].unique()),
             settings=settings_rows(doc["config"] | {"alpha per run": report.result.alpha}, {}),

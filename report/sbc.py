@@ -14,10 +14,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from report.document import Block, render, table  # noqa: E402
 from report.files import jsonable, write_all  # noqa: E402
 from report.html import write_page  # noqa: E402
 from report.pages import settings_rows, simple_page  # noqa: E402
-from report.tables import format_table  # noqa: E402
 from study.checks import ESS_PER_CHAIN  # noqa: E402
 from study.sbc import SbcResult  # noqa: E402
 from study.sbc_verdict import TEST_COLUMNS, SbcVerdict  # noqa: E402
@@ -25,7 +25,7 @@ from study.sbc_verdict import TEST_COLUMNS, SbcVerdict  # noqa: E402
 
 @dataclass
 class SbcReport:
-    """A whole SBC run: every family x engine's results, all tests judged, and the terminal text."""
+    """A whole SBC run: every family x engine's results, all tests judged, and the report's blocks."""
 
     results: list[SbcResult]
     tests: pd.DataFrame
@@ -33,7 +33,12 @@ class SbcReport:
     contraction: pd.DataFrame
     alpha: float
     failures: dict[str, str]
-    text: str
+    blocks: list[Block]
+
+    @property
+    def text(self) -> str:
+        """The report as printed on the terminal."""
+        return render(self.blocks)
 
     @property
     def disagreements(self) -> pd.DataFrame:
@@ -58,13 +63,17 @@ def sbc_report(verdict: SbcVerdict, failures: dict[str, str] | None = None) -> S
     blocks = []
     for model in dict.fromkeys(r.config.family for r in results):
         mine = [r for r in results if r.config.family == model]
-        blocks.append(_family_text(model, mine, tests, variance, shrink, verdict))
-    for name, why in failures.items():
-        blocks.append(f"{name}: FAILED in its run: {why}")
-    return SbcReport(results, tests, variance, shrink, alpha, failures, "\n\n".join(blocks))
+        blocks += _family_blocks(model, mine, tests, variance, shrink, verdict)
+    if failures:
+        blocks.append(
+            Block(
+                "Engines that failed", [f"{name}: FAILED in its run: {why}" for name, why in failures.items()]
+            )
+        )
+    return SbcReport(results, tests, variance, shrink, alpha, failures, blocks)
 
 
-def _family_text(model, results, tests, variance, shrink, verdict: SbcVerdict) -> str:
+def _family_blocks(model, results, tests, variance, shrink, verdict: SbcVerdict) -> list[Block]:
     first = results[0].config
     alpha, judged, each = verdict.alpha, verdict.judged, verdict.each
     lines = []
@@ -85,10 +94,12 @@ def _family_text(model, results, tests, variance, shrink, verdict: SbcVerdict) -
             ])  # fmt: skip
     headers = ["engine", "N", "quantity", "sims", "ranks", "unif. p", "mean z", "var(z)", "cov 50%",
                "cov 90%", "min ESS", "div", "verdict"]  # fmt: skip
-    text = [
-        f"== SBC: ranks of the truth over the prior ({model}; {first.sims} simulations per N; "
-        f"each judged test at false-alarm probability {each:.2g}: alpha {alpha:g} over {judged} tests) ==",
-        format_table(headers, lines),
+    blocks = [
+        Block(
+            f"SBC: ranks of the truth over the prior ({model}; {first.sims} simulations per N; "
+            f"each judged test at false-alarm probability {each:.2g}: alpha {alpha:g} over {judged} tests)",
+            [table(headers, lines)],
+        )
     ]
     closed = tests[(tests["model"] == model) & (tests["sampler"] == "closed_forms")]
     vlines = []
@@ -105,25 +116,35 @@ def _family_text(model, results, tests, variance, shrink, verdict: SbcVerdict) -
             f"{pit_p:.2g}", "agree" if (tv_ok is not False and check.loc["pit_exact_uniformity", "agree"])
             else "DISAGREE",
         ])  # fmt: skip
-    text += [
-        f"\n== The closed forms over the prior ({model}): exact PIT uniformity and the law of total "
-        "variance, "
-        "E[var(theta|y)] + var(E[theta|y]) = var(theta) ==",
-        format_table(
-            ["N", "param", "prior var", "E[post var]", "var(post mean)", "z", "PIT unif. p", "verdict"],
-            vlines,
-        ),  # fmt: skip
+    closed_headers = [
+        "N",
+        "param",
+        "prior var",
+        "E[post var]",
+        "var(post mean)",
+        "z",
+        "PIT unif. p",
+        "verdict",
     ]
+    blocks.append(
+        Block(
+            f"The closed forms over the prior ({model}): exact PIT uniformity and the law of total variance, "
+            "E[var(theta|y)] + var(E[theta|y]) = var(theta)",
+            [table(closed_headers, vlines)],
+        )
+    )
     s = shrink[shrink["model"] == model]
     slines = [
         [r.sampler, r.n, r.param, f"{r.sd_ratio:.4f}", f"{r.sd_ratio_exact:.4f}"] for r in s.itertuples()
     ]
-    text += [
-        f"\n== Posterior contraction ({model}): mean posterior sd / prior sd ==",
-        format_table(["engine", "N", "param", "sampled", "exact"], slines),
+    blocks += [
+        Block(
+            f"Posterior contraction ({model}): mean posterior sd / prior sd",
+            [table(["engine", "N", "param", "sampled", "exact"], slines)],
+        ),
+        Block(f"Reading ({model})", [_sbc_reading(model, results, tests)]),
     ]
-    text.append(f"\n== Reading ({model}) ==\n" + _sbc_reading(model, results, tests))
-    return "\n".join(text)
+    return blocks
 
 
 def _sbc_reading(model: str, results: list[SbcResult], tests: pd.DataFrame) -> str:
@@ -298,7 +319,7 @@ def write_sbc(report: SbcReport, out: Path, command: str = "compare.py sbc") -> 
         page = simple_page(
             "Simulation-based calibration against the exact posterior",
             command,
-            report.text,
+            report.blocks,
             stage,
             families,
             settings=settings_rows(

@@ -1,4 +1,4 @@
-"""Plain-text tables for the terminal."""
+"""The study's tables, as data (``report.document.Table``) for the terminal and the page."""
 
 from __future__ import annotations
 
@@ -8,44 +8,12 @@ import numpy as np
 import pandas as pd
 
 from models.engines import SAMPLERS
+from report.document import Table, table
 from study.aggregate import Washout
 from study.run import StudyResult
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Fixed-width table with a rule under the header: numbers right-aligned, text left-aligned."""
-    cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [
-        all(isinstance(row[i], int | float | np.number) or row[i] == "-" for row in rows)
-        for i in range(len(headers))
-    ]
-    lines = [
-        "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True))
-        for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _is_number(v: object) -> bool:
-    """Tell whether a cell is a number, a numeral or the '-' that stands for a missing number."""
-    if isinstance(v, int | float | np.number) or v == "-":
-        return True
-    try:
-        float(str(v))
-    except ValueError:
-        return False
-    return True
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
+def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> Table:
     """Tabulate the prior's pull per N, and each component's fitted washout slope."""
     rows = [
         [r.param, r.n, r.prior_weight, r.map_mle_gap, r.map_mle_gap_sd, r.mcmc_mle_gap, r.mean_map_gap_sd]
@@ -61,10 +29,10 @@ def fade_table(agg: pd.DataFrame, wash: dict[str, Washout]) -> str:
         f"slope of log mean|MAP-MLE| on log N over N = {ns[0]}..{ns[-1]} ({len(ns)} sizes): {slopes}"
         "  (theory: -> -1; -3/2 where the prior's mode is the truth)"
     )
-    return format_table(headers, rows) + "\n" + slope
+    return table(headers, rows, note=slope)
 
 
-def risk_table(agg: pd.DataFrame) -> str:
+def risk_table(agg: pd.DataFrame) -> Table:
     """Bias, variance and MSE of MLE and MAP over replications, beside their exact values."""
     rows = []
     for r in agg.itertuples():
@@ -84,17 +52,17 @@ def risk_table(agg: pd.DataFrame) -> str:
                 ]
             )
     headers = ["param", "N", "est.", "bias", "exact", "variance", "exact", "MSE +- se", "exact"]
-    return format_table(headers, rows)
+    return table(headers, rows)
 
 
-def coverage_table(agg: pd.DataFrame, prob: float) -> str:
+def coverage_table(agg: pd.DataFrame, prob: float) -> Table:
     """How often the central posterior interval contains the true value."""
     rows = [
         [r.param, r.n, r.coverage_mcmc, r.coverage_exact_interval, r.coverage_theory]
         for r in agg.itertuples()
     ]
     headers = ["param", "N", f"{prob:.0%} ETI (MCMC)", "exact interval", "theory"]
-    return format_table(headers, rows)
+    return table(headers, rows)
 
 
 def _span(values: pd.Series) -> str:
@@ -112,14 +80,14 @@ def _worst(values: pd.Series, how: str = "absmax") -> object:
     return float({"absmax": values.abs().max(), "min": values.min(), "max": values.max()}[how])
 
 
-def engines_table(results: Sequence[StudyResult]) -> str:
+def engines_table(results: Sequence[StudyResult]) -> list[Table]:
     """Per parameter and N, one line per engine: accuracy against the exact posterior and cost.
 
     Errors are in units of the exact posterior sd except ``|z|`` (MCSE units); ``KS p`` is
     the smallest ESS-thinned KS p-value; times are the whole run's (all data sets in one
     model), so ``ESS/s`` is each data set's bulk ESS per second of that run.
     """
-    blocks = []
+    tables = []
     rows = pd.concat([r.rows for r in results], ignore_index=True)
     engines = {r.config.sampler: r.engine for r in results}
     headers = [
@@ -149,16 +117,16 @@ def engines_table(results: Sequence[StudyResult]) -> str:
                     _worst(e["ess_per_s"], "min"),
                 ]
             )
-        blocks.append(f"{param}, N = {n}:\n" + format_table(headers, lines))
-    return "\n\n".join(blocks)
+        tables.append(table(headers, lines, caption=f"{param}, N = {n}:"))
+    return tables
 
 
-def evidence_table(results: Sequence[StudyResult]) -> str:
+def evidence_table(results: Sequence[StudyResult]) -> Table | None:
     """One line per engine that estimates log p(data): its estimate against the exact sum over the data sets.
 
     SMC's is judged by a t test on its chains' spread; ADVI's ELBO must not lie above log Z
     beyond its Monte Carlo error, and its gap below is KL(q || posterior) summed over the
-    data sets. Empty when no engine estimates it.
+    data sets. None when no engine estimates it.
     """
     lines = []
     for r in results:
@@ -180,13 +148,13 @@ def evidence_table(results: Sequence[StudyResult]) -> str:
             ]
         )
     if not lines:
-        return ""
+        return None
     headers = ["engine", "estimate of", "estimate", "exact log Z", "error", "std err", "score", "limit",
                "KL (gap)", "agree"]  # fmt: skip
-    return format_table(headers, lines)
+    return table(headers, lines)
 
 
-def pooled_table(results: Sequence[StudyResult]) -> str:
+def pooled_table(results: Sequence[StudyResult]) -> Table | str:
     """Per engine, parameter and N: the pooled tests over the replications, and what they can detect.
 
     ``detects`` is the smallest error the test finds with 90% probability at its own
@@ -215,7 +183,7 @@ def pooled_table(results: Sequence[StudyResult]) -> str:
         )
     headers = ["engine", "param", "N", "reps", "mean z", "detects", "sd z", "detects", "PIT KS p",
                "PIT values", "agree"]  # fmt: skip
-    return format_table(headers, lines)
+    return table(headers, lines)
 
 
 JUDGED = {"sampler": "exact (tests)", "close": "approx (bounds)", "map": "point (MAP)"}
@@ -242,9 +210,9 @@ def engine_list() -> str:
             continue
         kind = ("asymptotically exact" if s.exact else "approximate") + f", {s.kind}"
         lines.append([s.name, kind, "available", s.origin, s.description])
-    table = format_table(["engine", "kind", "status", "from", "description"], lines)
+    listed = table(["engine", "kind", "status", "from", "description"], lines)
     other = "Any other engine: --sampler module.path:callable (see docs/your_engine.md)."
-    return f"{table}\n\n{other}"
+    return f"{listed}\n\n{other}"
 
 
 def family_list() -> str:
@@ -257,4 +225,4 @@ def family_list() -> str:
     for f in FAMILIES.values():
         defaults = ", ".join(f"{x.name}={x.default:g}" for x in dataclasses.fields(f.settings))
         lines.append([f.key, ", ".join(f.params), defaults, f.description])
-    return format_table(["model", "params", "settings (--set NAME=VALUE)", "description"], lines)
+    return table(["model", "params", "settings (--set NAME=VALUE)", "description"], lines).text()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from report import tables
+from report.document import Block, render
 from report.interpret import interpret
 from study.aggregate import FamilyStudies, Washout
 from study.run import StudyResult
@@ -29,6 +30,7 @@ class FamilyReport:
     engine_failures: dict[str, str] = field(default_factory=dict)
     ns: tuple[int, ...] = ()
     terminal: str = ""  # everything printed for the family, as printed
+    blocks: list[Block] = field(default_factory=list)  # the same, as data (the HTML page's sections)
 
 
 def family_report(studies: FamilyStudies) -> FamilyReport:
@@ -38,41 +40,47 @@ def family_report(studies: FamilyStudies) -> FamilyReport:
     """
     results, broken, family = studies.results, studies.failures, studies.family
     if not results:
-        terminal = f"\n== {family}: every engine failed; nothing to compare =="
+        blocks = [Block(f"{family}: every engine failed; nothing to compare")]
+        terminal = "\n" + render(blocks)
         print(terminal)
-        return FamilyReport(family, [], None, None, "", broken, studies.ns, terminal)
+        return FamilyReport(family, [], None, None, "", broken, studies.ns, terminal, blocks)
     first, config, agg, wash = results[0], results[0].config, studies.agg, studies.wash
     text = interpret(results, agg, wash)
     if broken:
         text += "\n\n" + "\n".join(f"{name}: engine FAILED in its run: {why}" for name, why in broken.items())
     t = first.thresholds
     blocks = [
-        f"== Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
-        f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f}) ==",
-        tables.engines_table(results),
+        Block(
+            f"Engines against the exact posterior ({config.family}; per-row tests at false-alarm "
+            f"probability {t.alpha_row:.2g} each, |z| limit {t.z_crit:.2f})",
+            list(tables.engines_table(results)),
+        )
     ]
     evidence = tables.evidence_table(results)
-    if evidence:
+    if evidence is not None:
         n_sets = len(config.ns) * config.reps
-        blocks += [f"== The evidence: log p(data) of all {n_sets} data sets ({config.family}) ==", evidence]
+        blocks.append(
+            Block(f"The evidence: log p(data) of all {n_sets} data sets ({config.family})", [evidence])
+        )
     truth = ", ".join(f"{k} = {v:g}" for k, v in config.settings.truth.items())
     blocks += [
-        f"== Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
-        f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f}) ==",
-        tables.pooled_table(results),
-        "== The prior's pull, fading with N ==",
-        tables.fade_table(agg, wash),
-        f"== MLE vs MAP over {config.reps} data sets per N (true {truth}) ==",
-        tables.risk_table(agg),
-        f"== Coverage of the true value by the central {config.prob:.0%} posterior interval "
-        f"({config.sampler}) ==",
-        tables.coverage_table(agg, config.prob),
-        "== Reading ==",
-        text,
+        Block(
+            f"Pooled over the {config.reps} replications ({config.family}; each test at false-alarm "
+            f"probability {t.alpha_pooled:.2g}, |z| limit {t.z_crit_pooled:.2f})",
+            [tables.pooled_table(results)],
+        ),
+        Block("The prior's pull, fading with N", [tables.fade_table(agg, wash)]),
+        Block(f"MLE vs MAP over {config.reps} data sets per N (true {truth})", [tables.risk_table(agg)]),
+        Block(
+            f"Coverage of the true value by the central {config.prob:.0%} posterior interval "
+            f"({config.sampler})",
+            [tables.coverage_table(agg, config.prob)],
+        ),
+        Block("Reading", [text]),
     ]
-    terminal = "".join(f"\n{b}\n" if b.startswith("== ") else f"{b}\n" for b in blocks).rstrip("\n")
+    terminal = "\n" + render(blocks)
     print(terminal)
-    return FamilyReport(family, results, agg, wash, text, broken, config.ns, terminal)
+    return FamilyReport(family, results, agg, wash, text, broken, config.ns, terminal, blocks)
 
 
 def failure_lines(reports: list[FamilyReport]) -> list[tuple[str, str, int | None, str]]:

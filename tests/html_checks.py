@@ -6,10 +6,40 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from report.html import Table, parse_body
-
 URL_ATTRIBUTES = {"src", "href", "srcset", "action", "formaction", "poster", "data", "background", "cite"}
 NETWORK = re.compile(r"^\s*(https?:|ftp:|wss?:|//)", re.IGNORECASE)
+RULE = re.compile(r"^-+(  -+)*$")
+
+
+def split_table(lines: list[str]) -> tuple[list[list[str]], int] | None:
+    """Read a printed table (header, rule of dashes, rows) at the start of ``lines``: its cells and length.
+
+    The tests' own reading of the terminal, independent of ``report.document``: the rule
+    gives each column's span, and a line that does not fit the spans (longer than the
+    rule, or text where two columns meet) ends the table. None when ``lines`` does not
+    start with a header and a rule.
+    """
+    if len(lines) < 2 or not RULE.match(lines[1]):
+        return None
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[1])]
+    width = len(lines[1])
+
+    def cells(line: str) -> list[str] | None:
+        gaps = zip(spans, spans[1:], strict=False)
+        if len(line) > width or any(line[a:b].strip() for (_, a), (b, _) in gaps):
+            return None
+        return [line[a:b].strip() for a, b in spans[:-1]] + [line[spans[-1][0] :].strip()]
+
+    headers = cells(lines[0])
+    if headers is None:
+        return None
+    rows = [headers]
+    for line in lines[2:]:
+        row = cells(line) if line.strip() else None
+        if row is None:
+            break
+        rows.append(row)
+    return rows, 1 + len(rows)
 
 
 class Report(HTMLParser):
@@ -95,7 +125,15 @@ class Report(HTMLParser):
 
 def terminal_tables(text: str) -> list[list[list[str]]]:
     """Every fixed-width table printed on the terminal, as header row then rows."""
-    return [[p.headers, *p.rows] for p in parse_body(text) if isinstance(p, Table)]
+    lines, tables, i = text.splitlines(), [], 0
+    while i < len(lines):
+        found = split_table(lines[i:])
+        if found is None:
+            i += 1
+            continue
+        tables.append(found[0])
+        i += found[1]
+    return tables
 
 
 def check_report(out: Path, printed: str) -> Report:

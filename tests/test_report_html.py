@@ -1,25 +1,31 @@
-"""The HTML report: read back from the terminal's text, self-contained, complete, failures first."""
+"""The HTML report: the terminal's blocks as its sections, self-contained, complete, failures first."""
 
 import pandas as pd
 import pytest
 
-from report.html import Ids, Section, parse_body, split_table, text_sections
-from report.tables import fade_table, format_table
-from tests.html_checks import check_report, has_sections
+from report.document import Block, render, table
+from report.html import Ids, Section, block_sections
+from report.tables import fade_table
+from tests.html_checks import check_report, has_sections, split_table, terminal_tables
 
 
-def test_terminal_tables_read_back_cell_for_cell():
+def test_a_table_prints_so_that_its_cells_read_back():
     rows = [["mu", 10, 0.3333333, "3/3", "-", "exact (tests)"], ["sigma2", 1000, -12.5, "2/3", 4.0, "approx"]]
-    text = format_table(["param", "N", "w_N", "agree", "max|z|", "judged as"], rows)
-    table, used = split_table(text.splitlines())
+    t = table(
+        ["param", "N", "w_N", "agree", "max|z|", "judged as"], rows, caption="mu, N = 10:", note="a note"
+    )
+    lines = t.text().splitlines()
+    assert lines[0] == "mu, N = 10:" and lines[-1] == "a note"
+    cells, used = split_table(lines[1:-1])
     assert used == 4
-    assert table.headers == ["param", "N", "w_N", "agree", "max|z|", "judged as"]
-    assert table.rows == [["mu", "10", "0.3333", "3/3", "-", "exact (tests)"],
-                          ["sigma2", "1000", "-12.5", "2/3", "4", "approx"]]  # fmt: skip
-    assert table.numeric == [False, True, True, False, True, False]
+    assert cells == [t.headers, *t.rows]
+    assert t.rows == [["mu", "10", "0.3333", "3/3", "-", "exact (tests)"],
+                      ["sigma2", "1000", "-12.5", "2/3", "4", "approx"]]  # fmt: skip
+    assert t.numeric == [False, True, True, False, True, False]
+    assert t.right == [False, True, True, False, True, False]  # numbers given as numbers, right-aligned
 
 
-def test_a_line_under_a_table_stays_prose():
+def test_a_line_under_a_table_is_its_note_not_a_row():
     """fade_table prints its slope line right under the rows: it must not be read as a row."""
     from study.aggregate import Washout
 
@@ -27,17 +33,26 @@ def test_a_line_under_a_table_stays_prose():
                         "map_mle_gap_sd": [0.3], "mcmc_mle_gap": [0.1],
                         "mean_map_gap_sd": [0.0]})  # fmt: skip
     wash = {"mu": Washout(ns=[10, 100], gap=[0.1, 0.01], slope=-1.0, intercept=0.0)}
-    parts = parse_body(fade_table(agg, wash))
-    assert len(parts) == 2 and len(parts[0].rows) == 1
-    assert parts[1].startswith("slope of log mean|MAP-MLE|")
+    faded = fade_table(agg, wash)
+    assert len(faded.rows) == 1 and faded.note.startswith("slope of log mean|MAP-MLE|")
+    assert terminal_tables(faded.text()) == [[faded.headers, *faded.rows]]
 
 
-def test_headings_split_the_text_into_sections_with_unique_ids():
-    text = "intro line\n\n== Reading (normal_normal) ==\nfine\n== Reading (binomial_beta) ==\nalso fine"
-    sections = text_sections(text, Ids())
+def test_blocks_print_with_headings_and_become_sections_with_unique_ids():
+    blocks = [
+        Block("Run", ["intro line"]),
+        Block("Reading (normal_normal)", ["fine\n\nsecond paragraph"]),
+        Block("Reading (binomial_beta)", ["also fine", table(["a"], [[1]])]),
+    ]
+    assert render(blocks) == (
+        "== Run ==\nintro line\n\n== Reading (normal_normal) ==\nfine\n\nsecond paragraph"
+        "\n\n== Reading (binomial_beta) ==\nalso fine\n\na\n-\n1"
+    )
+    sections = block_sections(blocks, Ids())
     assert [s.title for s in sections] == ["Run", "Reading (normal_normal)", "Reading (binomial_beta)"]
     assert [s.id for s in sections] == ["run", "reading-normal-normal", "reading-binomial-beta"]
     assert [s.short_title for s in sections] == ["Run", "Reading (normal_normal)", "Reading (binomial_beta)"]
+    assert sections[1].parts == ["fine", "second paragraph"] and sections[2].parts[1] is blocks[2].parts[1]
     assert Section("x", "Engines against the exact posterior (poisson_gamma; per-row tests)").short_title == (
         "Engines against the exact posterior (poisson_gamma)"
     )
