@@ -23,7 +23,9 @@ gc.set_threshold(50_000, 20, 100)
 
 import sys  # noqa: E402
 
-NAMES = ("study", "power", "sbc", "gradients")  # cli.SUBCOMMANDS' keys, known before its imports
+from study import stopping  # noqa: E402 (light: signals, os; nothing of the suite's stack)
+
+NAMES = ("study", "power", "sbc", "gradients")  # cli.commands.SUBCOMMANDS' keys, known before its imports
 
 
 def _runs_a_study(argv: list[str]) -> bool:
@@ -33,23 +35,11 @@ def _runs_a_study(argv: list[str]) -> bool:
     return command == "study" and not listing & set(argv)
 
 
-if __name__ == "__main__" and _runs_a_study(sys.argv[1:]):
-    # A study: start the plot workers' server now, so that it loads the plotting code on the
-    # other core while this process imports PyMC, compiles and samples (report/plot_pool.py).
-    from report import plot_pool
-
-    plot_pool.start_server()
-
-import os  # noqa: E402
-import shlex  # noqa: E402
-
-from cli import SUBCOMMANDS  # noqa: E402
-from cli.common import DEFAULT_ENGINE, BadInput, bad_input  # noqa: E402, F401 (DEFAULT_ENGINE: for tests)
-from cli.study import build_parser as study_parser  # noqa: E402
-
-
 def top_help() -> str:
     """Return the top-level help: the subcommands, then the default subcommand's flags."""
+    from cli.commands import SUBCOMMANDS
+    from cli.study import build_parser as study_parser
+
     lines = [
         "usage: compare.py [SUBCOMMAND] [flags]",
         "",
@@ -67,6 +57,11 @@ def top_help() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; return 0 if every comparison agrees, 1 if any disagrees, 2 for bad input."""
+    import shlex
+
+    from cli.commands import SUBCOMMANDS
+    from cli.common import BadInput, bad_input
+
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] in ("-h", "--help"):
@@ -98,6 +93,7 @@ def exit_now(status: int) -> None:
     still run, and the standard streams are flushed first.
     """
     import atexit
+    import os
 
     atexit._run_exitfuncs()
     sys.stdout.flush()
@@ -105,5 +101,22 @@ def exit_now(status: int) -> None:
     os._exit(status)
 
 
+def entry(argv: list[str]) -> int:
+    """Run ``compare.py`` as a program: ``main``, Ctrl-C and SIGTERM ending it cleanly (study.stopping)."""
+    stopping.install()
+    try:
+        if _runs_a_study(argv):
+            # A study: start the plot workers' server now, so that it loads the plotting code on
+            # the other core while this process imports PyMC, compiles and samples
+            # (report/plot_pool.py).
+            from report import plot_pool
+
+            plot_pool.start_server()
+        stopping.checkpoint("imports")
+        return main(argv)
+    except stopping.Stopped as stop:
+        return stopping.finish(stop)
+
+
 if __name__ == "__main__":
-    exit_now(main())
+    exit_now(entry(sys.argv[1:]))

@@ -157,6 +157,15 @@ def add_engine_flags(p: Parser, *, cores: bool, sampler: bool, prob: bool) -> No
         help="run the work units on an existing Dask cluster (started with 'dask scheduler' and "
         "'dask worker ADDRESS', with this project importable on the workers)",
     )
+    p.add_argument(
+        "--engine-timeout",
+        type=number("engine timeout", positive=True),
+        default=None,
+        metavar="SECONDS",
+        help="stop a work unit (one engine on one family; an SBC block; a power run) that runs longer "
+        "than this and report its engine as failed, the others going on; the units then run on a "
+        "Dask worker process (--workers, default 1) that can be stopped (default: no limit)",
+    )
     if sampler:
         p.add_argument(
             "--sampler",
@@ -353,11 +362,12 @@ def on_executor(args, body: Callable[[object], int]) -> int:
     from study.units import Executor
 
     try:
-        executor = Executor(workers=args.workers, scheduler=args.scheduler).start()
+        executor = Executor(workers=args.workers, scheduler=args.scheduler, unit_timeout=args.engine_timeout)
+        executor.start()
     except ValueError as err:
         return bad_input(err)
     with executor:
-        if args.workers or args.scheduler:
+        if executor.client is not None:
             log(f"work units run on {executor.where}")
             args.progress = False
         return body(executor)

@@ -22,7 +22,7 @@ import xarray as xr
 from models.engines import map_groups
 from report import plot_pool
 from report.terminal import FamilyReport
-from study import checks
+from study import checks, stopping
 
 
 def jsonable(value):
@@ -140,14 +140,18 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     done = False
     try:
+        stopping.checkpoint("plots")
         with plot_pool.jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
             fill(stage)
+        stopping.checkpoint("writing")
         written = []
-        for path in sorted(stage.iterdir()):
-            target = out / path.name
-            path.replace(target)
-            written.append(target)
-        done = True
+        with stopping.held():  # a stop waits until every file is in place: all or nothing
+            for path in sorted(stage.iterdir()):
+                target = out / path.name
+                path.replace(target)
+                written.append(target)
+            done = True
+            stopping.written(out)
         return written
     finally:
         shutil.rmtree(stage, ignore_errors=True)

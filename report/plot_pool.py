@@ -109,9 +109,14 @@ def workers_kept() -> Iterator[None]:
     _kept, _background = _new_pool(n), ThreadPoolExecutor(1, thread_name_prefix="plots")
     try:
         yield
-    finally:
+    except BaseException:  # a failure or a stop (study.stopping): drop the plots not yet drawn
+        _background.shutdown(wait=False, cancel_futures=True)
+        _kept.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
         _background.shutdown()  # every plot handed out has been drawn
         _kept.shutdown()
+    finally:
         _kept = _background = None
 
 

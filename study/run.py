@@ -17,7 +17,7 @@ from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.plugins import EngineFailure, run_engine
 from models.families import FAMILIES, Family
-from study import checks, seeds
+from study import checks, seeds, stopping
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.mode_tolerance import mode_tolerance_sd
 from study.seeds import data_rng, sampler_seed
@@ -319,6 +319,7 @@ def run_study(
         f"(N = {', '.join(map(str, config.ns))}; {config.reps} reps each) in one model with "
         f"{sampler.name}: {budget}"
     )
+    stopping.checkpoint("sampling")
     t0 = time.perf_counter()
     problem = Problem(family, config.settings, datasets, seeds.exact_draws_rng)
     extra = {"problem": problem} if sampler.needs_problem else {}
@@ -333,11 +334,15 @@ def run_study(
         progress=progress,
         **extra,
     )
+    # an engine may catch the interrupt and return the draws it had (PyMC, nutpie, ADVI do):
+    # never judge those
+    stopping.check()
     idata = _thinned(idata, thin)
     timings["sampling"] = time.perf_counter() - t0
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")
     if on_draws is not None:
         on_draws(Sampled(config, idata, datasets, sampler))
+    stopping.checkpoint("comparison")
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     evidence = engine_evidence(idata)
     if evidence is not None:

@@ -41,7 +41,7 @@ from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler
 from models.engines.plugins import run_engine
 from models.families import FAMILIES, Family
-from study import checks, seeds
+from study import checks, seeds, stopping
 from study.run import count_divergences
 
 DEFAULT_SIMS = 1000
@@ -172,6 +172,7 @@ def run_unit(unit: Unit) -> UnitResult:
         engine, model, draws=config.draws * engine.thin, tune=config.tune * engine.thin,
         chains=config.chains, cores=1, seed=seed, progress=False, **extra,
     )  # fmt: skip
+    stopping.check()  # an engine that swallowed an interrupt returns partial draws: never rank them
     post = idata["posterior"]
     if engine.thin > 1:
         post = post.isel(draw=slice(engine.thin - 1, None, engine.thin))

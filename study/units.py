@@ -18,10 +18,13 @@ other units go on.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from study import stopping
 
 CONNECT_TIMEOUT_S = 5
 
@@ -40,20 +43,25 @@ class Executor:
     Use as a context manager; the cluster (if any) starts on entry and stops on exit.
     """
 
-    def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
+    def __init__(
+        self, *, workers: int | None = None, scheduler: str | None = None, unit_timeout: float | None = None
+    ):
         if workers is not None and scheduler is not None:
             raise ValueError("give --workers or --scheduler, not both")
-        self.workers, self.scheduler = workers, scheduler
+        if unit_timeout is not None and workers is None and scheduler is None:
+            workers = 1  # a unit that runs too long can be stopped only in a process of its own
+        self.workers, self.scheduler, self.unit_timeout = workers, scheduler, unit_timeout
         self.client = None
         self._cluster = None
 
     @property
     def where(self) -> str:
         """Where the units run, in words."""
+        limit = f", each unit stopped after {self.unit_timeout:g} s" if self.unit_timeout else ""
         if self.scheduler:
-            return f"the Dask cluster at {self.scheduler}"
+            return f"the Dask cluster at {self.scheduler}{limit}"
         if self.workers:
-            return f"a local Dask cluster of {self.workers} worker process(es)"
+            return f"a local Dask cluster of {self.workers} worker process(es){limit}"
         return "this process"
 
     def __enter__(self) -> Executor:
@@ -79,16 +87,18 @@ class Executor:
                     f"cannot reach the Dask scheduler at {self.scheduler!r}: {_first_line(err)}"
                 ) from None
             return self
-        self._cluster = LocalCluster(
-            n_workers=self.workers,
-            threads_per_worker=1,
-            processes=True,
-            # no dashboard; its HTTP server (health, metrics) on a free port, so that clusters
-            # running side by side do not compete for Dask's default port 8787
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": ":0"},
-            silence_logs=logging.ERROR,
-        )
+        # Ctrl-C reaches the whole process group: the workers ignore it, and this process stops them
+        with stopping.ignored(signal.SIGINT):
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                # no dashboard; its HTTP server (health, metrics) on a free port, so that clusters
+                # running side by side do not compete for Dask's default port 8787
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": ":0"},
+                silence_logs=logging.ERROR,
+            )
         self.client = Client(self._cluster)
         return self
 
@@ -130,6 +140,8 @@ class Executor:
                 out.append(_run(fn, unit, label))
                 done(i + 1, unit, out[-1])
             return out
+        if self.unit_timeout is not None:
+            return self._map_bounded(fn, units, label, done)
         from distributed import as_completed
 
         futures = [self.client.submit(_run, fn, unit, label, pure=False) for unit in units]
@@ -145,6 +157,53 @@ class Executor:
                 )
             done(k, units[i], results[i])
         return results
+
+    def _map_bounded(self, fn, units, label, done) -> list[Any]:
+        """``map`` on the cluster with each unit stopped after ``unit_timeout`` seconds.
+
+        No more units are handed out than the cluster has threads, so that each starts as it
+        is submitted and its clock runs from then. A unit over its time is reported as a
+        ``UnitFailure`` and its worker restarted by its nanny (which ends the process,
+        whatever the unit is doing); the other units go on.
+        """
+        slots = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
+        results: list[Any] = [None] * len(units)
+        waiting, running, k = list(range(len(units)))[::-1], {}, 0
+        while waiting or running:
+            while waiting and len(running) < slots:
+                i = waiting.pop()
+                running[self.client.submit(_run, fn, units[i], label, pure=False)] = (i, time.monotonic())
+            finished = [f for f in running if f.done()]
+            if not finished:
+                time.sleep(0.1)
+            for future in finished:
+                i, _ = running.pop(future)
+                try:
+                    results[i] = future.result()
+                except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
+                    results[i] = UnitFailure(
+                        f"unit {label(units[i])} failed: {type(err).__name__}: {_first_line(err)}"
+                    )
+                k += 1
+                done(k, units[i], results[i])
+            late = [f for f, (_, t) in running.items() if time.monotonic() - t > self.unit_timeout]
+            for future in late:
+                i, _ = running.pop(future)
+                results[i] = UnitFailure(
+                    f"unit {label(units[i])} stopped: it ran past --engine-timeout {self.unit_timeout:g} s"
+                )
+                self._stop(future)
+                k += 1
+                done(k, units[i], results[i])
+        return results
+
+    def _stop(self, future) -> None:
+        """Cancel a running unit and have its worker process restarted (it may be stuck anywhere)."""
+        processing = self.client.processing()
+        workers = [w for w, keys in processing.items() if future.key in keys]
+        future.cancel()
+        if workers:
+            self.client.restart_workers(workers, timeout=30, raise_for_error=False)
 
 
 def _run(fn: Callable[[Any], Any], unit: Any, label: Callable[[Any], str]) -> Any:

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-import cli
+import cli.commands
 import cli.common
 import cli.study
 import compare
@@ -39,6 +39,9 @@ BAD = [
     (["gradients", "--noise-var", "-1"], "noise variance must be > 0"),
     (["gradients", "--model", "linear_regression", "--set", "noise_var=nan"], "noise_var must be finite"),
     (["gradients", "--draws", "10"], "unrecognized arguments: --draws"),
+    (["--engine-timeout", "0"], "engine timeout must be > 0"),
+    (["sbc", "--engine-timeout", "nan"], "engine timeout must be finite"),
+    (["power", "--engine-timeout", "soon"], "engine timeout must be a number"),
 ]
 
 
@@ -159,7 +162,7 @@ def test_help_at_both_levels_lists_subcommands_and_flags(capsys):
 
 
 def test_the_dispatcher_knows_every_subcommand_before_importing_them():
-    assert tuple(cli.SUBCOMMANDS) == compare.NAMES
+    assert tuple(cli.commands.SUBCOMMANDS) == compare.NAMES
 
 
 def test_alpha_is_shared_by_the_studies_of_a_run():

@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 import compare
+from cli.common import DEFAULT_ENGINE
 from models.families import FAMILIES
 from study.run import StudyConfig, simulate_datasets, tabulate
 from tests import budget
@@ -23,7 +24,7 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-DEFAULT = compare.DEFAULT_ENGINE["study"]  # the engine a study runs without --sampler
+DEFAULT = DEFAULT_ENGINE["study"]  # the engine a study runs without --sampler
 
 
 @pytest.fixture(scope="module")

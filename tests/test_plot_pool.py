@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 import compare
+from cli.common import DEFAULT_ENGINE
 from report import files, plot_pool
 from tests.runs import TINY
 
@@ -79,7 +80,7 @@ def test_draw_later_returns_while_the_workers_draw(tmp_path):
 @pytest.mark.statistical(1)
 def test_workers_write_the_files_this_process_writes(tmp_path, monkeypatch):
     outs = {}
-    engines = f"{compare.DEFAULT_ENGINE['study']},exact"  # two engines: the plots across engines too
+    engines = f"{DEFAULT_ENGINE['study']},exact"  # two engines: the plots across engines too
     for workers in ("2", "0"):
         monkeypatch.setenv("CONJUGATE_CHECK_PLOT_WORKERS", workers)
         outs[workers] = tmp_path / workers

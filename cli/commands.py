@@ -1,0 +1,5 @@
+"""The subcommands by name: ``compare.py`` dispatches to these modules."""
+
+from cli import gradients, power, sbc, study
+
+SUBCOMMANDS = {m.NAME: m for m in (study, power, sbc, gradients)}

@@ -1,0 +1,162 @@
+"""Stopping cleanly: Ctrl-C and SIGTERM end a run with one line, nothing half-written, no process left.
+
+``compare.py`` calls :func:`install` first thing, before its heavy imports. From then on
+either signal raises :class:`Stopped` in the main thread, wherever it is (importing,
+sampling, comparing, plotting, writing). ``Stopped`` is a ``BaseException`` but not a
+``KeyboardInterrupt`` on purpose: PyMC's samplers, nutpie and PyMC's ADVI catch
+``KeyboardInterrupt`` and return the draws made so far, which the study would then judge
+as if complete. ``Stopped`` unwinds the run instead: the staging folder is removed
+(``report.files.write_all``), the plot workers and Dask's cluster stop with their
+context managers, and :func:`finish` then ends every process the run started that is
+still alive (the plot workers' fork server, PyMC's chain processes, Dask's nannies),
+prints one line and returns the exit status, 128 + the signal's number (130, 143).
+
+A second signal while the run unwinds ends it at once, the same way, without waiting
+for the unwinding. :func:`requested` tells code that must not go on after a stop (the
+study, before it judges an engine's draws) whether one came, even if an engine swallowed
+the exception.
+
+``CONJUGATE_CHECK_PAUSE_AT=STAGE`` (for the tests) makes the run print
+``compare.py: at STAGE`` on stderr and wait there, so that a signal can be sent at that
+point from outside; the stages are those :func:`checkpoint` is called with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PAUSE_S = 120  # how long a paused run waits for its signal
+_received: int | None = None
+_written: str | None = None  # the output folder, once its files are all in place
+
+
+class Stopped(BaseException):  # noqa: N818 - not an error: the user asked for it
+    """The run was asked to stop (SIGINT or SIGTERM); ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def install() -> None:
+    """Turn SIGINT and SIGTERM into :class:`Stopped`; make writing past a file-size limit an OSError.
+
+    Without the last, a process over its file-size limit (``ulimit -f``) is killed by
+    SIGXFSZ in the middle of a write, instead of failing that write with EFBIG.
+    """
+    for signum in SIGNALS:
+        signal.signal(signum, _on_signal)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _on_signal(signum: int, frame) -> None:
+    global _received
+    if _received is not None:  # a second signal: stop now
+        end_children()
+        _say(signum)
+        os._exit(128 + signum)
+    _received = signum
+    raise Stopped(signum)
+
+
+def requested() -> bool:
+    """Tell whether a stop was asked for (even if the exception it raised was swallowed)."""
+    return _received is not None
+
+
+def check() -> None:
+    """Raise :class:`Stopped` if a stop was asked for: before judging draws that may be partial."""
+    if _received is not None:
+        raise Stopped(_received)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back inside the block (moving the outputs into place); deliver them after."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
+@contextlib.contextmanager
+def ignored(signum: int) -> Iterator[None]:
+    """Ignore ``signum`` inside the block: the processes started there ignore it for good.
+
+    A Python process started with SIGINT ignored keeps ignoring it (it installs no
+    KeyboardInterrupt handler), and so do the processes it starts: Dask's nannies and
+    workers, which this process stops itself when Ctrl-C reaches the whole process group.
+    """
+    before = signal.signal(signum, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signum, before)
+
+
+def finish(stop: Stopped) -> int:
+    """End the run after ``stop`` unwound it: stop every process it started, say so, return 128 + signal."""
+    end_children()
+    _say(stop.signum)
+    return 128 + stop.signum
+
+
+def written(out) -> None:
+    """Note that the run's outputs are all in place in ``out`` (a stop after this says so)."""
+    global _written
+    _written = str(out)
+
+
+def _say(signum: int) -> None:
+    name = signal.Signals(signum).name
+    done = f"the outputs in {_written}/ were already complete" if _written else "nothing written"
+    print(f"compare.py: interrupted ({name}): {done}", file=sys.stderr, flush=True)
+
+
+def end_children(grace_s: float = 3.0) -> None:
+    """Terminate every process descended from this one, then kill those still alive after ``grace_s``.
+
+    Except multiprocessing's resource tracker: it ignores SIGTERM by design and ends by itself
+    as soon as this process does, after removing the semaphores the plot workers' pool made.
+    """
+    import psutil
+
+    try:
+        children = [c for c in psutil.Process().children(recursive=True) if not _tracker(c)]
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(alive, timeout=grace_s)
+
+
+def _tracker(process) -> bool:
+    import psutil
+
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def checkpoint(stage: str) -> None:
+    """Mark a stage of the run; pause there if ``CONJUGATE_CHECK_PAUSE_AT`` names it (module doc)."""
+    if os.environ.get("CONJUGATE_CHECK_PAUSE_AT") != stage:
+        return
+    print(f"compare.py: at {stage}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + PAUSE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -1,0 +1,225 @@
+"""Stopping a run: Ctrl-C and SIGTERM at every stage, a swallowed interrupt, a hung engine, a failed write.
+
+Each test runs ``compare.py`` as a subprocess in a session of its own, so that a signal can
+go to its whole process group (what a terminal's Ctrl-C does) or to its main process alone
+(what ``kill PID`` does), and so that whatever happens, every process it started is
+killed when the test ends. The run pauses at a named stage (``CONJUGATE_CHECK_PAUSE_AT``,
+``study.stopping.checkpoint``) until the test sends the signal; then it must exit with
+128 + the signal's number, one line on stderr, ``--out`` as it was before, and no process
+of its group alive.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests import budget
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--sampler", "exact", "--n", "10", "--reps", "2", "--draws", "200", "--tune", "100", "--chains", "2"]
+WAIT_S = 240  # for a stage to be reached, or a stopped run to end, on a slow machine
+
+
+@contextmanager
+def started(args: list[str], out: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """Start ``compare.py ARGS --out OUT`` in a session of its own; kill its whole group on the way out."""
+    proc = subprocess.Popen(
+        [sys.executable, "compare.py", *args, "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        with_group(proc.pid, lambda p: p.kill())
+        proc.kill()
+        proc.communicate()
+
+
+def with_group(group: int, act) -> list[psutil.Process]:
+    """Apply ``act`` to every living (not zombie) process of ``group``; return them."""
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if os.getpgid(p.pid) == group and p.status() != psutil.STATUS_ZOMBIE:
+                act(p)
+                found.append(p)
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return found
+
+
+def wait_for(proc: subprocess.Popen, text: str) -> list[str]:
+    """Read the run's stderr until a line holds ``text``; return the lines read."""
+    lines = []
+    deadline = time.monotonic() + WAIT_S
+    for line in proc.stderr:
+        lines.append(line)
+        if text in line or time.monotonic() > deadline:
+            break
+    assert lines and text in lines[-1], f"never reached {text!r}:\n{''.join(lines[-20:])}"
+    return lines
+
+
+def stopped(proc: subprocess.Popen, signum: int, *, group: bool) -> tuple[int, str, str]:
+    """Send ``signum`` (to the group, or the main process alone); return status, stdout, stderr left."""
+    (os.killpg if group else os.kill)(proc.pid, signum)
+    out, err = proc.communicate(timeout=WAIT_S)
+    return proc.returncode, out, err
+
+
+def assert_clean_stop(code: int, err: str, signum: int, out: Path, before: set[str], group: int) -> None:
+    """The run ended as a stop must: its status, one line, --out untouched, no process left."""
+    assert code == 128 + signum, err[-2000:]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1] == f"compare.py: interrupted ({signal.Signals(signum).name}): nothing written", err[
+        -2000:
+    ]
+    assert not any("Traceback" in line for line in lines), err[-2000:]
+    assert {p.name for p in out.iterdir()} == before  # nothing new, no staging folder
+    deadline = time.monotonic() + 5
+    while with_group(group, lambda p: None) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not with_group(group, lambda p: None), "processes of the run outlived it"
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An output folder that already holds a file, which a stopped run must leave as it was."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "earlier.txt").write_text("from an earlier run")
+    return folder
+
+
+STAGES = ["imports", "sampling", "comparison", "plots", "writing"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ctrl_c_to_the_group_at_each_stage(stage, out):
+    with started(SMALL, out, CONJUGATE_CHECK_PAUSE_AT=stage) as proc:
+        wait_for(proc, f"at {stage}")
+        code, _, err = stopped(proc, signal.SIGINT, group=True)
+        assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
+    assert (out / "earlier.txt").read_text() == "from an earlier run"
+
+
+@pytest.mark.parametrize("stage", ["sampling", "plots", "writing"])
+def test_sigterm_to_the_main_process_alone(stage, out):
+    """Its helpers get no signal: the run itself must end them (the plot workers' fork server above all)."""
+    with started(SMALL, out, CONJUGATE_CHECK_PAUSE_AT=stage) as proc:
+        wait_for(proc, f"at {stage}")
+        code, _, err = stopped(proc, signal.SIGTERM, group=False)
+        assert_clean_stop(code, err, signal.SIGTERM, out, {"earlier.txt"}, proc.pid)
+
+
+def test_ctrl_c_with_dask_workers(out):
+    """The workers ignore Ctrl-C (no traceback of theirs); the run stops them and its cluster."""
+    with started([*SMALL, "--workers", "2"], out, CONJUGATE_CHECK_PAUSE_AT="sampling") as proc:
+        wait_for(proc, "at sampling")
+        code, _, err = stopped(proc, signal.SIGINT, group=True)
+        assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
+
+
+OTHERS = {
+    "sbc": ["sbc", "--sampler", "exact", "--sims", "8", "--n", "10", "--draws", "100", "--tune", "50"],
+    "power": [
+        "power",
+        "--seeds",
+        "2",
+        "--n",
+        "10",
+        "--defects",
+        "mean_shift",
+        "--reps",
+        "2",
+        "--draws",
+        "100",
+        "--tune",
+        "50",
+    ],  # fmt: skip
+    "gradients": ["gradients", "--reps", "20", "--n", "10"],
+}
+
+
+@pytest.mark.parametrize("command", list(OTHERS))
+def test_ctrl_c_while_another_subcommand_writes(command, out):
+    with started(OTHERS[command], out, CONJUGATE_CHECK_PAUSE_AT="writing") as proc:
+        wait_for(proc, "at writing")
+        code, _, err = stopped(proc, signal.SIGINT, group=True)
+        assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
+
+
+def test_an_engine_that_swallows_the_interrupt_is_not_judged(out):
+    """PyMC, nutpie and ADVI return the draws they have when interrupted: they must not be judged.
+
+    The engine here returns draws of the prior after swallowing the interrupt; unstopped,
+    the same engine is judged and disagrees (the second run), so a verdict would show.
+    """
+    engine = ["--sampler", "tests.stopping_engines:swallows_the_interrupt", "--n", "10", "--reps", "2",
+              "--draws", "200", "--tune", "100"]  # fmt: skip
+    with started(engine, out) as proc:
+        wait_for(proc, "stopping_engines: waiting")
+        code, printed, err = stopped(proc, signal.SIGINT, group=True)
+        assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
+        assert "agree" not in printed.lower() and "FAILED" not in printed
+    with started(engine, out.parent / "unstopped", STOPPING_ENGINES_WAIT_S="0") as proc:
+        printed, _ = proc.communicate(timeout=WAIT_S)
+        assert proc.returncode == 1 and "swallows_the_interrupt" in printed and "DISAGREE" in printed
+
+
+@pytest.mark.statistical(1)
+def test_an_engine_that_never_returns_fails_alone_after_its_timeout(out):
+    """``--engine-timeout``: the hung plug-in is stopped and listed as failed; exact is judged and written.
+
+    One statistical assertion: that exact, judged at the budget's alpha, agrees.
+    """
+    engines = ["--sampler", "exact,tests.stopping_engines:never_returns", "--seed", str(budget.seed(31)),
+               "--alpha", str(budget.ALPHA)]  # fmt: skip
+    with started([*SMALL[2:], *engines, "--engine-timeout", "20"], out) as proc:
+        printed, err = proc.communicate(timeout=WAIT_S)
+        assert proc.returncode == 1, err[-2000:]
+        failed = printed.split("comparison(s) FAILED:")[1].strip().splitlines()
+        assert failed == [
+            "normal_normal never_returns: engine failed: unit normal_normal never_returns stopped: "
+            "it ran past --engine-timeout 20 s"
+        ]
+        assert (out / "summary.csv").exists() and "stopping_engines: hanging" in err
+        deadline = time.monotonic() + 10  # the cluster's processes, the restarted worker's too, end with it
+        while with_group(proc.pid, lambda p: None) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not with_group(proc.pid, lambda p: None), "processes of the run outlived it"
+
+
+def test_a_write_past_the_file_size_limit_is_one_line_exit_two_out_untouched(out):
+    """A full disk, as a file-size limit (``ulimit -f``): the first file over it fails the write."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    proc = subprocess.run(
+        [sys.executable, "compare.py", *SMALL, "--out", str(out)],
+        cwd=ROOT, preexec_fn=limit, capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == f"compare.py: error: cannot write outputs to {str(out)!r}: File too large"
+    )
+    assert "Traceback" not in proc.stderr
+    assert {p.name for p in out.iterdir()} == {"earlier.txt"}
