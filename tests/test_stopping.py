@@ -135,6 +135,17 @@ def test_ctrl_c_with_dask_workers(out):
         assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
 
 
+def test_ctrl_c_while_pymc_samples_chains_in_processes(out):
+    """``--cores 2``: PyMC's chain processes get the signal too; none outlives the run, nothing is judged."""
+    nuts = ["--sampler", "nuts", "--cores", "2", "--n", "10", "--reps", "2", "--draws", "100000"]
+    with started(nuts, out) as proc:
+        wait_for(proc, "fitting")
+        time.sleep(3)  # compiling or sampling: wherever it is, the stop must be clean
+        code, printed, err = stopped(proc, signal.SIGINT, group=True)
+        assert_clean_stop(code, err, signal.SIGINT, out, {"earlier.txt"}, proc.pid)
+        assert "agree" not in printed.lower()
+
+
 OTHERS = {
     "sbc": ["sbc", "--sampler", "exact", "--sims", "8", "--n", "10", "--draws", "100", "--tune", "50"],
     "power": [
