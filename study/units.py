@@ -97,7 +97,7 @@ class Executor:
                 # running side by side do not compete for Dask's default port 8787
                 dashboard_address=None,
                 scheduler_kwargs={"dashboard_address": ":0"},
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # a unit's error comes back as its UnitFailure
             )
         self.client = Client(self._cluster)
         return self
