@@ -5,7 +5,8 @@ Subcommands: ``study`` (the default: the fixed-truth study), ``power`` (how ofte
 same verdict catches a catalogue of real defects), ``sbc`` (simulation-based
 calibration over the whole prior) and ``gradients`` (variational inference: the ELBO's
 gradient estimators, the beta-weighted ELBO, Gumbel-softmax). Exit status: 0 when every comparison
-agrees, 1 when one fails (listed), 2 for bad input (one line, nothing written).
+agrees, 1 when one fails (listed), 2 for bad input or a failed write (one line, nothing written),
+130 / 143 when stopped by Ctrl-C / SIGTERM (one line, nothing written, no process left).
 
 Each subcommand lives in ``cli/<name>.py`` (its flags, examples, ``parse`` and ``run``);
 this file only dispatches.
