@@ -152,9 +152,7 @@ class Executor:
             try:
                 results[i] = future.result()
             except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
-                results[i] = UnitFailure(
-                    f"unit {label(units[i])} failed: {type(err).__name__}: {_first_line(err)}"
-                )
+                results[i] = _failure(units[i], label, err)
             done(k, units[i], results[i])
         return results
 
@@ -181,9 +179,7 @@ class Executor:
                 try:
                     results[i] = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
-                    results[i] = UnitFailure(
-                        f"unit {label(units[i])} failed: {type(err).__name__}: {_first_line(err)}"
-                    )
+                    results[i] = _failure(units[i], label, err)
                 k += 1
                 done(k, units[i], results[i])
             late = [f for f, (_, t) in running.items() if time.monotonic() - t > self.unit_timeout]
@@ -211,7 +207,12 @@ def _run(fn: Callable[[Any], Any], unit: Any, label: Callable[[Any], str]) -> An
     try:
         return fn(unit)
     except Exception as err:  # noqa: BLE001 - reported with the unit that raised
-        return UnitFailure(f"unit {label(unit)} failed: {type(err).__name__}: {_first_line(err)}")
+        return _failure(unit, label, err)
+
+
+def _failure(unit: Any, label: Callable[[Any], str], err: BaseException) -> UnitFailure:
+    """Return the ``UnitFailure`` of ``unit``: its label, the error's type and first line."""
+    return UnitFailure(f"unit {label(unit)} failed: {type(err).__name__}: {_first_line(err)}")
 
 
 def _first_line(err: BaseException) -> str:
