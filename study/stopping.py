@@ -12,9 +12,9 @@ still alive (the plot workers' fork server, PyMC's chain processes, Dask's nanni
 prints one line and returns the exit status, 128 + the signal's number (130, 143).
 
 A second signal while the run unwinds ends it at once, the same way, without waiting
-for the unwinding. :func:`requested` tells code that must not go on after a stop (the
-study, before it judges an engine's draws) whether one came, even if an engine swallowed
-the exception.
+for the unwinding. :func:`check` raises ``Stopped`` again where code must not go on after
+a stop (the study and SBC, before they judge an engine's draws), even if the engine
+swallowed the exception.
 
 ``CONJUGATE_CHECK_PAUSE_AT=STAGE`` (for the tests) makes the run print
 ``compare.py: at STAGE`` on stderr and wait there, so that a signal can be sent at that
@@ -64,11 +64,6 @@ def _on_signal(signum: int, frame) -> None:
         os._exit(128 + signum)
     _received = signum
     raise Stopped(signum)
-
-
-def requested() -> bool:
-    """Tell whether a stop was asked for (even if the exception it raised was swallowed)."""
-    return _received is not None
 
 
 def check() -> None:
