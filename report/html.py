@@ -5,8 +5,7 @@ computation: the blocks the terminal printed (``report.document``) become its se
 their tables the page's tables cell for cell, and the PNG plots are embedded as data URIs.
 Interactive plots (ArviZ trace plots drawn with Bokeh) carry their JavaScript inline and a
 static PNG in ``<noscript>``, so the file opens offline, from disk or mailed, with or
-without JavaScript. The markup lives in Jinja2
-templates beside this module (``templates/``).
+without JavaScript. The markup lives in Jinja2 templates beside this module (``templates/``).
 """
 
 from __future__ import annotations
