@@ -29,8 +29,12 @@ class FamilyReport:
     text: str
     engine_failures: dict[str, str] = field(default_factory=dict)
     ns: tuple[int, ...] = ()
-    terminal: str = ""  # everything printed for the family, as printed
-    blocks: list[Block] = field(default_factory=list)  # the same, as data (the HTML page's sections)
+    blocks: list[Block] = field(default_factory=list)  # all printed for the family (the page's sections too)
+
+    @property
+    def terminal(self) -> str:
+        """Everything printed for the family, as printed."""
+        return "\n" + render(self.blocks)
 
 
 def family_report(studies: FamilyStudies) -> FamilyReport:
@@ -40,10 +44,10 @@ def family_report(studies: FamilyStudies) -> FamilyReport:
     """
     results, broken, family = studies.results, studies.failures, studies.family
     if not results:
-        blocks = [Block(f"{family}: every engine failed; nothing to compare")]
-        terminal = "\n" + render(blocks)
-        print(terminal)
-        return FamilyReport(family, [], None, None, "", broken, studies.ns, terminal, blocks)
+        report = FamilyReport(family, [], None, None, "", broken, studies.ns,
+                              [Block(f"{family}: every engine failed; nothing to compare")])  # fmt: skip
+        print(report.terminal)
+        return report
     first, config, agg, wash = results[0], results[0].config, studies.agg, studies.wash
     text = interpret(results, agg, wash)
     if broken:
@@ -78,9 +82,9 @@ def family_report(studies: FamilyStudies) -> FamilyReport:
         ),
         Block("Reading", [text]),
     ]
-    terminal = "\n" + render(blocks)
-    print(terminal)
-    return FamilyReport(family, results, agg, wash, text, broken, config.ns, terminal, blocks)
+    report = FamilyReport(family, results, agg, wash, text, broken, config.ns, blocks)
+    print(report.terminal)
+    return report
 
 
 def failure_lines(reports: list[FamilyReport]) -> list[tuple[str, str, int | None, str]]:
