@@ -23,12 +23,15 @@ import importlib
 import importlib.util
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+from study import stopping
 
 WORKERS = 2
 SERVER_MODULES = ["report.plot_server"]
@@ -89,7 +92,10 @@ def start_server() -> None:
     from multiprocessing import forkserver
 
     multiprocessing.set_forkserver_preload(SERVER_MODULES)
-    forkserver.ensure_running()
+    # Ctrl-C reaches the whole process group, the server too, perhaps still starting Python (a
+    # fatal error and a traceback then): it ignores SIGINT, and a stopped run ends it itself
+    with stopping.ignored(signal.SIGINT):
+        forkserver.ensure_running()
     _server_started = True
 
 
