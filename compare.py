@@ -114,7 +114,8 @@ def entry(argv: list[str]) -> int:
 
             plot_pool.start_server()
         stopping.checkpoint("imports")
-        return main(argv)
+        with stopping.surfaced():  # a stop that came back as another error, anywhere, is still a stop
+            return main(argv)
     except stopping.Stopped as stop:
         return stopping.finish(stop)
 

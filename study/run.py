@@ -323,20 +323,20 @@ def run_study(
     t0 = time.perf_counter()
     problem = Problem(family, config.settings, datasets, seeds.exact_draws_rng)
     extra = {"problem": problem} if sampler.needs_problem else {}
-    idata = run_engine(
-        sampler,
-        model,
-        draws=config.draws * thin,
-        tune=config.tune * thin,
-        chains=config.chains,
-        cores=config.cores,
-        seed=sampler_seed(config.seed, family.key, sampler.name),
-        progress=progress,
-        **extra,
-    )
-    # an engine may catch the interrupt and return the draws it had (PyMC, nutpie, ADVI do):
-    # never judge those
-    stopping.check()
+    # an engine may catch the interrupt and return the draws it had (PyMC, nutpie, ADVI do), or
+    # it may come back as another error: never judge those draws, nor call it the engine's failure
+    with stopping.surfaced():
+        idata = run_engine(
+            sampler,
+            model,
+            draws=config.draws * thin,
+            tune=config.tune * thin,
+            chains=config.chains,
+            cores=config.cores,
+            seed=sampler_seed(config.seed, family.key, sampler.name),
+            progress=progress,
+            **extra,
+        )
     idata = _thinned(idata, thin)
     timings["sampling"] = time.perf_counter() - t0
     log(f"[{family.key}] {sampler.name} done in {timings['sampling']:.1f} s; comparing with the closed forms")

@@ -168,11 +168,11 @@ def run_unit(unit: Unit) -> UnitResult:
         else {}
     )
     seed = seeds.integer(config.seed, "sbc_engine", family.key, engine.name, n, unit.block)
-    idata = run_engine(
-        engine, model, draws=config.draws * engine.thin, tune=config.tune * engine.thin,
-        chains=config.chains, cores=1, seed=seed, progress=False, **extra,
-    )  # fmt: skip
-    stopping.check()  # an engine that swallowed an interrupt returns partial draws: never rank them
+    with stopping.surfaced():  # partial draws after a stop, or the stop as another error: never rank them
+        idata = run_engine(
+            engine, model, draws=config.draws * engine.thin, tune=config.tune * engine.thin,
+            chains=config.chains, cores=1, seed=seed, progress=False, **extra,
+        )  # fmt: skip
     post = idata["posterior"]
     if engine.thin > 1:
         post = post.isel(draw=slice(engine.thin - 1, None, engine.thin))

@@ -12,9 +12,9 @@ still alive (the plot workers' fork server, PyMC's chain processes, Dask's nanni
 prints one line and returns the exit status, 128 + the signal's number (130, 143).
 
 A second signal while the run unwinds ends it at once, the same way, without waiting
-for the unwinding. :func:`check` raises ``Stopped`` again where code must not go on after
-a stop (the study and SBC, before they judge an engine's draws), even if the engine
-swallowed the exception.
+for the unwinding. :func:`surfaced` raises ``Stopped`` again where code must not go on
+after a stop (around the study's and SBC's engine calls, before they judge the draws),
+even if the engine swallowed the exception or it came back as another error.
 
 ``CONJUGATE_CHECK_PAUSE_AT=STAGE`` (for the tests) makes the run print
 ``compare.py: at STAGE`` on stderr and wait there, so that a signal can be sent at that
@@ -70,6 +70,25 @@ def check() -> None:
     """Raise :class:`Stopped` if a stop was asked for: before judging draws that may be partial."""
     if _received is not None:
         raise Stopped(_received)
+
+
+@contextlib.contextmanager
+def surfaced() -> Iterator[None]:
+    """Around code a stop may reach mangled: leave the block with :class:`Stopped` if one was asked for.
+
+    ``Stopped`` raised inside compiled code comes back as another error: raised while
+    Numba's compiled log-density calls back into Python, it surfaces as ``SystemError:
+    CPUDispatcher(...) returned a result with an exception set``, which an engine's caller
+    would report as that engine's failure and go on. An engine may also swallow it and
+    return what it had. Either way, after a stop the block ends with ``Stopped``.
+    """
+    try:
+        yield
+    except Exception as err:
+        if _received is not None:
+            raise Stopped(_received) from err
+        raise
+    check()
 
 
 @contextlib.contextmanager

@@ -1,10 +1,14 @@
-"""Plug-in engines for tests/test_stopping.py: one that swallows an interrupt, one that never returns.
+"""Plug-in engines for tests/test_stopping.py: two that mishandle an interrupt, one that never returns.
 
 ``swallows_the_interrupt`` does what PyMC's samplers, nutpie and ADVI do with a
 ``KeyboardInterrupt`` (and worse: it swallows any exception): it stops waiting and returns
 draws, here draws of the prior, nothing like the posterior. A run stopped while it waits
-must end without judging them. ``never_returns`` sleeps for good, as a plug-in stuck in a
-loop would.
+must end without judging them. ``mangles_the_interrupt`` turns it into another error, as
+Numba's compiled code does when the interrupt is raised inside a Python callback
+(``SystemError: CPUDispatcher(...) returned a result with an exception set``): a stopped
+run must end as stopped, not report the engine as failed and go on. Not interrupted, both
+return the prior's draws. ``never_returns`` sleeps for good, as a plug-in stuck in a loop
+would.
 """
 
 from __future__ import annotations
@@ -25,6 +29,21 @@ def swallows_the_interrupt(model: pm.Model, *, draws: int, chains: int, seed: in
     print("stopping_engines: waiting", file=sys.stderr, flush=True)
     with contextlib.suppress(BaseException):  # the fault under test: the interrupt is swallowed
         time.sleep(WAIT_S)
+    return _prior(model, draws, chains, seed)
+
+
+def mangles_the_interrupt(model: pm.Model, *, draws: int, chains: int, seed: int, **_) -> xr.DataTree:
+    """Wait as ``swallows_the_interrupt``; interrupted, raise a ``SystemError`` in its place."""
+    print("stopping_engines: waiting", file=sys.stderr, flush=True)
+    try:
+        time.sleep(WAIT_S)
+    except BaseException as err:  # the fault under test: what Numba makes of an interrupt
+        raise SystemError("CPUDispatcher(<function>) returned a result with an exception set") from err
+    return _prior(model, draws, chains, seed)
+
+
+def _prior(model: pm.Model, draws: int, chains: int, seed: int) -> xr.DataTree:
+    """Draws of the prior, shaped as a posterior of ``chains x draws``."""
     prior = pm.sample_prior_predictive(draws=draws * chains, model=model, random_seed=seed)["prior"]
     prior = prior.to_dataset().isel(chain=0, drop=True)
     coords = {k: c for k, c in prior.coords.items() if "draw" not in c.dims}
