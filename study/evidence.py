@@ -53,6 +53,20 @@ def _stage_values(stages) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+def chain_log_evidences(idata: xr.DataTree) -> np.ndarray | None:
+    """Each SMC chain's final log marginal likelihood in ``idata`` (the whole evidence), or None."""
+    if "sample_stats" not in idata.children or "log_marginal_likelihood" not in idata["sample_stats"]:
+        return None
+    per_chain = []
+    stats = idata["sample_stats"]["log_marginal_likelihood"]
+    for chain in stats["chain"].values if "chain" in stats.dims else [None]:
+        stages = stats.sel(chain=chain).values if chain is not None else stats.values
+        values = _stage_values(stages)
+        values = values[np.isfinite(values)]
+        per_chain.append(values[-1] if len(values) else np.nan)  # the last stage: the whole evidence
+    return np.array(per_chain)
+
+
 def engine_evidence(idata: xr.DataTree) -> dict[str, float] | None:
     """Return the engine's evidence estimate in ``idata``, or None if it reports none.
 
@@ -68,16 +82,9 @@ def engine_evidence(idata: xr.DataTree) -> dict[str, float] | None:
             "se": float(attrs["elbo_mcse"]),
             "spread": np.nan,
         }
-    if "sample_stats" not in idata.children or "log_marginal_likelihood" not in idata["sample_stats"]:
+    per_chain = chain_log_evidences(idata)
+    if per_chain is None:
         return None
-    per_chain = []
-    stats = idata["sample_stats"]["log_marginal_likelihood"]
-    for chain in stats["chain"].values if "chain" in stats.dims else [None]:
-        stages = stats.sel(chain=chain).values if chain is not None else stats.values
-        values = _stage_values(stages)
-        values = values[np.isfinite(values)]
-        per_chain.append(values[-1] if len(values) else np.nan)  # the last stage: the whole evidence
-    per_chain = np.array(per_chain)
     sd = float(np.std(per_chain, ddof=1)) if len(per_chain) > 1 else np.nan
     return {
         "kind": "smc_log_evidence",

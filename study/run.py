@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
-from models.engines.plugins import EngineFailure, run_engine
+from models.engines.plugins import EngineFailure
 from models.families import FAMILIES, Family
 from study import checks, seeds, stopping
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
+from study.fitting import fit
 from study.mode_tolerance import mode_tolerance_sd
 from study.seeds import data_rng, sampler_seed
 
@@ -311,13 +311,12 @@ def run_study(
     timings = {}
     start = time.perf_counter()
     datasets = simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
-    model = for_sampling(family.build_model(datasets, config.settings))
     thin = sampler.thin
     budget = sampler.budget.format(chains=config.chains, draws=config.draws, tune=config.tune, thin=thin)
     log(
         f"[{family.key}] fitting {len(config.ns) * config.reps} data sets "
-        f"(N = {', '.join(map(str, config.ns))}; {config.reps} reps each) in one model with "
-        f"{sampler.name}: {budget}"
+        f"(N = {', '.join(map(str, config.ns))}; {config.reps} reps each) "
+        f"{'one by one' if sampler.separately else 'in one model'} with {sampler.name}: {budget}"
     )
     stopping.checkpoint("sampling")
     t0 = time.perf_counter()
@@ -326,9 +325,11 @@ def run_study(
     # an engine may catch the interrupt and return the draws it had (PyMC, nutpie, ADVI do), or
     # it may come back as another error: never judge those draws, nor call it the engine's failure
     with stopping.surfaced():
-        idata = run_engine(
+        idata = fit(
             sampler,
-            model,
+            family,
+            config.settings,
+            datasets,
             draws=config.draws * thin,
             tune=config.tune * thin,
             chains=config.chains,

@@ -37,11 +37,10 @@ import numpy as np
 import pandas as pd
 from arviz_stats.base import array_stats
 
-from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler
-from models.engines.plugins import run_engine
 from models.families import FAMILIES, Family
 from study import checks, seeds, stopping
+from study.fitting import fit
 from study.run import count_divergences
 
 DEFAULT_SIMS = 1000
@@ -161,7 +160,6 @@ def run_unit(unit: Unit) -> UnitResult:
     truths, data = zip(*(simulation(family, settings, config.seed, n, s) for s in sims), strict=True)
     x = np.stack(data)
     datasets = {n: x}
-    model = for_sampling(family.build_model(datasets, settings))
     extra = (
         {"problem": Problem(family, settings, datasets, seeds.exact_draws_rng)}
         if engine.needs_problem
@@ -169,9 +167,9 @@ def run_unit(unit: Unit) -> UnitResult:
     )
     seed = seeds.integer(config.seed, "sbc_engine", family.key, engine.name, n, unit.block)
     with stopping.surfaced():  # partial draws after a stop, or the stop as another error: never rank them
-        idata = run_engine(
-            engine, model, draws=config.draws * engine.thin, tune=config.tune * engine.thin,
-            chains=config.chains, cores=1, seed=seed, progress=False, **extra,
+        idata = fit(
+            engine, family, settings, datasets, draws=config.draws * engine.thin,
+            tune=config.tune * engine.thin, chains=config.chains, cores=1, seed=seed, progress=False, **extra,
         )  # fmt: skip
     post = idata["posterior"]
     if engine.thin > 1:

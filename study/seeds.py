@@ -51,6 +51,7 @@ STREAMS: dict[str, Stream] = {
     "gumbel": Stream("run", (crc("gumbel"),), True, "(q, estimator[, temperature]): Gumbel-softmax draws"),
     "exact_draws": Stream("engine", (), doc="(N,): the exact engine's draws at one N"),
     "power_defect": Stream("engine", (99,), doc="(): the randomness of a draws defect"),
+    "separately": Stream("engine", (98,), doc="(N, rep): one data set's own fit (study.fitting)"),
     "mode_tolerance": Stream("fixed", (), doc="(): exact draws measuring the half-sample mode's spread"),
     "prior_probe": Stream("fixed", (), doc="(): a data set whose values are not read (for the prior)"),
 }

@@ -181,7 +181,8 @@ def _small_study(sampler, key="poisson_gamma"):
 
 @pytest.mark.statistical(1)
 def test_smc_log_evidence_agrees_within_its_chains_spread():
-    """SMC on 6 Poisson data sets (6 dimensions): its log evidence within a t interval of the exact sum.
+    """SMC on 6 Poisson data sets, each in its own model: the sum of their log evidences, chain by chain,
+    within a t interval of the exact sum.
 
     The test's false-alarm probability is its study's pooled share of the test budget's alpha.
     """

@@ -34,6 +34,7 @@ def realistic_keys(stream: str) -> list[tuple]:
         + [(p, "relaxed", float(t)) for p in ("uniform", "tilted") for t in np.geomspace(0.01, 2, 12)],
         "exact_draws": [(n,) for n in NS],
         "power_defect": [()],
+        "separately": itertools.product(NS, range(40)),
         "mode_tolerance": [()],
         "prior_probe": [()],
     }

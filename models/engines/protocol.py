@@ -80,6 +80,10 @@ class Sampler:
     needs_problem
         True for engines that draw from the closed forms (``exact``): the study passes them
         ``problem=Problem(...)`` beside the model.
+    separately
+        True for an engine whose error grows with the dimension of what it fits (SMC): the
+        study then fits each data set in a model of its own instead of all in one batched
+        model (``study.fitting``). Slower; the draws are read the same way.
     origin
         Where the engine comes from: ``"built in"``, or how an outside engine was loaded
         (``models.engines.plugins``).
@@ -97,6 +101,7 @@ class Sampler:
     thin: int = 1
     budget: str = "{chains} chains x {draws} draws after {tune} tuning"
     needs_problem: bool = False
+    separately: bool = False
     origin: str = "built in"
 
     @property

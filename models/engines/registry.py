@@ -88,7 +88,8 @@ SAMPLERS: dict[str, Sampler] = {
             None,
             (),
             smc,
-            budget="{chains} runs of {draws} particles",
+            budget="{chains} runs of {draws} particles per data set",
+            separately=True,
         ),
         Sampler(
             "advi",
