@@ -15,7 +15,9 @@ posteriors into the batched shape, so that everything downstream reads them the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -47,10 +49,11 @@ def fit(
     if not sampler.separately:
         return run_engine(sampler, for_sampling(family.build_model(datasets, settings)), seed=seed, **kwargs)
     posteriors, evidences, seconds = [], [], 0.0
-    for n, x in datasets.items():
+    for i, (n, x) in enumerate(datasets.items()):
         for rep in range(len(x)):
             model = for_sampling(family.build_model({n: x[rep : rep + 1]}, settings))
-            idata = run_engine(sampler, model, seed=seeds.integer(seed, "separately", n, rep), **kwargs)
+            with _quiet("pymc") if i or rep else contextlib.nullcontext():  # PyMC says it once
+                idata = run_engine(sampler, model, seed=seeds.integer(seed, "separately", n, rep), **kwargs)
             posterior = idata["posterior"].to_dataset()
             posteriors.append(posterior.assign_coords(rep=[rep]))
             seconds += float(posterior.attrs.get("sampling_time", np.nan))
@@ -65,3 +68,15 @@ def fit(
             {"log_marginal_likelihood": (("chain",), total)}, coords={"chain": posterior["chain"].values}
         )
     return xr.DataTree.from_dict(groups)
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Hold the logger ``name`` to warnings and errors inside the block."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(max(before, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
