@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 import xarray as xr
 
-from models.engines import SAMPLERS
+from models.engines import SAMPLERS, plugins
+from models.engines.plugins import as_sampler
 from models.families import FAMILIES
 from study import seeds
 from study.fitting import fit
@@ -36,7 +37,8 @@ def test_each_data_set_is_fitted_alone_and_put_back_in_its_place():
     family = FAMILIES["normal_normal"]
     settings = family.settings()
     datasets = simulate_datasets(family, settings, (10, 100), 3, seed=4)
-    engine = dataclasses.replace(SAMPLERS["smc"], run=echo_the_data, name="echo")
+    engine = as_sampler(plugins.engine(name="echo", separately=True)(echo_the_data), origin="a test")
+    assert engine.separately  # as an outside engine says it with the decorator
     idata = fit(engine, family, settings, datasets, seed=7, draws=DRAWS, tune=0, chains=CHAINS, cores=1,
                 progress=False)  # fmt: skip
     post = idata["posterior"]["mu"]

@@ -87,6 +87,13 @@ def named_nuts(model, *, draws, tune, chains, cores, seed, progress):
 
 
 named_nuts.name = "nuts"
+
+
+def bad_separately(model, *, draws, tune, chains, cores, seed, progress):
+    return None
+
+
+bad_separately.separately = "yes"
 '''
 
 
@@ -146,6 +153,7 @@ def test_entry_point_engines_are_listed_and_run(engines_module, tmp_path, monkey
         ("my_engines:bad_signature", "does not follow the engine protocol"),
         ("my_engines:bad_kind", "kind 'cloud' is not one of distribution, point"),
         ("my_engines:named_nuts", "which is a built-in engine's name"),
+        ("my_engines:bad_separately", "separately must be True or False, got 'yes'"),
         ("my_engines:", "write it as module.path:callable"),
         ("no_such_engine", "unknown sampler 'no_such_engine'"),
     ],

@@ -27,6 +27,10 @@ them), each with a default, so an engine that says nothing is judged as an exact
 ``thin``
     Iterations per kept draw (default 1): the suite asks for ``thin`` times the draws and
     tuning steps and keeps every ``thin``-th draw.
+``separately``
+    True to be given one data set per model instead of the study's one batched model
+    (default False): for an engine whose error grows with the dimension of what it fits,
+    as SMC's does (``study.fitting``).
 
 What goes wrong before sampling (a module that does not import, a missing attribute,
 something not callable, a signature without the protocol's keywords, bad metadata) is a
@@ -73,6 +77,7 @@ def engine(
     kind: str = "distribution",
     check: str | None = None,
     thin: int = 1,
+    separately: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Attach the suite's metadata to an engine function (every argument optional).
 
@@ -84,7 +89,7 @@ def engine(
 
     def mark(fn: Callable) -> Callable:
         for key, value in dict(name=name, description=description, exact=exact, kind=kind, check=check,
-                               thin=thin).items():  # fmt: skip
+                               thin=thin, separately=separately).items():  # fmt: skip
             if value is not None:
                 setattr(fn, key, value)
         return fn
@@ -157,6 +162,7 @@ def as_sampler(
     check = getattr(fn, "check", None) or ("sampler" if kind == "distribution" else "map")
     thin = getattr(fn, "thin", 1)
     exact = getattr(fn, "exact", True)
+    separately = getattr(fn, "separately", False)
     if kind not in KINDS:
         raise PluginError(f"engine {label!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
     if check not in CHECKS:
@@ -165,9 +171,14 @@ def as_sampler(
         raise PluginError(f"engine {label!r}: thin must be a whole number >= 1, got {thin!r}")
     if not isinstance(exact, bool):
         raise PluginError(f"engine {label!r}: exact must be True or False, got {exact!r}")
+    if not isinstance(separately, bool):
+        raise PluginError(f"engine {label!r}: separately must be True or False, got {separately!r}")
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
     description = getattr(fn, "description", None) or (doc[0] if doc else f"outside engine {label}")
-    return Sampler(name, str(description), exact, kind, None, (), fn, check=check, thin=thin, origin=origin)
+    return Sampler(
+        name, str(description), exact, kind, None, (), fn, check=check, thin=thin, separately=separately,
+        origin=origin,
+    )  # fmt: skip
 
 
 def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
