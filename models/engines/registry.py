@@ -78,7 +78,8 @@ SAMPLERS: dict[str, Sampler] = {
             (),
             demetropolisz,
             thin=10,
-            budget=_THINNED,
+            budget=_THINNED + " per data set",
+            separately=True,
         ),
         Sampler(
             "smc",
