@@ -51,6 +51,8 @@ def fit(
     """
     if not sampler.separately:
         return run_engine(sampler, for_sampling(family.build_model(datasets, settings)), seed=seed, **kwargs)
+    if "problem" in kwargs:  # its closed forms are of every data set at once
+        raise ValueError(f"engine {sampler.name!r} draws from the closed forms: it cannot fit separately")
     posteriors, evidences, seconds = [], [], 0.0
     for i, (n, x) in enumerate(datasets.items()):
         for rep in range(len(x)):
