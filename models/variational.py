@@ -5,7 +5,6 @@ The study of ELBO gradients (``study.gradients``) measures these against closed 
 
 from __future__ import annotations
 
-import logging
 import time
 
 import numpy as np
@@ -16,6 +15,7 @@ from pymc.pytensorf import compile as pm_compile
 from pymc.pytensorf import find_rng_nodes, reseed_rngs
 
 from analytic import variational as va
+from models.engines.protocol import quiet_pymc
 
 
 class PyMCPathwise:
@@ -102,10 +102,7 @@ def fit_beta_elbo(
         if i > iterations // 2:
             kept.append((mu.get_value(), rho.get_value()))
 
-    quiet = logging.getLogger("pymc")
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)  # pm.fit logs "Finished" even without a progress bar
-    try:
+    with quiet_pymc():  # pm.fit logs "Finished" even without a progress bar
         inference.fit(
             n=iterations,
             obj_optimizer=pm.adam(learning_rate=rate),
@@ -113,6 +110,4 @@ def fit_beta_elbo(
             progressbar=False,
             callbacks=[record],
         )
-    finally:
-        quiet.setLevel(level)
     return np.mean([m for m, _ in kept], axis=0), np.logaddexp(0, np.mean([r for _, r in kept], axis=0))

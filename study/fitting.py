@@ -19,8 +19,7 @@ posteriors into the batched shape, so that everything downstream reads them the 
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ import xarray as xr
 
 from models.batched import for_sampling
 from models.engines.plugins import run_engine
-from models.engines.protocol import Sampler
+from models.engines.protocol import Sampler, quiet_pymc
 from models.families import Family
 from study import seeds
 from study.evidence import chain_log_evidences
@@ -53,18 +52,18 @@ def fit(
         return run_engine(sampler, for_sampling(family.build_model(datasets, settings)), seed=seed, **kwargs)
     if "problem" in kwargs:  # its closed forms are of every data set at once
         raise ValueError(f"engine {sampler.name!r} draws from the closed forms: it cannot fit separately")
-    posteriors, evidences, seconds = [], [], 0.0
-    for i, (n, x) in enumerate(datasets.items()):
+    by_n: dict[int, list[xr.Dataset]] = {}
+    evidences, seconds = [], 0.0
+    for n, x in datasets.items():
         for rep in range(len(x)):
             model = for_sampling(family.build_model({n: x[rep : rep + 1]}, settings))
-            with _quiet("pymc") if i or rep else contextlib.nullcontext():  # PyMC says it once
+            with quiet_pymc() if by_n else contextlib.nullcontext():  # PyMC says it once, at the first fit
                 idata = run_engine(sampler, model, seed=seeds.integer(seed, "separately", n, rep), **kwargs)
             posterior = idata["posterior"].to_dataset()
-            posteriors.append(posterior.assign_coords(rep=[rep]))
+            by_n.setdefault(n, []).append(posterior.assign_coords(rep=[rep]))
             seconds += float(posterior.attrs.get("sampling_time", np.nan))
             evidences.append(chain_log_evidences(idata))
-    by_n = [xr.concat([p for p in posteriors if int(p["n"][0]) == n], dim="rep") for n in datasets]
-    posterior = xr.concat(by_n, dim="n")
+    posterior = xr.concat([xr.concat(fits, dim="rep") for fits in by_n.values()], dim="n")
     posterior.attrs.update(compile_time=np.nan, sampling_time=seconds, wall_time=seconds)
     groups = {"posterior": posterior}
     if all(e is not None for e in evidences):
@@ -73,15 +72,3 @@ def fit(
             {"log_marginal_likelihood": (("chain",), total)}, coords={"chain": posterior["chain"].values}
         )
     return xr.DataTree.from_dict(groups)
-
-
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    """Hold the logger ``name`` to warnings and errors inside the block."""
-    logger = logging.getLogger(name)
-    before = logger.level
-    logger.setLevel(max(before, logging.WARNING))
-    try:
-        yield
-    finally:
-        logger.setLevel(before)

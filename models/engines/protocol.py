@@ -11,8 +11,10 @@ not, and then the compilation is inside ``sampling_time``), ``sampling_time`` an
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -176,6 +178,18 @@ def map_groups(idata: xr.DataTree, fn: Callable[[xr.Dataset], xr.Dataset]) -> xr
         groups[name] = fn(node.to_dataset())
         groups[name].attrs = dict(node.attrs)
     return xr.DataTree.from_dict(groups)
+
+
+@contextlib.contextmanager
+def quiet_pymc() -> Iterator[None]:
+    """Hold PyMC's logger to warnings and errors inside the block (its info lines print without a bar)."""
+    logger = logging.getLogger("pymc")
+    before = logger.level
+    logger.setLevel(max(before, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def stamp(idata: xr.DataTree, compile_time: float, sampling_time: float) -> xr.DataTree:
