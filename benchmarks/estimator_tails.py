@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from arviz_stats.base import array_stats
 from scipy import stats
 
@@ -101,6 +103,21 @@ def iid(args: argparse.Namespace) -> None:
         show(label, blocks * BLOCK, found)
 
 
+def groups(family, result) -> Iterator[tuple[np.ndarray, pd.DataFrame, list]]:
+    """Each (parameter, N) group of one study: its draws ``(rep, chain, draw)``, rows and exact posteriors.
+
+    The rows are sorted by replication, as the draws are; the posteriors are the family's
+    closed forms of each data set (``posterior`` of ``Family.densities``).
+    """
+    settings = result.config.settings
+    for param, (variable, selection) in family.labels(settings).items():
+        draws = result.idata["posterior"][variable].isel(selection)
+        for n, x in result.datasets.items():
+            rows = result.rows[(result.rows["param"] == param) & (result.rows["n"] == n)].sort_values("rep")
+            posts = [family.densities(one, settings)[param]["posterior"] for one in x]
+            yield draws.sel(n=n).transpose("rep", "chain", "draw").values, rows, posts
+
+
 def engine_draws(args: argparse.Namespace) -> None:
     from models.families import FAMILIES
     from study import checks
@@ -114,21 +131,14 @@ def engine_draws(args: argparse.Namespace) -> None:
         result = run_study(
             StudyConfig(family=args.family, sampler=args.engine, seed=seed), log=lambda _: None
         )
-        for param, (variable, selection) in family.labels(result.config.settings).items():
-            draws = result.idata["posterior"][variable].isel(selection)
-            for n, x in result.datasets.items():
-                rows = result.rows[(result.rows["param"] == param) & (result.rows["n"] == n)].sort_values(
-                    "rep"
-                )
-                post = [family.densities(one, result.config.settings)[param]["posterior"] for one in x]
-                kurt = np.array([checks.excess_kurtosis(p) for p in post])
-                d = draws.sel(n=n).transpose("rep", "chain", "draw").values
-                z = z_scores(d, rows["post_mean_exact"].to_numpy(), rows["post_sd_exact"].to_numpy(), kurt)
-                for name, v in z.items():
-                    found.setdefault(name, []).append(v)
-                sets += len(d)
-                for key, ratio in shared_error_ratios(d, rows).items():
-                    shared[key].append(ratio)
+        for d, rows, post in groups(family, result):
+            kurt = np.array([checks.excess_kurtosis(p) for p in post])
+            z = z_scores(d, rows["post_mean_exact"].to_numpy(), rows["post_sd_exact"].to_numpy(), kurt)
+            for name, v in z.items():
+                found.setdefault(name, []).append(v)
+            sets += len(d)
+            for key, ratio in shared_error_ratios(d, rows).items():
+                shared[key].append(ratio)
         print(f"{seed - args.first_seed + 1}/{args.runs} runs", file=sys.stderr, flush=True)
     show(f"{args.engine} on {args.family}'s default study, seeds {args.first_seed}..{seed}", sets, found)
     ratios = f"mean {np.mean(shared['mean']):.3f}, sd {np.mean(shared['sd']):.3f}"

@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -53,7 +52,9 @@ def main() -> None:
     p.add_argument("--first-seed", type=int, default=700_000)
     args = p.parse_args()
 
+    from benchmarks.estimator_tails import groups
     from models.families import FAMILIES
+    from study import checks
     from study.run import StudyConfig, run_study
 
     family = FAMILIES[args.family]
@@ -61,25 +62,19 @@ def main() -> None:
     for k, seed in enumerate(range(args.first_seed, args.first_seed + args.runs), start=1):
         config = StudyConfig(family=args.family, sampler=args.engine, seed=seed)
         result = run_study(config, log=lambda _: None)
-        for param, (variable, selection) in family.labels(result.config.settings).items():
-            draws = result.idata["posterior"][variable].isel(selection)
-            for n, x in result.datasets.items():
-                posts = [family.densities(one, result.config.settings)[param]["posterior"] for one in x]
-                rows = result.rows[(result.rows["param"] == param) & (result.rows["n"] == n)]
-                rows = rows.sort_values("rep")
-                per_rep = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
-                pits = []
-                for d, post, factor in zip(per_rep, posts, rows["ks_thin"], strict=True):
-                    kept = np.asarray(post.cdf(d[:, ::factor]), dtype=float)  # (chain, kept draw)
-                    pits.append(kept.ravel())
-                    rho += [lag1(c) for c in kept]
-                    row_z.append(ecdf_z(kept.ravel()))
-                    row_p.append(stats.kstest(kept.ravel(), "uniform").pvalue)
-                    thin.append(factor)
-                pooled = np.concatenate(pits)
-                pooled_z.append(ecdf_z(pooled))
-                pooled_p.append(stats.kstest(pooled, "uniform").pvalue)
-                ratio.append(np.var(pooled_z[-1]) / np.mean([np.var(z) for z in row_z[-len(pits) :]]))
+        for per_rep, rows, posts in groups(family, result):
+            pits = []
+            for d, post, factor in zip(per_rep, posts, rows["ks_thin"], strict=True):
+                pit = checks.pit_values(d, post.cdf, factor)  # what the verdict tests, chain by chain
+                pits.append(pit)
+                rho += [lag1(c) for c in pit.reshape(len(d), -1)]
+                row_z.append(ecdf_z(pit))
+                row_p.append(checks.ks_uniform_pvalue(pit))
+                thin.append(factor)
+            pooled = np.concatenate(pits)
+            pooled_z.append(ecdf_z(pooled))
+            pooled_p.append(checks.ks_uniform_pvalue(pooled))
+            ratio.append(np.var(pooled_z[-1]) / np.mean([np.var(z) for z in row_z[-len(pits) :]]))
         print(f"{k}/{args.runs} runs", file=sys.stderr, flush=True)
 
     row_z, pooled_z, row_p, pooled_p = map(np.asarray, (row_z, pooled_z, row_p, pooled_p))
