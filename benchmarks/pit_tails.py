@@ -9,11 +9,16 @@ N) groups (the pooled test, all replications' values together) is printed: about
 values are independent, larger when they are not. A variance v above 1 makes a KS test's far
 tail too eager, more so the farther the tail: the pooled PIT test runs at p near 0.0005.
 
-Also printed: the mean lag-1 autocorrelation of each chain's kept PIT values (about
--1/m under independence), the KS p-values' tails for rows and pooled groups, and, for the
-pooled groups, the variance ratio the replications' sharing alone adds: the pooled z's
-variance over the mean of the rows' (about 1 when the replications are independent of each
-other, whatever each row's own dependence).
+Also printed: the share of distinct values among each row's kept draws (below 1 when an
+engine's draws hold ties, as resampled particles can), the mean lag-1 autocorrelation of
+each chain's kept PIT values (about -1/m under independence), the KS p-values' tails for
+rows and pooled groups, and, for the pooled groups, the variance ratio the replications'
+sharing alone adds: the pooled z's variance over the mean of the rows' (about 1 when the
+replications are independent of each other, whatever each row's own dependence), and the
+pooled groups' mean deviation at each u, overall and for each (parameter, N): about 0 when
+the draws follow the exact posterior, away from 0 when the engine's distribution is off in
+the same way in every run (a bias of shape, which the pooled KS test sees and the mean and
+sd tests may not).
 
     .venv/bin/python benchmarks/pit_tails.py --engine nuts --runs 100      # about 10 minutes
 """
@@ -58,7 +63,7 @@ def main() -> None:
     from study.run import StudyConfig, run_study
 
     family = FAMILIES[args.family]
-    row_z, pooled_z, ratio, rho, row_p, pooled_p, thin = [], [], [], [], [], [], []
+    row_z, pooled_z, ratio, rho, row_p, pooled_p, thin, keys, distinct = [], [], [], [], [], [], [], [], []
     for k, seed in enumerate(range(args.first_seed, args.first_seed + args.runs), start=1):
         config = StudyConfig(family=args.family, sampler=args.engine, seed=seed)
         result = run_study(config, log=lambda _: None)
@@ -71,7 +76,10 @@ def main() -> None:
                 row_z.append(ecdf_z(pit))
                 row_p.append(checks.ks_uniform_pvalue(pit))
                 thin.append(factor)
+                kept = d[:, ::factor]
+                distinct.append(np.unique(kept).size / kept.size)
             pooled = np.concatenate(pits)
+            keys.append((rows["param"].iloc[0], int(rows["n"].iloc[0])))
             pooled_z.append(ecdf_z(pooled))
             pooled_p.append(checks.ks_uniform_pvalue(pooled))
             ratio.append(np.var(pooled_z[-1]) / np.mean([np.var(z) for z in row_z[-len(pits) :]]))
@@ -87,8 +95,17 @@ def main() -> None:
               f"at u = 0.1..0.9: {' '.join(f'{v:.2f}' for v in var)}")  # fmt: skip
         print(f"          KS p < 5%: {100 * np.mean(pv < 0.05):.1f}%  < 1%: {100 * np.mean(pv < 0.01):.2f}%"
               f"  < 0.1%: {100 * np.mean(pv < 0.001):.3f}%")  # fmt: skip
+    share = f"mean {np.mean(distinct):.4f}, least {np.min(distinct):.4f}"
+    print(f"  distinct values among a row's kept draws: {share}")
     print(f"  kept PIT values' lag-1 autocorrelation: mean {np.mean(rho):+.4f} over {len(rho)} chains")
     print(f"  pooled z variance over the rows' (1 if the replications are independent): {np.mean(ratio):.3f}")
+    shape = pooled_z.mean(axis=0)
+    print(f"  pooled ecdf z mean (0 if unbiased, +-{1 / np.sqrt(len(pooled_z)):.3f}): at u = 0.1..0.9: "
+          f"{' '.join(f'{v:+.2f}' for v in shape)}")  # fmt: skip
+    for key in dict.fromkeys(keys):
+        z = pooled_z[[k == key for k in keys]]
+        means = " ".join(f"{v:+.2f}" for v in z.mean(axis=0))
+        print(f"    {key[0]} N={key[1]} (+-{1 / np.sqrt(len(z)):.2f}): {means}")
 
 
 if __name__ == "__main__":
