@@ -32,9 +32,9 @@ def jsonable(value):
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
+        return jsonable(value.item())  # a NumPy NaN is non-finite too
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return jsonable(value.tolist())
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value

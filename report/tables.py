@@ -133,6 +133,8 @@ def evidence_table(results: Sequence[StudyResult]) -> Table | None:
         e = r.evidence
         if e is None:
             continue
+        judged = e.get("judged", True)  # one SMC chain gives no standard error: shown, not judged
+        limit = f"{'<=' if e['kind'] == 'elbo' else '|t| <='} {e['crit']:.2f}" if judged else "-"
         lines.append(
             [
                 r.engine.name,
@@ -141,10 +143,10 @@ def evidence_table(results: Sequence[StudyResult]) -> Table | None:
                 f"{e['exact']:.3f}",
                 f"{e['error']:+.3f}",
                 f"{e['se']:.3g}",
-                f"{e['score']:+.2f}",
-                f"{'<=' if e['kind'] == 'elbo' else '|t| <='} {e['crit']:.2f}",
+                f"{e['score']:+.2f}" if judged else "-",
+                limit,
                 "-" if e["kind"] != "elbo" else f"{e['gap']:.3f}",
-                "yes" if e["agree"] else "NO",
+                ("yes" if e["agree"] else "NO") if judged else "not judged (1 chain)",
             ]
         )
     if not lines:

@@ -54,11 +54,19 @@ def _stage_values(stages) -> np.ndarray:
 
 
 def chain_log_evidences(idata: xr.DataTree) -> np.ndarray | None:
-    """Each SMC chain's final log marginal likelihood in ``idata`` (the whole evidence), or None."""
+    """Each SMC chain's final log marginal likelihood in ``idata`` (the whole evidence), or None.
+
+    With one chain, PyMC 6's ``sample_smc`` labels its stages' axis ``chain`` (a run of
+    three stages has a "chain" dim of 3): then every value is that one chain's, stage by stage.
+    """
     if "sample_stats" not in idata.children or "log_marginal_likelihood" not in idata["sample_stats"]:
         return None
-    per_chain = []
     stats = idata["sample_stats"]["log_marginal_likelihood"]
+    if "posterior" in idata.children and idata["posterior"].sizes.get("chain") == 1:
+        values = _stage_values(stats.values)
+        values = values[np.isfinite(values)]
+        return np.array([values[-1] if len(values) else np.nan])
+    per_chain = []
     for chain in stats["chain"].values if "chain" in stats.dims else [None]:
         stages = stats.sel(chain=chain).values if chain is not None else stats.values
         values = _stage_values(stages)
@@ -99,7 +107,8 @@ def judge_evidence(estimate: Mapping[str, float], exact: float, level: float) ->
     """Judge an evidence estimate against the exact value at false-alarm probability ``level``.
 
     Returns the estimate with ``exact``, ``error`` (estimate - exact), ``score`` (error over
-    its standard error), the critical value and ``agree``.
+    its standard error), the critical value and ``agree``. An SMC estimate from one chain
+    has no standard error: it is shown, not judged (``judged`` False, ``agree`` True).
     """
     error = estimate["estimate"] - exact
     out = {**estimate, "exact": exact, "error": error, "level": level}
@@ -107,9 +116,11 @@ def judge_evidence(estimate: Mapping[str, float], exact: float, level: float) ->
         crit = float(stats.norm.isf(level))  # one-sided: only an ELBO above log Z is wrong
         score = error / estimate["se"]
         out.update(score=score, crit=crit, agree=bool(score <= crit), gap=-error)
+    elif int(estimate.get("chains", 2)) < 2:  # one chain: no spread, so no standard error to judge by
+        out.update(score=np.nan, crit=np.nan, agree=True, judged=False)
     else:
         chains = int(estimate.get("chains", 2))
-        crit = float(stats.t.isf(level / 2, chains - 1)) if chains > 1 else np.inf
+        crit = float(stats.t.isf(level / 2, chains - 1))
         score = error / estimate["se"] if estimate["se"] > 0 else np.inf * np.sign(error)
         out.update(score=score, crit=crit, agree=bool(np.isfinite(score) and abs(score) <= crit))
     return out

@@ -232,3 +232,28 @@ def test_smc_chains_with_different_numbers_of_stages_give_their_last_stage():
         )
         e = engine_evidence(tree)
         assert e["chains"] == 2 and e["estimate"] == pytest.approx(-1.25)
+
+
+def test_one_smc_chain_gives_its_last_stage_and_is_shown_not_judged():
+    """PyMC 6 labels one SMC chain's stages as its ``chain`` axis: read them as that chain's stages.
+
+    Fitted one data set per model, the stitched evidence failed on it before (``--chains 1``:
+    "conflicting sizes for dimension 'chain'"); one chain has no spread, so no standard error
+    to judge its estimate by.
+    """
+    from models.engines.registry import SAMPLERS
+    from study.evidence import chain_log_evidences, engine_evidence, judge_evidence
+    from study.fitting import fit
+
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, (10,), 3, seed=0)
+    tree = fit(SAMPLERS["smc"], family, settings, datasets, seed=1, draws=200, tune=200, chains=1, cores=1,
+               progress=False)  # fmt: skip
+    assert tree["posterior"].sizes["chain"] == 1
+    assert tree["sample_stats"]["log_marginal_likelihood"].shape == (1,)
+    assert np.isfinite(chain_log_evidences(tree)).all()
+    e = engine_evidence(tree)
+    assert e["chains"] == 1 and np.isnan(e["se"])
+    judged = judge_evidence(e, e["estimate"] + 100.0, 0.01)  # however far off: not judged without a spread
+    assert judged["agree"] and judged["judged"] is False

@@ -1,5 +1,6 @@
 """The HTML report: the terminal's blocks as its sections, self-contained, complete, failures first."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,3 +114,14 @@ def test_gradients_report_has_its_tables_plots_and_reading(gradients_run):
         page, "elbo-gradient-estimators", "beta-weighted-elbo", "categorical-latent", "reading"
     )
     assert {"gumbel_bias.png", "normal_normal_gradient_variance.png"} <= set(page.figures)
+
+
+def test_results_json_holds_no_nan_even_from_numpy_scalars():
+    """results.json is written with allow_nan=False: a NumPy NaN (one SMC chain's missing spread) is null."""
+    import json
+
+    from report.files import jsonable
+
+    doc = jsonable({"se": np.float64(np.nan) / np.sqrt(1), "a": np.array([1.0, np.inf]), "n": np.int64(3)})
+    assert doc == {"se": None, "a": [1.0, None], "n": 3}
+    json.dumps(doc, allow_nan=False)
