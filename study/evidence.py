@@ -62,13 +62,13 @@ def chain_log_evidences(idata: xr.DataTree) -> np.ndarray | None:
     if "sample_stats" not in idata.children or "log_marginal_likelihood" not in idata["sample_stats"]:
         return None
     stats = idata["sample_stats"]["log_marginal_likelihood"]
-    if "posterior" in idata.children and idata["posterior"].sizes.get("chain") == 1:
-        values = _stage_values(stats.values)
-        values = values[np.isfinite(values)]
-        return np.array([values[-1] if len(values) else np.nan])
+    one_chain = "posterior" in idata.children and idata["posterior"].sizes.get("chain") == 1
+    if one_chain or "chain" not in stats.dims:
+        chains = [stats.values]
+    else:
+        chains = [stats.sel(chain=chain).values for chain in stats["chain"].values]
     per_chain = []
-    for chain in stats["chain"].values if "chain" in stats.dims else [None]:
-        stages = stats.sel(chain=chain).values if chain is not None else stats.values
+    for stages in chains:
         values = _stage_values(stages)
         values = values[np.isfinite(values)]
         per_chain.append(values[-1] if len(values) else np.nan)  # the last stage: the whole evidence
@@ -116,10 +116,9 @@ def judge_evidence(estimate: Mapping[str, float], exact: float, level: float) ->
         crit = float(stats.norm.isf(level))  # one-sided: only an ELBO above log Z is wrong
         score = error / estimate["se"]
         out.update(score=score, crit=crit, agree=bool(score <= crit), gap=-error)
-    elif int(estimate.get("chains", 2)) < 2:  # one chain: no spread, so no standard error to judge by
+    elif (chains := int(estimate.get("chains", 2))) < 2:  # one chain: no spread, no standard error
         out.update(score=np.nan, crit=np.nan, agree=True, judged=False)
     else:
-        chains = int(estimate.get("chains", 2))
         crit = float(stats.t.isf(level / 2, chains - 1))
         score = error / estimate["se"] if estimate["se"] > 0 else np.inf * np.sign(error)
         out.update(score=score, crit=crit, agree=bool(np.isfinite(score) and abs(score) <= crit))
