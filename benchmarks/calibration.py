@@ -119,7 +119,7 @@ def measure(units: list[Unit], *, workers: int | None, rows_folder: Path | None,
         for i in range(0, total, chunk):
             part = units[i : i + chunk]
             results = executor.map(run_unit, part, label=lambda u: f"{u.engine} {u.family} seed {u.seed}",
-                                   log=lambda _: None)  # fmt: skip
+                                   log=lambda line: print(f"  {line}", file=sys.stderr))  # fmt: skip
             records = []
             for unit, result in zip(part, results, strict=True):
                 if isinstance(result, UnitFailure):
@@ -199,7 +199,9 @@ def main() -> None:
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--workers", type=int, default=None, help="Dask worker processes (default: this process)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="Dask worker processes (default 1: a process that is restarted before it holds too "
+                   "many compiled models; 0 runs here, fine for a few runs)")  # fmt: skip
     p.add_argument("--chunk", type=int, default=8, help="runs between appends to the file")
     p.add_argument("--rows", type=Path, default=None, help="also keep every run's rows in this folder")
     p.add_argument("--table", action="store_true", help="print the measured table and exit")
@@ -223,7 +225,7 @@ def main() -> None:
     for engine in [DEFAULT_ENGINE, "nuts", *exact_engines()]:
         order.setdefault(engine, len(order))
     units.sort(key=lambda u: (order.get(u.engine, 99), u.family, u.seed))
-    measure(units, workers=args.workers, rows_folder=args.rows, chunk=args.chunk)
+    measure(units, workers=args.workers or None, rows_folder=args.rows, chunk=args.chunk)
     print(table(calibration.measured()))
 
 

@@ -13,6 +13,14 @@ derives its seeds from its own key, so the results depend on the flags only.
 Dask reschedules the units of a worker that dies (up to its ``allowed-failures``); a
 unit that raises is returned as a ``UnitFailure`` naming the unit and its error, and the
 other units go on.
+
+Compiled code is never freed by the process that compiled it: every model PyMC compiles
+(with PyTensor's Numba backend) leaves its sections mapped, about 33 memory maps per SMC
+fit, and a process past the kernel's limit (``/proc/sys/vm/max_map_count``, 65,530 by
+default) aborts with ``LLVM ERROR: Unable to allocate section memory!``. Engines fitted one
+data set at a time get there after about 2,000 fits. So a worker that holds more than
+``recycle_share`` of that limit after a unit is restarted by its nanny before it is given
+another; in this process, where nothing can be restarted, the executor says so once.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from typing import Any
 from study import stopping
 
 CONNECT_TIMEOUT_S = 5
+RECYCLE_SHARE = 0.5  # a worker past this share of the kernel's memory-map limit is restarted
+RESTART_TIMEOUT_S = 60
 
 
 class SchedulerUnreachable(ValueError):
@@ -44,13 +54,19 @@ class Executor:
     """
 
     def __init__(
-        self, *, workers: int | None = None, scheduler: str | None = None, unit_timeout: float | None = None
+        self,
+        *,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        unit_timeout: float | None = None,
+        recycle_share: float = RECYCLE_SHARE,
     ):
         if workers is not None and scheduler is not None:
             raise ValueError("give --workers or --scheduler, not both")
         if unit_timeout is not None and workers is None and scheduler is None:
             workers = 1  # a unit that runs too long can be stopped only in a process of its own
         self.workers, self.scheduler, self.unit_timeout = workers, scheduler, unit_timeout
+        self.recycle_share = recycle_share
         self.client = None
         self._cluster = None
 
@@ -135,34 +151,29 @@ class Executor:
             log(f"[{k}/{total}] {label(unit)} {state} ({time.perf_counter() - start:.0f} s)")
 
         if self.client is None:
-            out = []
+            out, warned = [], False
             for i, unit in enumerate(units):
                 out.append(_run(fn, unit, label))
                 done(i + 1, unit, out[-1])
+                if not warned and memory_map_share() > self.recycle_share:
+                    warned = True
+                    log(
+                        f"warning: this process holds {memory_map_share():.0%} of the memory maps the "
+                        "kernel allows, and compiled models are never freed; a long run may abort "
+                        "with 'LLVM ERROR'. Run with --workers K, whose processes are restarted."
+                    )
             return out
-        if self.unit_timeout is not None:
-            return self._map_bounded(fn, units, label, done)
-        from distributed import as_completed
+        return self._map_on_cluster(fn, units, label, done, log)
 
-        futures = [self.client.submit(_run, fn, unit, label, pure=False) for unit in units]
-        index = {f.key: i for i, f in enumerate(futures)}
-        results: list[Any] = [None] * total
-        for k, future in enumerate(as_completed(futures), start=1):
-            i = index[future.key]
-            try:
-                results[i] = future.result()
-            except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
-                results[i] = _failure(units[i], label, err)
-            done(k, units[i], results[i])
-        return results
-
-    def _map_bounded(self, fn, units, label, done) -> list[Any]:
-        """``map`` on the cluster with each unit stopped after ``unit_timeout`` seconds.
+    def _map_on_cluster(self, fn, units, label, done, log) -> list[Any]:
+        """``map`` on the cluster: each unit stopped after ``unit_timeout`` s, workers recycled.
 
         No more units are handed out than the cluster has threads, so that each starts as it
-        is submitted and its clock runs from then. A unit over its time is reported as a
-        ``UnitFailure`` and its worker restarted by its nanny (which ends the process,
-        whatever the unit is doing); the other units go on.
+        is submitted and its clock runs from then, and a worker is idle when its unit comes
+        back. A unit over its time is reported as a ``UnitFailure`` and its worker restarted
+        by its nanny (which ends the process, whatever the unit is doing); a worker that holds
+        more than ``recycle_share`` of the kernel's memory maps after its unit is restarted
+        the same way before it gets another. The other units go on.
         """
         slots = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         results: list[Any] = [None] * len(units)
@@ -170,19 +181,24 @@ class Executor:
         while waiting or running:
             while waiting and len(running) < slots:
                 i = waiting.pop()
-                running[self.client.submit(_run, fn, units[i], label, pure=False)] = (i, time.monotonic())
+                future = self.client.submit(_run_counted, fn, units[i], label, pure=False)
+                running[future] = (i, time.monotonic())
             finished = [f for f in running if f.done()]
             if not finished:
                 time.sleep(0.1)
             for future in finished:
                 i, _ = running.pop(future)
                 try:
-                    results[i] = future.result()
+                    results[i], worker, share = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
-                    results[i] = _failure(units[i], label, err)
+                    results[i], worker, share = _failure(units[i], label, err), None, 0.0
                 k += 1
                 done(k, units[i], results[i])
-            late = [f for f, (_, t) in running.items() if time.monotonic() - t > self.unit_timeout]
+                if worker is not None and share > self.recycle_share:
+                    log(f"restarting the worker that ran {label(units[i])}: it holds {share:.0%} of its maps")
+                    self.client.restart_workers([worker], timeout=RESTART_TIMEOUT_S, raise_for_error=False)
+            limit = self.unit_timeout or float("inf")
+            late = [f for f, (_, t) in running.items() if time.monotonic() - t > limit]
             for future in late:
                 i, _ = running.pop(future)
                 results[i] = UnitFailure(
@@ -200,6 +216,25 @@ class Executor:
         future.cancel()
         if workers:
             self.client.restart_workers(workers, timeout=30, raise_for_error=False)
+
+
+def memory_map_share() -> float:
+    """Return the share of the kernel's memory-map limit this process holds (0 where unknown)."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = sum(1 for _ in f)
+        with open("/proc/sys/vm/max_map_count") as f:
+            return maps / int(f.read())
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _run_counted(fn: Callable[[Any], Any], unit: Any, label: Callable[[Any], str]) -> tuple[Any, str, float]:
+    """Run one unit on a Dask worker; return its result, the worker's address and its memory-map share."""
+    from distributed import get_worker
+
+    result = _run(fn, unit, label)
+    return result, get_worker().address, memory_map_share()
 
 
 def _run(fn: Callable[[Any], Any], unit: Any, label: Callable[[Any], str]) -> Any:

@@ -334,3 +334,18 @@ def test_a_worker_that_dies_loses_only_its_unit_which_dask_retries(tmp_path):
         out = executor.map(_die_once, [(tmp_path / "died", v) for v in range(4)], log=quiet)
     assert (tmp_path / "died").exists()  # the worker did die once
     assert out == [0, 10, 20, 30]
+
+
+def _pid(unit) -> int:
+    return os.getpid()
+
+
+def test_a_worker_past_its_share_of_memory_maps_is_restarted_before_its_next_unit():
+    """Compiled models are never freed; a worker holding too many memory maps gets a new process."""
+    said = []
+    with Executor(workers=1, recycle_share=0.0) as executor:  # every worker is past a share of 0
+        pids = executor.map(_pid, range(3), log=said.append)
+    assert len(set(pids)) == 3
+    assert sum("restarting the worker that ran 1" in line for line in said) == 1
+    with Executor(workers=1) as executor:  # a few units stay far below the default share
+        assert len(set(executor.map(_pid, range(3), log=quiet))) == 1
