@@ -10,6 +10,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic import binomial_beta as bb
+from analytic.unconstrained import LogitBeta
 from analytic.validation import positive
 from models.one_parameter import OneParameterFamily, PriorAB
 
@@ -36,6 +37,7 @@ class BinomialBeta(OneParameterFamily):
 
     Settings = Settings
     param, truth, analytic, dtype = "p", "true_p", bb, "int64"
+    transformed = LogitBeta
 
     @override
     @classmethod

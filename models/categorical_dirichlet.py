@@ -15,6 +15,7 @@ from scipy import stats
 
 from analytic import categorical_dirichlet as cdir
 from analytic.distributions import risk_columns, summary_columns
+from analytic.unconstrained import SimplexDirichlet
 from analytic.validation import positive, sample_size
 from models.batched import batched_model
 
@@ -160,3 +161,8 @@ def draw_posterior(
 def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
     """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
     return cdir.log_evidence(x=x, alpha=settings.alpha)
+
+
+def unconstrained_posterior(x: np.ndarray, settings: Settings) -> SimplexDirichlet:
+    """One data set's (``(N,)``) exact posterior on PyMC's unconstrained (``simplex``) space."""
+    return SimplexDirichlet(tuple(float(a) for a in cdir.posterior_alpha(x=x, alpha=settings.alpha)))

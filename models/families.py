@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pymc as pm
 
+from analytic.unconstrained import GaussianZ, UnconstrainedPosterior
 from models import (
     binomial_beta,
     categorical_dirichlet,
@@ -31,7 +32,8 @@ class FamilyModule(Protocol):
     """What a family's model module provides; ``Family`` below says what each function returns.
 
     Optional, where a family needs them: ``components``, ``log_posterior``,
-    ``draw_posterior``, ``likelihood_offset``, ``gaussian_prior``, ``gaussian_posterior``.
+    ``draw_posterior``, ``likelihood_offset``, ``gaussian_prior``, ``gaussian_posterior``,
+    ``unconstrained_posterior``.
     """
 
     Settings: type
@@ -121,6 +123,10 @@ class Family:
         For families whose prior and posterior are Gaussian in the parameter (the variational
         gradient study): ``settings -> (mean (d,), cov (d, d))`` and ``(x, settings) -> (mean, cov)``
         for one data set; None otherwise.
+    unconstrained_posterior
+        ``(x, settings) -> analytic.unconstrained.UnconstrainedPosterior``: one data set's exact
+        posterior on PyMC's unconstrained space, where ADVI and Laplace work (their exact optima,
+        ``analytic.optimum``); from ``gaussian_posterior`` where the family has one.
     """
 
     key: str
@@ -142,6 +148,16 @@ class Family:
     likelihood_offset: Callable[[np.ndarray, Any], np.ndarray] | None = None
     gaussian_prior: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None = None
     gaussian_posterior: Callable[[np.ndarray, Any], tuple[np.ndarray, np.ndarray]] | None = None
+    unconstrained: Callable[[np.ndarray, Any], UnconstrainedPosterior] | None = None
+
+    def unconstrained_posterior(self, x: np.ndarray, settings: Any) -> UnconstrainedPosterior:
+        """One data set's (``x``: ``(N, ...)``) exact posterior on PyMC's unconstrained space."""
+        if self.unconstrained is not None:
+            return self.unconstrained(x, settings)
+        if self.gaussian_posterior is None:
+            raise NotImplementedError(f"{self.key} has no unconstrained posterior")
+        mean, cov = self.gaussian_posterior(x, settings)
+        return GaussianZ(mean, cov, self.params[0])
 
     def labels(self, settings: Any) -> dict[str, tuple[str, dict[str, int]]]:
         """Every scalar component: label -> (PyMC variable, ``isel`` selection)."""
@@ -185,6 +201,7 @@ def _family(key: str, description: str, params: tuple[str, ...], module: FamilyM
         likelihood_offset=getattr(module, "likelihood_offset", None),
         gaussian_prior=getattr(module, "gaussian_prior", None),
         gaussian_posterior=getattr(module, "gaussian_posterior", None),
+        unconstrained=getattr(module, "unconstrained_posterior", None),
     )
 
 

@@ -15,6 +15,7 @@ from scipy import stats
 
 from analytic import normal_inverse_gamma as nig
 from analytic.distributions import no_coverage, risk_columns, summary_columns
+from analytic.unconstrained import LogNormalInverseGamma
 from analytic.validation import finite, positive
 from models.batched import batched_model
 
@@ -182,3 +183,9 @@ def draw_posterior(
 def log_evidence(x: np.ndarray, settings: Settings) -> np.ndarray:
     """Exact log marginal likelihood of each data set in ``x`` (``(reps, N, ...)``): ``(reps,)``."""
     return nig.log_evidence(x=x, **settings.prior)
+
+
+def unconstrained_posterior(x: np.ndarray, settings: Settings) -> LogNormalInverseGamma:
+    """One data set's (``(N,)``) exact posterior on PyMC's unconstrained space, ``(log sigma2, mu)``."""
+    post = nig.posterior(x=x, **settings.prior)
+    return LogNormalInverseGamma(m=float(post.m), k=float(post.k), a=float(post.a), b=float(post.b))

@@ -19,6 +19,7 @@ import pymc as pm
 from scipy import stats
 
 from analytic.distributions import no_coverage, risk_columns, summary_columns
+from analytic.unconstrained import LogGamma
 from models.batched import batched_model
 
 
@@ -61,6 +62,9 @@ class OneParameterFamily:
         ``map_note`` where the MAP can sit on a boundary).
     dtype
         The observed data's dtype in the PyMC model.
+    transformed
+        The posterior on PyMC's unconstrained space, from the posterior's ``(a, b)``:
+        ``analytic.unconstrained.LogitBeta`` or ``LogGamma``.
     """
 
     Settings: ClassVar[type]
@@ -68,6 +72,7 @@ class OneParameterFamily:
     truth: ClassVar[str]
     analytic: ClassVar[ModuleType]
     dtype: ClassVar[str] = "float64"
+    transformed: ClassVar[type]
 
     # -- the hooks a family fills in -------------------------------------------------------
 
@@ -189,9 +194,17 @@ class OneParameterFamily:
         """Exact log marginal likelihood of each data set in ``x`` (``(reps, N)``): ``(reps,)``."""
         return cls.analytic.log_evidence(x=x, **settings.prior)
 
+    @classmethod
+    def unconstrained_posterior(cls, x: np.ndarray, settings: Any):
+        """One data set's (``(N,)``) exact posterior on PyMC's unconstrained space (logit or log)."""
+        post = cls.analytic.posterior(x=x, **settings.prior)
+        return cls.transformed(float(post.a), float(post.b), name=cls.param)
+
 
 class GammaRatePrior(OneParameterFamily):
     """A one-parameter family whose parameter, a rate, has a ``Gamma(prior_a, rate prior_b)`` prior."""
+
+    transformed = LogGamma
 
     @override
     @classmethod
