@@ -18,7 +18,7 @@ in PyMC's unconstrained space (``analytic.unconstrained``):
   inverse of its negative Hessian there as covariance, both in closed form.
 
 ``constrained_moments`` integrates a Gaussian ``q`` in ``z`` back to the constrained
-parameters' means and sds (the space the suite's draws are in), so that the gap can be
+parameters' means, sds and kurtoses (the space the suite's draws are in), so that the gap can be
 read against the exact posterior's moments.
 """
 
@@ -125,13 +125,14 @@ def laplace_target(post: UnconstrainedPosterior) -> GaussianTarget:
 
 def constrained_moments(
     post: UnconstrainedPosterior, q: GaussianTarget, nodes: int = NODES
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Mean and sd of each constrained parameter when ``z ~ q``: name -> (mean, sd)."""
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Return each constrained parameter's mean, sd and excess kurtosis when ``z ~ q``: name -> the three."""
     eps, w = gauss_hermite(post.dim, nodes)
     z = q.mean + eps @ np.linalg.cholesky(q.cov).T
     out = {}
     for name, values in post.constrained(z).items():
         mean = np.tensordot(w, values, axes=1)
-        var = np.tensordot(w, values**2, axes=1) - mean**2
-        out[name] = (mean, np.sqrt(var))
+        dev = values - mean
+        var = np.tensordot(w, dev**2, axes=1)
+        out[name] = (mean, np.sqrt(var), np.tensordot(w, dev**4, axes=1) / var**2 - 3)
     return out

@@ -162,7 +162,8 @@ def table(frame: pd.DataFrame) -> str:
         cells = []
         for name, _ in calibration.TESTS:
             p05, p01, ok = getattr(r, f"{name}_p05"), getattr(r, f"{name}_p01"), getattr(r, f"{name}_ok")
-            cells.append(f"{100 * p05:.1f} / {100 * p01:.1f}{'' if ok else '*'}")
+            made = getattr(r, f"{name}_tests") > 0  # an approximation against its optimum: no KS, no PIT
+            cells.append(f"{100 * p05:.1f} / {100 * p01:.1f}{'' if ok else '*'}" if made else "-")
         alarms = f"{r.false_alarms} (<= {r.bound}){'' if r.within else '!'}"
         spread = f"{r.z_mean_sd:.3f}, {r.z_sd_sd:.3f}"
         lines.append(f"{r.engine:<14}{r.family:<31}{r.runs:>5}  {alarms:<20}"

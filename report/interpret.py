@@ -37,9 +37,10 @@ def _agreement(result: StudyResult) -> str:
     bad, pooled_bad = int((~rows["agree"]).sum()), result.pooled_failures
     if bad or len(pooled_bad):
         first = rows.loc[~rows["agree"], "reason"].iloc[0] if bad else pooled_bad["reason"].iloc[0]
+        against = "its exact optimum" if sampler.check == "target" else "the exact posterior"
         return (
             f"{sampler.name}: {bad} of {len(rows)} rows and {len(pooled_bad)} of {len(result.pooled)} pooled "
-            f"tests DISAGREE with the exact posterior (first reason: {first}); see the list below."
+            f"tests DISAGREE with {against} (first reason: {first}); see the list below."
         )
     if sampler.check == "sampler":
         pooled = result.pooled.set_index("test")
@@ -56,6 +57,18 @@ def _agreement(result: StudyResult) -> str:
             f"{shift:.2g} posterior sd or an sd error of {100 * sd_err:.2g}% would have been caught with "
             f"probability 90% at every N. The chance of any false alarm in this run is at most "
             f"{_pct(run_alpha)} by Bonferroni's bound. "
+            + measured_promise(sampler.name, result.config.family, result.config)
+            + "".join(f" Warning: {w}." for w in result.warnings)
+        )
+    if sampler.check == "target":
+        return (
+            f"{sampler.name} (an approximation: {sampler.promise}): all {len(rows)} rows and "
+            f"{len(result.pooled)} pooled tests agree with its exact optimum (largest |z| = "
+            f"{rows['z_mean'].abs().max():.2f} for the mean and {rows['z_sd'].abs().max():.2f} for the sd, "
+            f"limit {t.z_crit:.2f}). The optimum itself, the method's gap to the exact posterior: mean "
+            f"within {rows['gap_mean_sd'].abs().max():.3f} sd, sd ratio {rows['gap_sd_ratio'].min():.3f} to "
+            f"{rows['gap_sd_ratio'].max():.3f}. The chance of any false alarm in this run is at most "
+            f"{_pct(result.config.alpha)} by Bonferroni's bound. "
             + measured_promise(sampler.name, result.config.family, result.config)
             + "".join(f" Warning: {w}." for w in result.warnings)
         )
@@ -171,7 +184,7 @@ def interpret(results: list[StudyResult], agg: pd.DataFrame, wash: dict[str, Was
             out.append(
                 f"Mean and mode of {param} part ways: the posterior is skewed, and at N = {first.n} its mean "
                 f"sits on average {first.mean_map_gap_sd:.2g} posterior sd from its mode (the MAP); at "
-                f"N = {last.n}, {last.mean_map_gap_sd:.2g} sd, {trend}. The sampler's mean is tested "
+                f"N = {last.n}, {last.mean_map_gap_sd:.2g} sd, {trend}. A sampler's mean is tested "
                 "against the exact mean and its half-sample mode against the exact MAP."
             )
         parts = []

@@ -16,7 +16,8 @@ import xarray as xr
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.plugins import EngineFailure
 from models.families import FAMILIES, Family
-from study import checks, seeds, stopping
+from study import checks, seeds, stopping, targets
+from study.checks import CALIBRATED
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.fitting import fit
 from study.mode_tolerance import mode_tolerance_sd
@@ -59,7 +60,7 @@ def plan_studies(settings: dict[str, Any], engines: list, **shared) -> dict[str,
     draws, ...) is shared by Bonferroni over the studies judged by the samplers' tests
     (families x such engines), each of which knows how many share it.
     """
-    tested = max(len(settings) * sum(e.check == "sampler" for e in engines), 1)
+    tested = max(len(settings) * sum(e.check in CALIBRATED for e in engines), 1)
     return {
         key: [
             StudyConfig(family=key, sampler=e.name, settings=s, studies_in_run=tested, **shared)
@@ -240,11 +241,20 @@ def tabulate(
     marginal = rows["mode_exact"].fillna(rows["map_exact"]) if "mode_exact" in rows else rows["map_exact"]
     rows["mode_target"] = marginal if judged else rows["map_exact"]
     rows["mode_error_sd"] = (rows["post_mode"] - rows["mode_target"]) / rows["post_sd_exact"]
+    against_target = sampler.check == "target"
+    if against_target:
+        rows["ks_pvalue"] = np.nan  # a test against the exact posterior: not this engine's verdict
+        targets.attach(rows, {
+            (param, n): columns
+            for n, x in datasets.items()
+            for param, columns in targets.target_columns(family, config.settings, x, sampler.target).items()
+        })  # fmt: skip
     thresholds = checks.Thresholds(
         alpha=config.study_alpha,
         rows=len(rows),
         groups=len(rows.groupby(["param", "n"])),
         extra=int(sampler.check == "sampler" and engine_evidence(idata) is not None),
+        **({"row_tests": targets.ROW_TESTS, "pooled_tests": targets.POOLED_TESTS} if against_target else {}),
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
     rows["mode_tol_sd"] = [
@@ -268,6 +278,9 @@ def tabulate(
     if sampler.check == "sampler":
         rows["agree"], rows["reason"] = checks.sampler_verdicts(rows, thresholds)
         pooled = checks.pooled_tests(rows, pits, thresholds)
+    elif against_target:
+        rows["agree"], rows["reason"] = targets.judge_rows(rows, thresholds)
+        pooled = targets.pooled_tests(rows, thresholds)
     elif sampler.check == "close":
         rows["agree"], rows["reason"] = checks.close_verdicts(
             mean_error_sd=rows["mean_error_sd"].to_numpy(), sd_ratio=rows["sd_ratio"].to_numpy()

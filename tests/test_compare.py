@@ -187,15 +187,22 @@ def test_several_engines_share_data_and_outputs(tmp_path, capsys):
 
 @pytest.mark.statistical(1)
 def test_every_available_engine_runs_through_the_command_line(tmp_path, capsys):
-    """--sampler all on a tiny study: every engine's rows, draws file and verdict, exit 0."""
+    """--sampler all on a tiny study: every engine's rows, draws and verdict; only a library default is off.
+
+    ``laplace_defaults`` is pymc-extras' Laplace as users meet it, known to be wrong
+    (tests/test_targets.py); at this tiny size it may or may not be caught, and the exit
+    status says which.
+    """
     from models.engines import SAMPLERS
 
     out = tmp_path / "o"
     code = compare.main([*TINY, "--n", "20", "--sampler", "all", "--out", str(out)])
     text = capsys.readouterr().out
     available = [n for n, s in SAMPLERS.items() if s.available]
-    assert code == 0, text
-    rows = pd.read_csv(out / "summary.csv")
+    rows, pooled = pd.read_csv(out / "summary.csv"), pd.read_csv(out / "pooled.csv")
+    wrong = set(rows.loc[~rows["agree"], "sampler"]) | set(pooled.loc[~pooled["agree"], "sampler"])
+    assert wrong <= {"laplace_defaults"}, text
+    assert code == (1 if wrong else 0), text
     assert sorted(set(rows["sampler"])) == sorted(available)
     for name in available:
         tree = az.from_netcdf(out / f"posterior_normal_normal_{name}.nc")

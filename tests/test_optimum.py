@@ -200,7 +200,7 @@ def test_advi_optimum_keeps_the_exact_posterior_mean(key):
     post = POSTERIORS[key]
     exact = {"beta": 12 / 17, "gamma": 30 / 14, "dirichlet": np.array([4, 6, 9]) / 19}[key]
     for full_rank in (False, True):
-        ((mean, _),) = op.constrained_moments(post, op.advi_optimum(post, full_rank=full_rank)).values()
+        ((mean, _, _),) = op.constrained_moments(post, op.advi_optimum(post, full_rank=full_rank)).values()
         np.testing.assert_allclose(mean, exact, atol=1e-8)
 
 
@@ -221,3 +221,14 @@ def test_pymc_extras_laplace_lands_on_the_target_in_the_familys_own_model():
     np.testing.assert_allclose(idata.fit["mean_vector"].values, target.mean, atol=1e-5)
     np.testing.assert_allclose(idata.fit["covariance_matrix"].values, target.cov, rtol=1e-5)
     assert abs(target.mean[0] - post.mode(jacobian=True)[0]) > 1e-2  # the Jacobian would be seen
+
+
+def test_constrained_moments_of_a_gaussian_in_a_log_space_are_the_lognormals():
+    """z ~ Normal(m, s): exp(z) is lognormal, with its mean, sd and excess kurtosis in closed form."""
+    m, s = 0.3, 0.4
+    ((mean, sd, kurtosis),) = op.constrained_moments(uc.LogGamma(2.0, 1.0), op.GaussianTarget(np.array([m]),
+                                                     np.array([[s**2]]))).values()  # fmt: skip
+    want = stats.lognorm(s, scale=np.exp(m))
+    np.testing.assert_allclose(
+        [mean, sd, kurtosis], [want.mean(), want.std(), want.stats(moments="k")], rtol=1e-9
+    )

@@ -68,9 +68,13 @@ class Sampler:
         The adapter itself.
     check
         How its output is judged (see ``study.checks``): ``"sampler"``, the calibrated
-        statistical tests and diagnostic floors; ``"close"``, the accuracy bounds of an
-        approximation whose family contains the exact posterior; ``"map"``, a point
-        compared with the exact MAP.
+        statistical tests and diagnostic floors; ``"target"``, an approximation's draws
+        tested against its own exact optimum (``study.targets``; ``target`` names it);
+        ``"close"``, the accuracy bounds of an approximation whose family contains the
+        exact posterior; ``"map"``, a point compared with the exact MAP.
+    target
+        For ``check="target"``: which exact optimum (``study.targets.TARGETS``: ``"laplace"``,
+        ``"advi"``, ``"fullrank_advi"``).
     promise
         What an approximate engine promises for a posterior in its own family, in words.
     thin
@@ -100,6 +104,7 @@ class Sampler:
     run: Engine | Callable[..., xr.DataTree]
     check: str = "sampler"
     promise: str = ""
+    target: str | None = None
     thin: int = 1
     budget: str = "{chains} chains x {draws} draws after {tune} tuning"
     needs_problem: bool = False

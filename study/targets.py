@@ -1,0 +1,131 @@
+"""An approximation judged against its own exact optimum: the gap is the method's, the error the code's.
+
+An approximation has two errors. The **gap** is how far the best member of its family
+(``analytic.optimum``: the exact optimum, computed per data set in PyMC's unconstrained
+space) is from the exact posterior: it belongs to the method, so it is reported
+(``gap_mean_sd``: the optimum's mean minus the exact mean, in exact sds; ``gap_sd_ratio``:
+the optimum's sd over the exact sd) and never failed. The **error** is how far the
+engine's answer is from that optimum: the code's, or its settings', fault, judged like a
+sampler's, by calibrated tests that share the run's alpha.
+
+The engine returns iid draws from its fitted ``q``; if ``q`` is the optimum, their mean and
+sd differ from the optimum's (mapped back to the constrained parameters by quadrature) by
+Monte Carlo error alone, whose standard errors are ArviZ's MCSE formulas with the
+optimum's sd and excess kurtosis (as ``checks.null_standard_errors`` does with the exact
+posterior's). Per row, the mean and sd z against ``Thresholds.z_crit``; pooled per
+(parameter, N) over the replications, the mean and sd errors summed, against
+``Thresholds.z_crit_pooled``. An optimiser stopped early, a biased step, the wrong
+space or the wrong curvature moves ``q`` off the optimum and fails.
+
+A deterministic optimiser (pymc-extras' Laplace: Newton steps to a gradient tolerance)
+ends within about 1e-5 posterior sd of its optimum (``tests/test_optimum.py``), far below
+the draws' Monte Carlo error, so the draws' error is the whole tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytic.optimum import GaussianTarget, advi_optimum, constrained_moments, laplace_target
+from analytic.unconstrained import UnconstrainedPosterior
+from models.families import Family
+from study import checks
+
+TARGETS: dict[str, Callable[[UnconstrainedPosterior], GaussianTarget]] = {
+    "laplace": laplace_target,
+    "advi": partial(advi_optimum, full_rank=False),
+    "fullrank_advi": partial(advi_optimum, full_rank=True),
+}
+ROW_TESTS = ("mean", "sd")
+POOLED_TESTS = ("mean", "sd")
+
+
+def target_columns(
+    family: Family, settings: Any, x: np.ndarray, target: str
+) -> dict[str, dict[str, np.ndarray]]:
+    """Return the optimum's mean, sd and excess kurtosis per scalar parameter, for each data set of ``x``.
+
+    Returns ``{label: {"post_mean_target", "post_sd_target", "kurtosis_target": (reps,)}}``.
+    """
+    optimum = TARGETS[target]
+    per_rep = []
+    for one in x:
+        post = family.unconstrained_posterior(one, settings)
+        per_rep.append(constrained_moments(post, optimum(post)))
+    out = {}
+    for label, (variable, selection) in family.labels(settings).items():
+        index = tuple(selection.values())
+        columns = {}
+        for k, name in enumerate(("post_mean_target", "post_sd_target", "kurtosis_target")):
+            columns[name] = np.array([float(np.asarray(m[variable][k])[index]) for m in per_rep])
+        out[label] = columns
+    return out
+
+
+def judge_rows(rows: pd.DataFrame, thresholds: checks.Thresholds) -> tuple[np.ndarray, list[str]]:
+    """Agree/disagree per row against the optimum, with a reason for each disagreement."""
+    z_crit = thresholds.z_crit
+    reasons = []
+    for r in rows.itertuples():
+        why = []
+        if not abs(r.z_mean) <= z_crit:
+            why.append(f"mean off its optimum by {r.z_mean:+.2f} MCSE (limit {z_crit:.2f})")
+        if not abs(r.z_sd) <= z_crit:
+            why.append(f"sd off its optimum by {r.z_sd:+.2f} MCSE (limit {z_crit:.2f})")
+        reasons.append("; ".join(why))
+    return np.array([not r for r in reasons], dtype=bool), reasons
+
+
+def standard_errors(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the draws' standard errors if they came from the optimum: ArviZ's MCSE, its sd and kurtosis."""
+    sd, kurtosis = (rows[c].to_numpy(dtype=float) for c in ("post_sd_target", "kurtosis_target"))
+    se_mean = sd / np.sqrt(rows["ess_mean"].to_numpy(dtype=float))
+    se_sd = sd * np.sqrt((kurtosis + 2) / rows["ess_sd"].to_numpy(dtype=float)) / 2
+    return se_mean, se_sd
+
+
+def pooled_tests(rows: pd.DataFrame, thresholds: checks.Thresholds) -> pd.DataFrame:
+    """Return one row per (param, N, test): the pooled mean and sd errors against the optimum.
+
+    The layout is the samplers' (``checks.pooled_tests``).
+    """
+    out = []
+    z_crit, a = thresholds.z_crit_pooled, thresholds.alpha_pooled
+    reach = z_crit + stats.norm.isf(1 - checks.POWER)
+    for (param, n), g in rows.groupby(["param", "n"], sort=False):
+        sd = g["post_sd_target"].to_numpy()
+        errors = {
+            "mean": ((g["post_mean"] - g["post_mean_target"]).to_numpy() / sd, g["se_mean"].to_numpy() / sd),
+            "sd": (g["post_sd"].to_numpy() / sd - 1, g["se_sd"].to_numpy() / sd),
+        }
+        for test, (err, se) in errors.items():
+            z = float(np.sum(err) / np.sqrt(np.sum(se**2)))
+            p = float(2 * stats.norm.sf(abs(z)))
+            out.append({
+                "model": g["model"].iloc[0], "sampler": g["sampler"].iloc[0], "n": n, "param": param,
+                "test": test, "statistic": z, "pvalue": p, "alpha": a, "agree": bool(p >= a), "reps": len(g),
+                "values": len(g), "detectable": float(reach * np.sqrt(np.sum(se**2)) / len(g)),
+                "reason": "" if p >= a else f"pooled {test} off its optimum by {z:+.2f} se "
+                f"(limit {z_crit:.2f})",
+            })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def attach(rows: pd.DataFrame, targets: Mapping[tuple[str, int], Mapping[str, np.ndarray]]) -> None:
+    """Add the optimum's columns (``targets[(param, n)]``), the gap and the z scores against the optimum."""
+    for (param, n), columns in targets.items():
+        where = (rows["param"] == param) & (rows["n"] == n)
+        for name, values in columns.items():
+            rows.loc[where, name] = values
+    exact_sd = rows["post_sd_exact"]
+    rows["gap_mean_sd"] = (rows["post_mean_target"] - rows["post_mean_exact"]) / exact_sd
+    rows["gap_sd_ratio"] = rows["post_sd_target"] / exact_sd
+    rows["se_mean"], rows["se_sd"] = standard_errors(rows)
+    rows["z_mean"] = (rows["post_mean"] - rows["post_mean_target"]) / rows["se_mean"]
+    rows["z_sd"] = (rows["post_sd"] - rows["post_sd_target"]) / rows["se_sd"]

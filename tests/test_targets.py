@@ -1,0 +1,49 @@
+"""Approximations judged against their own exact optimum: the gap shown, the error tested.
+
+The optimum itself is tested against independent routes in ``tests/test_optimum.py``;
+here the study's verdict: a correct Laplace agrees where its Normal is not the posterior
+(binomial_beta), and shows its gap; pymc-extras' defaults (BFGS's running inverse Hessian
+as the covariance) are caught.
+"""
+
+import numpy as np
+import pytest
+
+from report.interpret import _agreement
+from study.run import StudyConfig, run_study
+from tests import budget
+
+SMALL = dict(ns=(10, 100), reps=5, draws=500, chains=2, alpha=budget.ALPHA)
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.mark.statistical(1)
+def test_laplace_agrees_with_its_optimum_and_shows_its_gap_where_the_posterior_is_not_normal():
+    result = run_study(StudyConfig(family="binomial_beta", sampler="laplace", seed=budget.seed(31), **SMALL),
+                       log=_quiet)  # fmt: skip
+    assert result.agrees, result.failures["reason"].tolist() + result.pooled_failures["reason"].tolist()
+    rows = result.rows
+    assert set(result.pooled["test"]) == {"mean", "sd"} and len(result.pooled) == 4
+    assert result.thresholds.row_tests == ("mean", "sd")
+    # the method's gap, from the closed forms alone: the Laplace Normal on logit p is not Beta
+    small = rows[rows["n"] == 10]
+    assert (small["gap_mean_sd"].abs() > 0.02).all() and (small["gap_sd_ratio"] > 1).all()
+    assert rows["ks_pvalue"].isna().all()  # the samplers' KS against the exact posterior is not its test
+    text = _agreement(result)
+    assert "agree with its exact optimum" in text and "gap to the exact posterior" in text
+
+
+@pytest.mark.statistical(1)
+def test_pymc_extras_defaults_are_caught_off_the_laplace_optimum():
+    """BFGS's running inverse Hessian as the covariance: sds 1.5x the optimum's at N = 10 on normal_normal."""
+    result = run_study(StudyConfig(family="normal_normal", sampler="laplace_defaults", seed=budget.seed(32),
+                                   **SMALL), log=_quiet)  # fmt: skip
+    assert not result.agrees
+    assert any("sd off its optimum" in r for r in result.failures["reason"])
+    assert "DISAGREE with its exact optimum" in _agreement(result)
+    # on normal_normal the optimum is the exact posterior: no gap
+    np.testing.assert_allclose(result.rows["gap_mean_sd"], 0, atol=1e-9)
+    np.testing.assert_allclose(result.rows["gap_sd_ratio"], 1, atol=1e-9)
