@@ -10,7 +10,8 @@ in PyMC's unconstrained space (``analytic.unconstrained``):
   with ``log p`` the density of ``z`` (with the transform's Jacobian). The expectations are
   tensor Gauss-Hermite sums over ``NODES`` nodes per dimension, of ``log p`` and of its
   gradient (``dELBO/dm = E[g]``, ``dELBO/dL = lower(E[g eps']) + diag(1 / L_ii)``), and the
-  optimum is found by BFGS to a gradient below ``GTOL`` in every coordinate. For the Gaussian families the
+  optimum is found by BFGS to a gradient below ``GTOL`` in every coordinate, in units
+  scaled by the posterior's sds. For the Gaussian families the
   closed forms hold: full-rank is the posterior, mean-field has the posterior's mean and
   sds ``1 / sqrt(P_jj)`` (``P`` the precision).
 * Laplace (pymc-extras): the Normal at the mode of ``log p`` *without* the Jacobian
@@ -33,7 +34,8 @@ from scipy import optimize
 from analytic.unconstrained import GaussianZ, UnconstrainedPosterior
 
 NODES = 40  # Gauss-Hermite nodes per dimension: 40^2 = 1,600 points in two dimensions
-GTOL = 1e-6  # the optimiser stops when the ELBO's gradient (max norm) is below this
+GTOL = 1e-6  # the optimiser stops when the ELBO's gradient in sd-scaled coordinates is below this
+RESTARTS = 5  # BFGS runs from where the last stopped, while it stops short of GTOL
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,15 @@ def negative_elbo(
 def advi_optimum(post: UnconstrainedPosterior, *, full_rank: bool, nodes: int = NODES) -> GaussianTarget:
     """Return the Gaussian (mean-field or full-rank) that maximises the ELBO against ``post``.
 
-    Closed form for a Gaussian posterior; otherwise BFGS from the Laplace point of the
-    density with its Jacobian, on Gauss-Hermite expectations.
+    Closed form for a Gaussian posterior; otherwise BFGS on Gauss-Hermite expectations,
+    from the Laplace point of the density with its Jacobian, in coordinates scaled by that
+    point's sds (so that ``GTOL`` means the same for a wide and a narrow posterior: the
+    gradient in units of one sd), restarted while it stops short of ``GTOL``.
 
     Raises
     ------
     RuntimeError
-        When the optimiser does not bring the gradient below ``GTOL``.
+        When the optimiser does not bring the scaled gradient below ``GTOL``.
     """
     if isinstance(post, GaussianZ):
         cov = post.cov if full_rank else np.diag(1 / np.diag(post.precision))
@@ -101,19 +105,27 @@ def advi_optimum(post: UnconstrainedPosterior, *, full_rank: bool, nodes: int = 
     dim = post.dim
     start_mean = post.mode(jacobian=True)
     start_cov = np.linalg.inv(-post.hessian(start_mean[None])[0])
-    start_chol = np.linalg.cholesky(start_cov) if full_rank else np.diag(np.sqrt(np.diag(start_cov)))
+    start_sd = np.sqrt(np.diag(start_cov))
+    start_chol = np.linalg.cholesky(start_cov) if full_rank else np.diag(start_sd)
     theta0 = np.concatenate([start_mean, np.log(np.diag(start_chol))])
+    scale = np.concatenate([start_sd, np.ones(dim)])
     if full_rank:
         theta0 = np.concatenate([theta0, start_chol[np.tril_indices(dim, -1)]])
+        scale = np.concatenate([scale, start_sd[np.tril_indices(dim, -1)[0]]])
     rule = gauss_hermite(dim, nodes)
-    res = optimize.minimize(
-        negative_elbo, theta0, args=(post, full_rank, rule), jac=True, method="BFGS",
-        options={"gtol": GTOL, "maxiter": 10_000},
-    )  # fmt: skip
-    if np.abs(res.jac).max() > GTOL:
-        raise RuntimeError(f"the ELBO's optimum was not reached: gradient {np.abs(res.jac).max():.2g}")
-    m, chol = _unpack(res.x, dim, full_rank)
-    return GaussianTarget(m, chol @ chol.T)
+
+    def scaled(u: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = negative_elbo(theta0 + scale * u, post, full_rank, rule)
+        return value, scale * grad
+
+    u = np.zeros_like(theta0)
+    for _ in range(RESTARTS):
+        res = optimize.minimize(scaled, u, jac=True, method="BFGS", options={"gtol": GTOL, "maxiter": 10_000})
+        u = res.x
+        if np.abs(res.jac).max() <= GTOL:
+            m, chol = _unpack(theta0 + scale * u, dim, full_rank)
+            return GaussianTarget(m, chol @ chol.T)
+    raise RuntimeError(f"the ELBO's optimum was not reached: scaled gradient {np.abs(res.jac).max():.2g}")
 
 
 def laplace_target(post: UnconstrainedPosterior) -> GaussianTarget:

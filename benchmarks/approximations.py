@@ -1,0 +1,93 @@
+"""Each approximation's gap (the method's) and error (the code's) per family, for docs/approximations.md.
+
+The gap needs no engine: on the default study's data sets (seed 2026, N = 10, 100, 1000,
+20 replications), each approximation's exact optimum (``analytic.optimum``) against the
+exact posterior, as the study reports it (``study.targets``): the largest |optimum mean -
+exact mean| in exact sds, and the range of optimum sd / exact sd, over the data sets and
+the scalar parameters. ``--verdicts`` also runs the engines judged against their optimum
+(``laplace``, ``laplace_defaults``) on the default study of every family and prints their
+verdict and the largest |z| of their mean and sd against the optimum.
+
+    .venv/bin/python benchmarks/approximations.py              # the gaps, seconds
+    .venv/bin/python benchmarks/approximations.py --verdicts   # and the engines, a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.engines import SAMPLERS  # noqa: E402
+from models.families import FAMILIES  # noqa: E402
+from study import targets  # noqa: E402
+from study.run import StudyConfig, run_study, simulate_datasets  # noqa: E402
+
+JUDGED = ("laplace", "laplace_defaults")
+
+
+def gaps(config: StudyConfig) -> pd.DataFrame:
+    """One row per (approximation, family, N): the optimum's largest mean gap and its sd ratios."""
+    out = []
+    for key, family in FAMILIES.items():
+        settings = family.settings()
+        datasets = simulate_datasets(family, settings, config.ns, config.reps, config.seed)
+        for n, x in datasets.items():
+            exact = family.exact(x, settings)
+            for target in targets.TARGETS:
+                columns = targets.target_columns(family, settings, x, target)
+                mean_gap, ratio = [], []
+                for label, col in columns.items():
+                    sd = exact[label]["post_sd_exact"]
+                    mean_gap.append(np.abs(col["post_mean_target"] - exact[label]["post_mean_exact"]) / sd)
+                    ratio.append(col["post_sd_target"] / sd)
+                ratio = np.concatenate(ratio)
+                out.append({"approximation": target, "family": key, "n": n,
+                            "mean_gap_sd": float(np.max(mean_gap)), "sd_ratio_min": float(ratio.min()),
+                            "sd_ratio_max": float(ratio.max())})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def verdicts(config: StudyConfig) -> pd.DataFrame:
+    """Run each engine judged against its optimum on every family's default study."""
+    out = []
+    for key in FAMILIES:
+        for engine in JUDGED:
+            result = run_study(StudyConfig(family=key, sampler=engine, seed=config.seed), log=lambda _: None)
+            rows = result.rows
+            out.append({"engine": engine, "family": key, "agree": result.agrees,
+                        "rows_agreeing": f"{int(rows['agree'].sum())}/{len(rows)}",
+                        "max_z_mean": float(rows["z_mean"].abs().max()),
+                        "max_z_sd": float(rows["z_sd"].abs().max()),
+                        "first_reason": "" if result.agrees else
+                        [*result.failures["reason"], *result.pooled_failures["reason"]][0]})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--verdicts", action="store_true", help="also run laplace and laplace_defaults")
+    args = p.parse_args()
+    config = StudyConfig()
+    table = gaps(config)
+    print("Gap of each approximation's exact optimum to the exact posterior (default study's data sets):")
+    print("largest |mean gap| in exact sd, and the range of sd ratios, over 20 data sets x parameters\n")
+    wide = table.assign(cell=[f"{r.mean_gap_sd:.3f}, {r.sd_ratio_min:.3f}-{r.sd_ratio_max:.3f}"
+                              for r in table.itertuples()])  # fmt: skip
+    print(wide.pivot(index=["family", "n"], columns="approximation", values="cell")
+          [list(targets.TARGETS)].to_string())  # fmt: skip
+    if args.verdicts:
+        available = [e for e in JUDGED if SAMPLERS[e].available]
+        if len(available) < len(JUDGED):
+            raise SystemExit("approximations.py: --verdicts needs pymc-extras (pip install -e '.[laplace]')")
+        print("\nVerdicts against the optimum (default study: N = 10, 100, 1000; 20 reps; 4 x 1000 draws):\n")
+        print(verdicts(config).to_string(index=False, max_colwidth=70))
+
+
+if __name__ == "__main__":
+    main()
