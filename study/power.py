@@ -10,7 +10,10 @@ Two kinds of defect:
 * wrong engines and wrong models, sampled by PyMC's NUTS: warm-up draws kept, the prior's
   variance passed where PyMC expects a standard deviation, observations left out of each
   data set, the noise variance mis-scaled. These are judged against the right closed
-  forms, as a user's buggy model would be.
+  forms, as a user's buggy model would be;
+* wrong approximations: draws from the Laplace approximation's exact optimum, moved off it
+  (the mode missed, the covariance scaled), judged as the Laplace engine is, against that
+  optimum (``study.targets``); their null is the optimum's own draws.
 
 Each run of a defect at one size is one study (the flags' families, N, replications and
 draws) with study seed ``--seed + s`` for ``s`` in ``range(seeds)``: the same data sets at
@@ -31,13 +34,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_base import from_dict
 from scipy import stats
 
 from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.exact import exact
-from models.engines.protocol import Budget
+from models.engines.protocol import Budget, stamp
 from models.engines.pymc_steps import nuts, nuts_keeping_warmup
+from study import targets
 from study.run import StudyConfig, run_study
 from study.seeds import power_run_seed
 from study.seeds import rng as stream_rng
@@ -57,7 +62,8 @@ class Defect:
     name, description
         Key (``--defects``) and one line for the tables.
     kind
-        ``"draws"`` (transformed exact draws) or ``"engine"`` (sampled by NUTS).
+        ``"draws"`` (transformed exact draws), ``"engine"`` (sampled by NUTS) or ``"approx"``
+        (draws off the Laplace approximation's exact optimum).
     sizes
         The sizes injected, in ``unit``.
     unit
@@ -116,6 +122,52 @@ def _transformed(
         return idata
 
     return engine
+
+
+def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0):
+    """Make an approximation defect: iid draws from an approximation's exact optimum, moved off it.
+
+    Per data set, ``z = mean + shift * sd + scale * L eps`` on PyMC's unconstrained space
+    (``study.targets``: the optimum's mean, Cholesky factor ``L`` and marginal sds), mapped
+    back to the parameters: the mode missed by ``shift`` of its sds (an optimiser stopped
+    short), or the covariance scaled by ``scale^2`` (a Hessian off by ``1 / scale^2``, as a
+    finite-difference Hessian with a bad step gives). ``shift=0, scale=1`` is the optimum's
+    own draws: the null.
+    """
+
+    def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
+        start = time.perf_counter()
+        family, settings = problem.family, problem.settings
+        ns = [int(n) for n in model.coords["n"]]
+        per_n = []
+        for n in ns:
+            rng = problem.draws_rng(seed, n)
+            per_rep = []
+            for x in problem.datasets[n]:
+                post = family.unconstrained_posterior(x, settings)
+                q = targets.TARGETS[target](post)
+                eps = rng.standard_normal((chains * draws, post.dim))
+                z = q.mean + shift * q.sd + scale * eps @ np.linalg.cholesky(q.cov).T
+                per_rep.append(post.constrained(z))
+            per_n.append({name: np.stack([d[name] for d in per_rep], axis=1) for name in per_rep[0]})
+        posterior = {}
+        for name in per_n[0]:
+            stacked = np.stack([d[name] for d in per_n], axis=1)  # (chains * draws, n, rep, ...)
+            posterior[name] = stacked.reshape(chains, draws, *stacked.shape[1:])
+        idata = from_dict(
+            {"posterior": posterior},
+            dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},
+            coords={k: np.asarray(v) for k, v in model.coords.items()},
+        )
+        return stamp(idata, float("nan"), time.perf_counter() - start)
+
+    return engine
+
+
+def judged_as_laplace(name: str, description: str, run: Callable[..., xr.DataTree]) -> Sampler:
+    """Wrap an approximation engine (given the problem) to be judged as Laplace is: against its optimum."""
+    return Sampler(name, description, False, "distribution", None, (), run, needs_problem=True,
+                   check="target", target="laplace")  # fmt: skip
 
 
 def _moments(problem: Problem, variable: str, ns: list[int], shape: tuple[int, ...]):
@@ -230,6 +282,12 @@ DEFECTS: dict[str, Defect] = {
         Defect("noise_var_scaled", "the model's noise variance multiplied by f (NUTS)", "engine",
                (0.8, 0.9, 1.1, 1.25), "f", lambda f: _nuts_on(_scaled("noise_var", lambda v: f * v)),
                applies=_has("noise_var"), null=1.0),
+        Defect("laplace_off_mode", "Laplace's Normal centred k of its sds off the mode (an optimiser "
+               "stopped short)", "approx", (0.01, 0.02, 0.05), "k (optimum sd)",
+               lambda k: off_optimum("laplace", shift=k)),
+        Defect("laplace_hessian_scaled", "Laplace's covariance scaled by f^2 (a Hessian off by 1/f^2, as "
+               "finite differences with a bad step give)", "approx", (0.98, 0.99, 1.01, 1.02), "f (sd ratio)",
+               lambda f: off_optimum("laplace", scale=f), null=1.0),
     ]
 }  # fmt: skip
 
@@ -315,12 +373,20 @@ def run_power_study(
         base = replace(family_configs[0], sampler="exact", studies_in_run=1)
         settings = base.settings
         plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
+        if any(d.kind == "approx" for d in defects):
+            plan.append((NO_DEFECT, "approx", 0.0, seeds, None))
         for d in defects:
             if d.applies(settings):
-                n_seeds = seeds if d.kind == "draws" else model_seeds
+                n_seeds = model_seeds if d.kind == "engine" else seeds
                 plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
         for name, kind, size, n_seeds, defect in plan:
-            if defect is None:
+            if kind == "approx":
+                # judged as the Laplace engine is: against its exact optimum
+                run = defect.engine(size) if defect else off_optimum("laplace")
+                label = f"{name}({size:g})" if defect else "laplace_optimum"
+                what = defect.description if defect else "the optimum's own draws"
+                engine = judged_as_laplace(label, what, run)
+            elif defect is None:
                 engine = SAMPLERS[kind]
             else:
                 engine = Sampler(f"{name}({size:g})", defect.description, True, "distribution", None, (),
