@@ -25,7 +25,9 @@ read against the exact posterior's moments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 
 import numpy as np
@@ -148,3 +150,11 @@ def constrained_moments(
         var = np.tensordot(w, dev**2, axes=1)
         out[name] = (mean, np.sqrt(var), np.tensordot(w, dev**4, axes=1) / var**2 - 3)
     return out
+
+
+# Each approximation's exact optimum, by the name engines give with ``target=``.
+TARGETS: dict[str, Callable[[UnconstrainedPosterior], GaussianTarget]] = {
+    "laplace": laplace_target,
+    "advi": partial(advi_optimum, full_rank=False),
+    "fullrank_advi": partial(advi_optimum, full_rank=True),
+}

@@ -24,24 +24,17 @@ the draws' Monte Carlo error, so the draws' error is the whole tolerance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytic.optimum import GaussianTarget, advi_optimum, constrained_moments, laplace_target
-from analytic.unconstrained import UnconstrainedPosterior
+from analytic.optimum import TARGETS, constrained_moments
 from models.families import Family
 from study import checks
 
-TARGETS: dict[str, Callable[[UnconstrainedPosterior], GaussianTarget]] = {
-    "laplace": laplace_target,
-    "advi": partial(advi_optimum, full_rank=False),
-    "fullrank_advi": partial(advi_optimum, full_rank=True),
-}
 ROW_TESTS = ("mean", "sd")
 POOLED_TESTS = ("mean", "sd")
 

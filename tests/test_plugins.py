@@ -94,6 +94,13 @@ def bad_separately(model, *, draws, tune, chains, cores, seed, progress):
 
 
 bad_separately.separately = "yes"
+
+
+def bad_target(model, *, draws, tune, chains, cores, seed, progress):
+    return None
+
+
+bad_target.check, bad_target.target = "target", "elsewhere"
 '''
 
 
@@ -154,6 +161,10 @@ def test_entry_point_engines_are_listed_and_run(engines_module, tmp_path, monkey
         ("my_engines:bad_kind", "kind 'cloud' is not one of distribution, point"),
         ("my_engines:named_nuts", "which is a built-in engine's name"),
         ("my_engines:bad_separately", "separately must be True or False, got 'yes'"),
+        (
+            "my_engines:bad_target",
+            "check 'target' needs target= one of laplace, advi, fullrank_advi, got 'elsewhere'",
+        ),
         ("my_engines:", "write it as module.path:callable"),
         ("no_such_engine", "unknown sampler 'no_such_engine'"),
     ],
@@ -273,3 +284,26 @@ def test_api_example_runs_as_a_sampler_authors_test(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 passed" in done.stdout
+
+
+@pytest.mark.statistical(1)
+def test_a_plug_in_approximation_is_judged_against_the_optimum_it_names_and_says_so():
+    """check="target" with target="laplace": the registry's Laplace as an outside engine, on binomial_beta."""
+    from models.engines.approximations import laplace
+    from models.engines.plugins import as_sampler, engine
+
+    @engine(name="their_laplace", exact=False, check="target", target="laplace")
+    def their_laplace(model, *, draws, tune, chains, cores, seed, progress):
+        return laplace(
+            model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress
+        )
+
+    sampler = as_sampler(their_laplace)
+    assert (sampler.check, sampler.target) == ("target", "laplace")
+    assert (
+        sampler.promise
+        == "its draws are tested against the exact laplace optimum, whose gap to the posterior is shown"
+    )
+    check = check_engine(their_laplace, families="binomial_beta", ns=(10, 100), reps=5, draws=500, chains=2,
+                         seed=budget.seed(41), alpha=budget.ALPHA)  # fmt: skip
+    assert check.agrees, check

@@ -22,8 +22,14 @@ them), each with a default, so an engine that says nothing is judged as an exact
     ``"distribution"`` (default: it returns draws) or ``"point"`` (one draw: a MAP).
 ``check``
     How it is judged: ``"sampler"`` (the calibrated tests; the default for draws),
-    ``"close"`` (the accuracy bounds of an approximation) or ``"map"`` (the default for
-    a point).
+    ``"target"`` (an approximation's draws against its exact optimum, named by
+    ``target``), ``"close"`` (the accuracy bounds of an approximation) or ``"map"`` (the
+    default for a point).
+``target``
+    With ``check="target"``: the optimum it should reach, ``"laplace"``, ``"advi"`` or
+    ``"fullrank_advi"`` (``analytic.optimum.TARGETS``).
+``promise``
+    What it promises, in words, for the reading (default: said by its check).
 ``thin``
     Iterations per kept draw (default 1): the suite asks for ``thin`` times the draws and
     tuning steps and keeps every ``thin``-th draw.
@@ -52,13 +58,19 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from analytic.optimum import TARGETS
 from models.engines.protocol import Sampler
 from models.engines.registry import SAMPLERS
 
 ENTRY_POINT_GROUP = "conjugate_check.samplers"
 PROTOCOL_KEYWORDS = ("draws", "tune", "chains", "cores", "seed", "progress")
 KINDS = ("distribution", "point")
-CHECKS = ("sampler", "close", "map")
+CHECKS = ("sampler", "target", "close", "map")
+PROMISES = {
+    "target": "its draws are tested against the exact {target} optimum, whose gap to the posterior is shown",
+    "close": "its family should hold the posterior, so it should match the exact mean and sd closely",
+    "map": "the exact MAP, up to optimiser tolerance",
+}
 
 
 class PluginError(ValueError):
@@ -76,6 +88,8 @@ def engine(
     exact: bool = True,
     kind: str = "distribution",
     check: str | None = None,
+    target: str | None = None,
+    promise: str | None = None,
     thin: int = 1,
     separately: bool = False,
 ) -> Callable[[Callable], Callable]:
@@ -88,8 +102,9 @@ def engine(
     """
 
     def mark(fn: Callable) -> Callable:
-        for key, value in dict(name=name, description=description, exact=exact, kind=kind, check=check,
-                               thin=thin, separately=separately).items():  # fmt: skip
+        given = dict(name=name, description=description, exact=exact, kind=kind, check=check, target=target,
+                     promise=promise, thin=thin, separately=separately)  # fmt: skip
+        for key, value in given.items():
             if value is not None:
                 setattr(fn, key, value)
         return fn
@@ -167,6 +182,11 @@ def as_sampler(
         raise PluginError(f"engine {label!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
     if check not in CHECKS:
         raise PluginError(f"engine {label!r}: check {check!r} is not one of {', '.join(CHECKS)}")
+    target = getattr(fn, "target", None)
+    if check == "target" and target not in TARGETS:
+        raise PluginError(f"engine {label!r}: check 'target' needs target= one of {', '.join(TARGETS)}, "
+                          f"got {target!r}")  # fmt: skip
+    promise = getattr(fn, "promise", None) or PROMISES.get(check, "").format(target=target)
     if not isinstance(thin, int) or isinstance(thin, bool) or thin < 1:
         raise PluginError(f"engine {label!r}: thin must be a whole number >= 1, got {thin!r}")
     if not isinstance(exact, bool):
@@ -177,7 +197,7 @@ def as_sampler(
     description = getattr(fn, "description", None) or (doc[0] if doc else f"outside engine {label}")
     return Sampler(
         name, str(description), exact, kind, None, (), fn, check=check, thin=thin, separately=separately,
-        origin=origin,
+        origin=origin, promise=str(promise), target=target if check == "target" else None,
     )  # fmt: skip
 
 
