@@ -28,12 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from itertools import product
 
 import numpy as np
 from scipy import optimize
 
 from analytic.unconstrained import GaussianZ, UnconstrainedPosterior
+from analytic.variational import hermite_grid
 
 NODES = 40  # Gauss-Hermite nodes per dimension: 40^2 = 1,600 points in two dimensions
 GTOL = 1e-6  # the optimiser stops when the ELBO's gradient in sd-scaled coordinates is below this
@@ -55,11 +55,7 @@ class GaussianTarget:
 
 def gauss_hermite(dim: int, nodes: int = NODES) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal nodes ``(nodes^dim, dim)`` and weights summing to 1 (tensor rule)."""
-    x, w = np.polynomial.hermite_e.hermegauss(nodes)
-    w = w / w.sum()
-    points = np.array(list(product(x, repeat=dim)))
-    weights = np.prod(np.array(list(product(w, repeat=dim))), axis=1)
-    return points, weights
+    return hermite_grid(dim, nodes)
 
 
 def _unpack(theta: np.ndarray, dim: int, full_rank: bool) -> tuple[np.ndarray, np.ndarray]:

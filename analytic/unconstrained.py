@@ -38,8 +38,13 @@ from scipy import special
 class UnconstrainedPosterior(ABC):
     """An exact posterior density on PyMC's unconstrained space, up to an additive constant."""
 
-    names: tuple[str, ...]  # the constrained parameters, in PyMC's order of value variables
+    name: str
     dim: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The constrained parameters, in PyMC's order of value variables (one, ``name``, unless said)."""
+        return (self.name,)
 
     @abstractmethod
     def log_density(self, z: np.ndarray, *, jacobian: bool = True) -> np.ndarray:
@@ -69,11 +74,6 @@ class GaussianZ(UnconstrainedPosterior):
     mean: np.ndarray
     cov: np.ndarray
     name: str
-
-    @property
-    @override
-    def names(self) -> tuple[str, ...]:
-        return (self.name,)
 
     @property
     @override
@@ -109,18 +109,20 @@ class GaussianZ(UnconstrainedPosterior):
 
 
 @dataclass(frozen=True)
-class LogitBeta(UnconstrainedPosterior):
-    """``p ~ Beta(a, b)`` seen through ``z = logit p`` (PyMC's ``logodds`` transform)."""
+class _TwoShapes(UnconstrainedPosterior):
+    """A one-parameter posterior with two shape numbers ``a``, ``b``, named ``name``."""
 
     a: float
     b: float
-    name: str = "p"
+    name: str
     dim = 1
 
-    @property
-    @override
-    def names(self) -> tuple[str, ...]:
-        return (self.name,)
+
+@dataclass(frozen=True)
+class LogitBeta(_TwoShapes):
+    """``p ~ Beta(a, b)`` seen through ``z = logit p`` (PyMC's ``logodds`` transform)."""
+
+    name: str = "p"
 
     def _shapes(self, jacobian: bool) -> tuple[float, float]:
         return (self.a, self.b) if jacobian else (self.a - 1, self.b - 1)
@@ -153,18 +155,10 @@ class LogitBeta(UnconstrainedPosterior):
 
 
 @dataclass(frozen=True)
-class LogGamma(UnconstrainedPosterior):
+class LogGamma(_TwoShapes):
     """``lambda ~ Gamma(a, rate b)`` seen through ``z = log lambda`` (PyMC's ``log`` transform)."""
 
-    a: float
-    b: float
     name: str = "lam"
-    dim = 1
-
-    @property
-    @override
-    def names(self) -> tuple[str, ...]:
-        return (self.name,)
 
     def _shape(self, jacobian: bool) -> float:
         return self.a if jacobian else self.a - 1
@@ -251,11 +245,6 @@ class SimplexDirichlet(UnconstrainedPosterior):
 
     alpha: tuple[float, ...]
     name: str = "theta"
-
-    @property
-    @override
-    def names(self) -> tuple[str, ...]:
-        return (self.name,)
 
     @property
     @override

@@ -195,7 +195,7 @@ def _score(q: GaussianQ, eps: np.ndarray, l_inv_t_eps: np.ndarray) -> np.ndarray
     return _pack(q, l_inv_t_eps, lower * (l_inv_t_eps[..., :, None] * eps[..., None, :]) - inv_diag)
 
 
-def _hermite_grid(d: int, nodes: int = GAUSS_HERMITE_NODES) -> tuple[np.ndarray, np.ndarray]:
+def hermite_grid(d: int, nodes: int = GAUSS_HERMITE_NODES) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``(M, d)`` and weights ``(M,)`` of the tensor Gauss-Hermite rule for ``Normal(0, I_d)``."""
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
@@ -208,7 +208,7 @@ def optimal_baseline(q: GaussianQ, post: GaussianPosterior) -> np.ndarray:
     """Per parameter, the constant ``b = E[f h^2] / E[h^2]`` that minimises the score estimator's variance."""
     if q.dim > MAX_EXACT_DIM:
         raise ValueError(f"the exact baseline is computed up to dimension {MAX_EXACT_DIM}, got {q.dim}")
-    eps, weights = _hermite_grid(q.dim)
+    eps, weights = hermite_grid(q.dim)
     f = _log_ratio(q, post, q.mean + eps @ q.chol.T, eps)
     h2 = _score(q, eps, np.linalg.solve(q.chol.T, eps[..., None])[..., 0]) ** 2
     return (weights @ (f[:, None] * h2)) / (weights @ h2)
@@ -225,7 +225,7 @@ def exact_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, tuple[np.n
     size = len(q.parameter_names())
     if q.dim > MAX_EXACT_DIM:
         return {name: (np.full(size, np.nan), np.full(size, np.nan)) for name in ESTIMATORS}
-    nodes, weights = _hermite_grid(q.dim)
+    nodes, weights = hermite_grid(q.dim)
     out = {}
     for name, values in per_sample(q, post, nodes).items():
         mean = weights @ values
@@ -241,7 +241,7 @@ def exact_fourth_moments(q: GaussianQ, post: GaussianPosterior) -> dict[str, np.
     """
     if q.dim > MAX_FOURTH_DIM:
         return None
-    nodes, weights = _hermite_grid(q.dim, FOURTH_MOMENT_NODES)
+    nodes, weights = hermite_grid(q.dim, FOURTH_MOMENT_NODES)
     out = {}
     for name, values in per_sample(q, post, nodes).items():
         centred = values - weights @ values

@@ -30,6 +30,16 @@ def mse_crossovers(result: StudyResult, n_max: int = 10**6) -> dict[str, int | N
     return crossovers
 
 
+def _promise(result: StudyResult) -> str:
+    """Say the run's false-alarm bound, what was measured of it for this engine, and the run's warnings."""
+    return (
+        f"The chance of any false alarm in this run is at most {_pct(result.config.alpha)} by Bonferroni's "
+        "bound. "
+        + measured_promise(result.engine.name, result.config.family, result.config)
+        + "".join(f" Warning: {w}." for w in result.warnings)
+    )
+
+
 def _agreement(result: StudyResult) -> str:
     """One engine's verdict in a sentence, by what it promises."""
     rows, t = result.rows, result.thresholds
@@ -46,7 +56,6 @@ def _agreement(result: StudyResult) -> str:
         pooled = result.pooled.set_index("test")
         shift = float(pooled.loc[["mean"], "detectable"].max())
         sd_err = float(pooled.loc[["sd"], "detectable"].max())
-        run_alpha = result.config.alpha
         return (
             f"{sampler.name}: all {len(rows)} rows and {len(result.pooled)} pooled tests agree. "
             "It reproduces "
@@ -55,10 +64,7 @@ def _agreement(result: StudyResult) -> str:
             f"the exact mode within the half-sample mode's own noise and the exact distribution (smallest "
             f"KS p = {rows['ks_pvalue'].min():.2g}). Pooled over the replications, a mean shift of "
             f"{shift:.2g} posterior sd or an sd error of {100 * sd_err:.2g}% would have been caught with "
-            f"probability 90% at every N. The chance of any false alarm in this run is at most "
-            f"{_pct(run_alpha)} by Bonferroni's bound. "
-            + measured_promise(sampler.name, result.config.family, result.config)
-            + "".join(f" Warning: {w}." for w in result.warnings)
+            f"probability 90% at every N. " + _promise(result)
         )
     if sampler.check == "target":
         return (
@@ -67,10 +73,7 @@ def _agreement(result: StudyResult) -> str:
             f"{rows['z_mean'].abs().max():.2f} for the mean and {rows['z_sd'].abs().max():.2f} for the sd, "
             f"limit {t.z_crit:.2f}). The optimum itself, the method's gap to the exact posterior: mean "
             f"within {rows['gap_mean_sd'].abs().max():.3f} sd, sd ratio {rows['gap_sd_ratio'].min():.3f} to "
-            f"{rows['gap_sd_ratio'].max():.3f}. The chance of any false alarm in this run is at most "
-            f"{_pct(result.config.alpha)} by Bonferroni's bound. "
-            + measured_promise(sampler.name, result.config.family, result.config)
-            + "".join(f" Warning: {w}." for w in result.warnings)
+            f"{rows['gap_sd_ratio'].max():.3f}. " + _promise(result)
         )
     if sampler.check == "close":
         return (

@@ -105,7 +105,7 @@ def test_elbo_gradient_matches_pytensor_autodiff(key):
 def test_one_dimensional_closed_forms_equal_the_gauss_hermite_rule():
     """The derived Normal-Normal variances against the polynomial-exact quadrature."""
     post = _problem("normal_normal", n=100).posterior
-    nodes, weights = va._hermite_grid(1)
+    nodes, weights = va.hermite_grid(1)
     for q in _points(post, False):
         closed = va.one_dimensional_moments(q, post)
         for name, values in va.per_sample(q, post, nodes).items():
