@@ -146,8 +146,9 @@ class Thresholds:
         return {
             "alpha": self.alpha,
             "correction": "Bonferroni: alpha/2 over the per-row tests, alpha/2 over the pooled tests",
-            "standard_errors": "ArviZ's MCSE formulas with the exact posterior's sd and excess kurtosis; "
-            "the effective sample sizes from the draws",
+            "standard_errors": "ArviZ's MCSE formulas with the exact posterior's sd and excess kurtosis "
+            "(an approximation judged against its optimum: the optimum's); the effective sample sizes from "
+            "the draws",
             "row_tests": list(self.row_tests),
             "pooled_tests": list(self.pooled_tests),
             "rows": self.rows,
