@@ -36,7 +36,7 @@ from study import stopping
 
 CONNECT_TIMEOUT_S = 5
 RECYCLE_SHARE = 0.5  # a worker past this share of the kernel's memory-map limit is restarted
-RESTART_TIMEOUT_S = 60
+RESTART_TIMEOUT_S = 180  # a busy machine takes a while to end a big process and start another
 
 
 class SchedulerUnreachable(ValueError):
@@ -67,6 +67,9 @@ class Executor:
             workers = 1  # a unit that runs too long can be stopped only in a process of its own
         self.workers, self.scheduler, self.unit_timeout = workers, scheduler, unit_timeout
         self.recycle_share = recycle_share
+        self.workerless_s = 2 * RESTART_TIMEOUT_S  # a local cluster without a worker this long gets new ones
+        self._workerless_since: float | None = None
+        self._checked = 0.0
         self.client = None
         self._cluster = None
 
@@ -178,6 +181,7 @@ class Executor:
         slots = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         results: list[Any] = [None] * len(units)
         waiting, running, k = list(range(len(units)))[::-1], {}, 0
+        self._workerless_since = None
         while waiting or running:
             while waiting and len(running) < slots:
                 i = waiting.pop()
@@ -186,6 +190,7 @@ class Executor:
             finished = [f for f in running if f.done()]
             if not finished:
                 time.sleep(0.1)
+                self._keep_workers(log)
             for future in finished:
                 i, _ = running.pop(future)
                 try:
@@ -196,7 +201,11 @@ class Executor:
                 done(k, units[i], results[i])
                 if worker is not None and share > self.recycle_share:
                     log(f"restarting the worker that ran {label(units[i])}: it holds {share:.0%} of its maps")
-                    self.client.restart_workers([worker], timeout=RESTART_TIMEOUT_S, raise_for_error=False)
+                    status = self.client.restart_workers(
+                        [worker], timeout=RESTART_TIMEOUT_S, raise_for_error=False
+                    )
+                    if status.get(worker) != "OK":
+                        log(f"the restart of {worker} ended {status.get(worker)!r}")
             limit = self.unit_timeout or float("inf")
             late = [f for f, (_, t) in running.items() if time.monotonic() - t > limit]
             for future in late:
@@ -208,6 +217,26 @@ class Executor:
                 k += 1
                 done(k, units[i], results[i])
         return results
+
+    def _keep_workers(self, log) -> None:
+        """Start a new worker when a local cluster has had none for ``workerless_s`` seconds.
+
+        A nanny whose worker did not come back from a restart in time is closed by the
+        scheduler, and a local cluster does not replace it: its units would wait for ever.
+        Checked at most once a second.
+        """
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return
+        self._checked = now
+        if self.client.scheduler_info()["workers"]:
+            self._workerless_since = None
+            return
+        self._workerless_since = self._workerless_since or now
+        if self._cluster is not None and now - self._workerless_since > self.workerless_s:
+            log(f"the cluster has had no worker for {self.workerless_s:g} s: starting new ones")
+            self._cluster.scale(len(self._cluster.worker_spec) + (self.workers or 1))
+            self._workerless_since = None
 
     def _stop(self, future) -> None:
         """Cancel a running unit and have its worker process restarted (it may be stuck anywhere)."""

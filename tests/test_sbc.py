@@ -349,3 +349,14 @@ def test_a_worker_past_its_share_of_memory_maps_is_restarted_before_its_next_uni
     assert sum("restarting the worker that ran 1" in line for line in said) == 1
     with Executor(workers=1) as executor:  # a few units stay far below the default share
         assert len(set(executor.map(_pid, range(3), log=quiet))) == 1
+
+
+def test_a_local_cluster_left_without_a_worker_starts_another():
+    """A nanny closed (as the scheduler closes one whose restart timed out): the units would wait for ever."""
+    said = []
+    with Executor(workers=1) as executor:
+        executor.workerless_s = 2
+        executor._cluster.sync(executor._cluster.workers[0].close)
+        assert not executor.client.scheduler_info()["workers"]
+        assert all(isinstance(pid, int) for pid in executor.map(_pid, range(2), log=said.append))
+    assert any("no worker for 2 s: starting new ones" in line for line in said)
