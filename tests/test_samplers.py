@@ -5,8 +5,7 @@ engine whose optional dependency is missing is skipped with its install hint (CI
 installs every extra, so none is skipped there). Each engine fits the same small study
 (N = 5, 50, 500; 2 data sets each) in one run, with fixed seeds.
 
-Samplers (asymptotically exact engines, and Laplace, exact for a Normal posterior), for
-every row:
+Samplers (asymptotically exact engines), for every row:
 
 * mean: |sampled mean - exact mean| / MCSE below the two-sided Normal quantile;
 * sd: (ESS_sd - 1) s^2 / sd_exact^2 inside the central chi-square interval on ESS_sd - 1
@@ -18,11 +17,14 @@ each at false-alarm probability ALPHA / rows (Bonferroni over the rows), so a co
 fails each of them with probability at most ALPHA, the test budget's share of one assertion
 (tests/budget.py); the R-hat limit and the ESS floor are asserted beside them, and the study's
 own verdict (rows and pooled tests, judged at ALPHA) must agree.
-Approximations face the bounds they promise (study.checks): ADVI's mean and
-sd, find_MAP's distance to the exact MAP.
+Approximations face what they promise: Laplace the tests against its exact optimum
+(study.targets; here on normal_normal, where the optimum is the posterior, more in
+tests/test_targets.py), ADVI the bounds on its mean and sd (study.checks), find_MAP its
+distance to the exact MAP.
 """
 
 import arviz_stats as azs
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -135,8 +137,17 @@ def test_point_engine_finds_the_exact_map(name):
     assert rows["post_mean"].isna().all() and rows["agree"].all()
 
 
+@pytest.mark.statistical(1)
+@pytest.mark.parametrize("name", [p for p in engines("target") if p.values[0] != "laplace_defaults"])
+def test_approximation_agrees_with_its_exact_optimum(name):
+    """On normal_normal, where the optimum is the posterior; elsewhere, and the defaults: test_targets.py."""
+    result = fit(name)
+    assert result.agrees, result.failures["reason"].tolist() + result.pooled_failures["reason"].tolist()
+    np.testing.assert_allclose(result.rows["gap_sd_ratio"], 1, atol=1e-9)
+
+
 def test_every_engine_is_judged_somewhere():
-    assert {s.check for s in SAMPLERS.values()} == {"sampler", "close", "map"}
+    assert {s.check for s in SAMPLERS.values()} == {"sampler", "target", "close", "map"}
 
 
 @pytest.mark.slow
