@@ -304,6 +304,12 @@ def test_a_plug_in_approximation_is_judged_against_the_optimum_it_names_and_says
         sampler.promise
         == "its draws are tested against the exact laplace optimum, whose gap to the posterior is shown"
     )
+
+    def their_vi(model, *, draws, tune, chains, cores, seed, progress):
+        return None
+
+    # a plug-in judged by the bounds, which says no promise, gets its check's own words
+    assert as_sampler(engine(exact=False, check="close")(their_vi)).promise == plugins.PROMISES["close"]
     check = check_engine(their_laplace, families="binomial_beta", ns=(10, 100), reps=5, draws=500, chains=2,
                          seed=budget.seed(41), alpha=budget.ALPHA)  # fmt: skip
     assert check.agrees, check
