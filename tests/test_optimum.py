@@ -55,11 +55,12 @@ def _pymc_logp(model, jacobian):
     """PyMC's log density as a function of the flat vector of value variables."""
     fn = model.compile_logp(jacobian=jacobian)
     names = [v.name for v in model.value_vars]
-    sizes = [int(np.prod(model.initial_point()[n].shape)) for n in names]
+    start = model.initial_point()
+    shapes = [start[n].shape for n in names]
+    sizes = [int(np.prod(shape)) for shape in shapes]
 
     def logp(z):
         parts = np.split(np.asarray(z, dtype=float), np.cumsum(sizes)[:-1])
-        shapes = [model.initial_point()[n].shape for n in names]
         return float(fn({n: p.reshape(s) for n, p, s in zip(names, parts, shapes, strict=True)}))
 
     return logp

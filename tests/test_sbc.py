@@ -340,23 +340,18 @@ def _pid(unit) -> int:
     return os.getpid()
 
 
-def test_a_worker_past_its_share_of_memory_maps_is_restarted_before_its_next_unit():
-    """Compiled models are never freed; a worker holding too many memory maps gets a new process."""
-    said = []
-    with Executor(workers=1, recycle_share=0.0) as executor:  # every worker is past a share of 0
-        pids = executor.map(_pid, range(3), log=said.append)
-    assert len(set(pids)) == 3
-    assert sum("restarting the worker that ran 1" in line for line in said) == 1
-    with Executor(workers=1) as executor:  # a few units stay far below the default share
-        assert len(set(executor.map(_pid, range(3), log=quiet))) == 1
-
-
-def test_a_local_cluster_left_without_a_worker_starts_another():
-    """A nanny closed (as the scheduler closes one whose restart timed out): the units would wait for ever."""
+def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
+    """Compiled models are never freed: a worker holding too many memory maps gets a new process before
+    its next unit; below the share it keeps its process. A nanny closed (as the scheduler closes one whose
+    restart timed out) leaves no worker: the cluster starts another, or the units would wait for ever."""
     said = []
     with Executor(workers=1) as executor:
-        executor.workerless_s = 2
-        executor._cluster.sync(executor._cluster.workers[0].close)
+        assert len(set(executor.map(_pid, range(3), log=quiet))) == 1  # far below the default share
+        executor.recycle_share = 0.0  # every worker is past a share of 0
+        assert len(set(executor.map(_pid, range(3), log=said.append))) == 3
+        assert sum("restarting the worker that ran 1" in line for line in said) == 1
+        executor.recycle_share, executor.workerless_s = 1.0, 2
+        executor._cluster.sync(next(iter(executor._cluster.workers.values())).close)
         assert not executor.client.scheduler_info()["workers"]
         assert all(isinstance(pid, int) for pid in executor.map(_pid, range(2), log=said.append))
     assert any("no worker for 2 s: starting new ones" in line for line in said)
