@@ -34,12 +34,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import xarray as xr
-from arviz_base import from_dict
 from scipy import stats
 
 from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
-from models.engines.exact import exact
+from models.engines.exact import exact, iid_posterior
 from models.engines.protocol import Budget, stamp
 from models.engines.pymc_steps import nuts, nuts_keeping_warmup
 from study import targets
@@ -150,16 +149,7 @@ def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0):
                 z = q.mean + shift * q.sd + scale * eps @ np.linalg.cholesky(q.cov).T
                 per_rep.append(post.constrained(z))
             per_n.append({name: np.stack([d[name] for d in per_rep], axis=1) for name in per_rep[0]})
-        posterior = {}
-        for name in per_n[0]:
-            stacked = np.stack([d[name] for d in per_n], axis=1)  # (chains * draws, n, rep, ...)
-            posterior[name] = stacked.reshape(chains, draws, *stacked.shape[1:])
-        idata = from_dict(
-            {"posterior": posterior},
-            dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},
-            coords={k: np.asarray(v) for k, v in model.coords.items()},
-        )
-        return stamp(idata, float("nan"), time.perf_counter() - start)
+        return stamp(iid_posterior(model, per_n, chains, draws), float("nan"), time.perf_counter() - start)
 
     return engine
 

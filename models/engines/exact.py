@@ -31,13 +31,22 @@ def exact(model: pm.Model, b: Budget, *, problem: Problem) -> xr.DataTree:
         per_n.append(
             problem.family.posterior_draws(rng, problem.datasets[n], problem.settings, b.chains * b.draws)
         )
+    return stamp(iid_posterior(model, per_n, b.chains, b.draws), float("nan"), time.perf_counter() - start)
+
+
+def iid_posterior(
+    model: pm.Model, per_n: list[dict[str, np.ndarray]], chains: int, draws: int
+) -> xr.DataTree:
+    """Hold iid draws as the model's posterior: ``per_n[i][name]`` is ``(chains * draws, rep, ...)`` for N_i.
+
+    Returns a DataTree with ``(chain, draw, n, rep, ...)`` per variable and the model's dims and coords.
+    """
     posterior = {}
     for name in per_n[0]:
         stacked = np.stack([d[name] for d in per_n], axis=1)  # (chains * draws, n, rep, ...)
-        posterior[name] = stacked.reshape(b.chains, b.draws, *stacked.shape[1:])
-    idata = from_dict(
+        posterior[name] = stacked.reshape(chains, draws, *stacked.shape[1:])
+    return from_dict(
         {"posterior": posterior},
         dims={name: list(model.named_vars_to_dims.get(name, ())) for name in posterior},
         coords={k: np.asarray(v) for k, v in model.coords.items()},
     )
-    return stamp(idata, float("nan"), time.perf_counter() - start)
