@@ -22,7 +22,7 @@ import pymc as pm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.engines.approximations import ADVI_ITERATIONS  # noqa: E402
+from models.engines.approximations import ADVI_STEPS  # noqa: E402
 from models.engines.protocol import quiet_pymc  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from study.run import StudyConfig, simulate_datasets  # noqa: E402
@@ -54,7 +54,7 @@ class Average:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=ADVI_ITERATIONS)
+    p.add_argument("--steps", type=int, default=ADVI_STEPS)
     p.add_argument("--average", type=int, default=10_000, help="iterates averaged at the end")
     args = p.parse_args()
     config = StudyConfig()

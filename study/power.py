@@ -13,7 +13,11 @@ Two kinds of defect:
   forms, as a user's buggy model would be;
 * wrong approximations: draws from the Laplace approximation's exact optimum, moved off it
   (the mode missed, the covariance scaled), judged as the Laplace engine is, against that
-  optimum (``study.targets``); their null is the optimum's own draws.
+  optimum (``study.targets``); their null is the optimum's own draws;
+* wrong optimiser settings: the tuned ADVI engine stopped at a share of its steps, or with
+  its learning rate multiplied, judged against the mean-field optimum as ``advi`` is, the
+  end point's own error counted; their null is ``advi`` itself. Each run is a real fit, so
+  they run as few seeds as the model defects.
 
 Each run of a defect at one size is one study (the flags' families, N, replications and
 draws) with study seed ``--seed + s`` for ``s`` in ``range(seeds)``: the same data sets at
@@ -38,6 +42,7 @@ from scipy import stats
 
 from models.batched import for_sampling
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
+from models.engines.approximations import ADVI_AVERAGED, ADVI_LEARNING_RATE, ADVI_STEPS, advi_engine
 from models.engines.exact import exact, iid_posterior
 from models.engines.protocol import Budget, stamp
 from models.engines.pymc_steps import nuts, nuts_keeping_warmup
@@ -61,8 +66,9 @@ class Defect:
     name, description
         Key (``--defects``) and one line for the tables.
     kind
-        ``"draws"`` (transformed exact draws), ``"engine"`` (sampled by NUTS) or ``"approx"``
-        (draws off the Laplace approximation's exact optimum).
+        ``"draws"`` (transformed exact draws), ``"engine"`` (sampled by NUTS), ``"approx"``
+        (draws off the Laplace approximation's exact optimum) or ``"advi"`` (the ADVI engine
+        with a wrong setting).
     sizes
         The sizes injected, in ``unit``.
     unit
@@ -158,6 +164,18 @@ def judged_as_laplace(name: str, description: str, run: Callable[..., xr.DataTre
     """Wrap an approximation engine (given the problem) to be judged as Laplace is: against its optimum."""
     return Sampler(name, description, False, "distribution", None, (), run, needs_problem=True,
                    check="target", target="laplace")  # fmt: skip
+
+
+def _advi_stopped(share: float):
+    """Make the tuned ADVI stop at ``share`` of its steps (and of its averaging window)."""
+    return advi_engine("advi", steps=round(share * ADVI_STEPS), averaged=round(share * ADVI_AVERAGED),
+                       name=f"advi_stopped({share:g})")  # fmt: skip
+
+
+def _advi_rate(factor: float):
+    """Make the tuned ADVI with its learning rate multiplied by ``factor``."""
+    rate = factor * ADVI_LEARNING_RATE
+    return advi_engine("advi", learning_rate=rate, name=f"advi_learning_rate({factor:g})")
 
 
 def _moments(problem: Problem, variable: str, ns: list[int], shape: tuple[int, ...]):
@@ -278,6 +296,10 @@ DEFECTS: dict[str, Defect] = {
         Defect("laplace_hessian_scaled", "Laplace's covariance scaled by f^2 (a Hessian off by 1/f^2, as "
                "finite differences with a bad step give)", "approx", (0.98, 0.99, 1.01, 1.02), "f (sd ratio)",
                lambda f: off_optimum("laplace", scale=f), null=1.0),
+        Defect("advi_stopped", "ADVI (Adam, iterates averaged) stopped at a share s of its steps", "advi",
+               (0.1, 0.3), "s (share of steps)", _advi_stopped, null=1.0),
+        Defect("advi_learning_rate", "ADVI's Adam learning rate multiplied by f", "advi", (3, 10), "f",
+               _advi_rate, null=1.0),
     ]
 }  # fmt: skip
 
@@ -365,9 +387,11 @@ def run_power_study(
         plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
         if any(d.kind == "approx" for d in defects):
             plan.append((NO_DEFECT, "approx", 0.0, seeds, None))
+        if any(d.kind == "advi" for d in defects):
+            plan.append((NO_DEFECT, "advi", 0.0, model_seeds, None))
         for d in defects:
             if d.applies(settings):
-                n_seeds = model_seeds if d.kind == "engine" else seeds
+                n_seeds = model_seeds if d.kind in ("engine", "advi") else seeds
                 plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
         for name, kind, size, n_seeds, defect in plan:
             if kind == "approx":
@@ -376,6 +400,9 @@ def run_power_study(
                 label = f"{name}({size:g})" if defect else "laplace_optimum"
                 what = defect.description if defect else "the optimum's own draws"
                 engine = judged_as_laplace(label, what, run)
+            elif kind == "advi" and defect:
+                engine = Sampler(f"{name}({size:g})", defect.description, False, "distribution", None, (),
+                                 defect.engine(size), check="target", target="advi")  # fmt: skip
             elif defect is None:
                 engine = SAMPLERS[kind]
             else:

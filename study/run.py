@@ -244,11 +244,14 @@ def tabulate(
     against_target = sampler.check == "target"
     if against_target:
         rows["ks_pvalue"] = np.nan  # a test against the exact posterior: not this engine's verdict
-        targets.attach(rows, {
+        columns = {
             (param, n): columns
             for n, x in datasets.items()
             for param, columns in targets.target_columns(family, config.settings, x, sampler.target).items()
-        })  # fmt: skip
+        }  # fmt: skip
+        for key, fit in targets.endpoint_columns(idata, family, config.settings, datasets).items():
+            columns[key] = {**columns[key], **fit}
+        targets.attach(rows, columns)
     thresholds = checks.Thresholds(
         alpha=config.study_alpha,
         rows=len(rows),

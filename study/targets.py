@@ -19,19 +19,23 @@ space or the wrong curvature moves ``q`` off the optimum and fails.
 
 A deterministic optimiser (pymc-extras' Laplace: Newton steps to a gradient tolerance)
 ends within about 1e-5 posterior sd of its optimum (``tests/test_optimum.py``), far below
-the draws' Monte Carlo error, so the draws' error is the whole tolerance.
+the draws' Monte Carlo error, so the draws' error is the whole tolerance. A stochastic
+optimiser (ADVI) ends where its iterates wandered: the engine reports that error of its
+draws' mean and sd (``models.engines.protocol.ERROR_GROUP``), and it is added to the draws'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy import stats
 
 from analytic.optimum import TARGETS, constrained_moments
+from models.engines.protocol import ERROR_GROUP
 from models.families import Family
 from study import checks
 
@@ -75,12 +79,38 @@ def judge_rows(rows: pd.DataFrame, thresholds: checks.Thresholds) -> tuple[np.nd
     return np.array([not r for r in reasons], dtype=bool), reasons
 
 
+def endpoint_columns(
+    idata: xr.DataTree, family: Family, settings: Any, ns: Iterable[int]
+) -> dict[tuple[str, int], dict[str, np.ndarray]]:
+    """Return the fit's own standard errors per (param, N), from the engine's ``ERROR_GROUP`` group.
+
+    ``{(param, n): {"se_fit_mean", "se_fit_sd": (reps,)}}``; an engine without that group
+    (a deterministic optimiser) has none, and gets no entries.
+    """
+    if ERROR_GROUP not in idata.children:
+        return {}
+    group = idata[ERROR_GROUP]
+    out = {}
+    for param, (variable, selection) in family.labels(settings).items():
+        errors = group[variable].isel(selection)
+        for n in ns:
+            one = errors.sel(n=n)
+            out[(param, n)] = {f"se_fit_{s}": one.sel(statistic=s).values * 1.0 for s in ("mean", "sd")}
+    return out
+
+
 def standard_errors(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Return the draws' standard errors if they came from the optimum: ArviZ's MCSE, its sd and kurtosis."""
+    """Return the standard errors of the draws' mean and sd if the fit were the optimum.
+
+    The draws' own (ArviZ's MCSE formulas with the optimum's sd and kurtosis) and, where the
+    engine reports them (``se_fit_mean``, ``se_fit_sd``), the fit's own, added in quadrature.
+    """
     sd, kurtosis = (rows[c].to_numpy(dtype=float) for c in ("post_sd_target", "kurtosis_target"))
     se_mean = sd / np.sqrt(rows["ess_mean"].to_numpy(dtype=float))
     se_sd = sd * np.sqrt((kurtosis + 2) / rows["ess_sd"].to_numpy(dtype=float)) / 2
-    return se_mean, se_sd
+    fit_mean, fit_sd = (rows.get(c, pd.Series(0.0, index=rows.index)).fillna(0).to_numpy(dtype=float)
+                        for c in ("se_fit_mean", "se_fit_sd"))  # fmt: skip
+    return np.hypot(se_mean, fit_mean), np.hypot(se_sd, fit_sd)
 
 
 def pooled_tests(rows: pd.DataFrame, thresholds: checks.Thresholds) -> pd.DataFrame:

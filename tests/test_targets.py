@@ -3,8 +3,11 @@
 The optimum itself is tested against independent routes in ``tests/test_optimum.py``;
 here the study's verdict: a correct Laplace agrees where its Normal is not the posterior
 (binomial_beta), and shows its gap; pymc-extras' defaults (BFGS's running inverse Hessian
-as the covariance) are caught.
+as the covariance) are caught; PyMC's ADVI with pm.fit's defaults is caught where the tuned
+ADVI, its end point's own error counted, agrees (and on poisson_gamma: tests/test_evidence.py).
 """
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -72,3 +75,39 @@ def test_draws_from_the_optimum_pass_and_draws_off_it_are_caught():
         )
         result = run_study(config, log=_quiet, engine=engine)
         assert result.agrees == agrees, (shift, scale, result.failures["reason"].head(3).tolist())
+
+
+@pytest.mark.statistical(2)
+def test_pymc_default_advi_is_caught_off_its_optimum_and_the_tuned_advi_is_not():
+    """normal_normal, where the mean-field optimum is the exact posterior: pm.fit's defaults (adagrad_window,
+    10,000 steps) leave the sds 5-12% wide at N = 10 and 17-26% at N = 100, far beyond the draws' error;
+    the tuned ADVI (Adam, iterates averaged) agrees, its end point's error added to the draws'."""
+    config = StudyConfig(family="normal_normal", seed=budget.seed(34), **SMALL)
+    defaults = run_study(replace(config, sampler="advi_defaults"), log=_quiet)
+    assert not defaults.agrees
+    assert any("sd off its optimum" in r for r in defaults.failures["reason"])
+    assert "se_fit_sd" not in defaults.rows  # a fit that reports no error of its own gets none
+    tuned = run_study(replace(config, sampler="advi"), log=_quiet)
+    assert tuned.agrees, tuned.failures["reason"].tolist() + tuned.pooled_failures["reason"].tolist()
+    rows = tuned.rows
+    assert (rows["se_fit_mean"] > 0).all() and (rows["se_fit_sd"] > 0).all()
+    draws_only = rows["post_sd_target"] / np.sqrt(rows["ess_mean"])
+    np.testing.assert_allclose(rows["se_mean"], np.hypot(draws_only, rows["se_fit_mean"]))
+
+
+def test_an_optimiser_that_did_not_move_reports_no_error_of_its_own():
+    """endpoint_errors: iterates all at one point give zero standard errors, per element and statistic."""
+    import pymc as pm
+
+    from models.engines.approximations import endpoint_errors
+
+    with pm.Model(coords={"n": [10, 100], "rep": [0, 1, 2]}) as model:
+        pm.Normal("mu", 0, 1, dims=("n", "rep"))
+        pm.HalfNormal("s", 1)
+    approx = pm.MeanField(model=model)
+    still = [param.get_value() for param in approx.params]
+    errors = endpoint_errors(approx, [still] * 50, draws=200, seed=1)
+    assert errors["mu"].dims == ("statistic", "n", "rep") and list(errors["statistic"]) == ["mean", "sd"]
+    assert errors["s"].dims == ("statistic",)
+    # the same random numbers for every iterate: only rounding is left (draws' noise would be about 0.07)
+    assert float(abs(errors["mu"]).max()) < 1e-12 and float(abs(errors["s"]).max()) < 1e-12

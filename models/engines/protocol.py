@@ -24,6 +24,9 @@ import xarray as xr
 
 from models.families import Family
 
+# The group in which an approximation reports its fit's own error (see ``Engine``).
+ERROR_GROUP = "optimiser_error"
+
 
 class Engine(Protocol):
     """The engine protocol: what every engine, built in or from outside, is called with and returns.
@@ -35,7 +38,12 @@ class Engine(Protocol):
     sampler returns ``chains x draws`` draws after ``tune`` tuning steps, from the
     generator seeded by ``seed``; a point estimate returns one chain of one draw. It may
     store ``compile_time``, ``sampling_time`` and ``wall_time`` (seconds) in the
-    posterior's attributes and a ``sample_stats`` group with ``diverging``.
+    posterior's attributes and a ``sample_stats`` group with ``diverging``. An approximation
+    whose fit is itself random (a stochastic optimiser's end point) may return an
+    ``optimiser_error`` group (``ERROR_GROUP``): per free variable, dims ``("statistic",
+    ...)`` with ``statistic = ["mean", "sd"]``, the standard errors of its draws' mean and sd
+    that come from where the fit ended; the verdict against the optimum adds them to the
+    draws' own (``study.targets``).
     """
 
     def __call__(
