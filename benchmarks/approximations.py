@@ -5,11 +5,14 @@ The gap needs no engine: on the default study's data sets (seed 2026, N = 10, 10
 exact posterior, as the study reports it (``study.targets``): the largest |optimum mean -
 exact mean| in exact sds, and the range of optimum sd / exact sd, over the data sets and
 the scalar parameters. ``--verdicts`` also runs the engines judged against their optimum
-(``laplace``, ``laplace_defaults``) on the default study of every family and prints their
-verdict and the largest |z| of their mean and sd against the optimum.
+(``laplace``, ``laplace_defaults``, ``advi``, ``advi_defaults``, or those ``--engines``
+names) on the default study of every family and prints, per engine and family, the gap
+(the optimum's largest |mean gap| in exact sd and its sd ratios), the error (the engine's
+largest |mean - optimum mean| in optimum sd and its sd over the optimum's), the verdict,
+and the largest |z| of the mean and sd against the optimum.
 
     .venv/bin/python benchmarks/approximations.py              # the gaps, seconds
-    .venv/bin/python benchmarks/approximations.py --verdicts   # and the engines, a few minutes
+    .venv/bin/python benchmarks/approximations.py --verdicts   # and the engines, about 10 minutes
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from models.families import FAMILIES  # noqa: E402
 from study import targets  # noqa: E402
 from study.run import StudyConfig, run_study, simulate_datasets  # noqa: E402
 
-JUDGED = ("laplace", "laplace_defaults")
+JUDGED = ("laplace", "laplace_defaults", "advi", "advi_defaults")
 
 
 def gaps(config: StudyConfig) -> pd.DataFrame:
@@ -53,15 +56,21 @@ def gaps(config: StudyConfig) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def verdicts(config: StudyConfig) -> pd.DataFrame:
+def verdicts(config: StudyConfig, engines: tuple[str, ...] = JUDGED) -> pd.DataFrame:
     """Run each engine judged against its optimum on every family's default study."""
     out = []
     for key in FAMILIES:
-        for engine in JUDGED:
+        for engine in engines:
             result = run_study(StudyConfig(family=key, sampler=engine, seed=config.seed), log=lambda _: None)
             rows = result.rows
-            out.append({"engine": engine, "family": key, "agree": result.agrees,
-                        "rows_agreeing": f"{int(rows['agree'].sum())}/{len(rows)}",
+            error_mean = ((rows["post_mean"] - rows["post_mean_target"]) / rows["post_sd_target"]).abs()
+            error_sd = rows["post_sd"] / rows["post_sd_target"]
+            out.append({"engine": engine, "family": key,
+                        "gap": f"{rows['gap_mean_sd'].abs().max():.3f}, "
+                        f"{rows['gap_sd_ratio'].min():.3f}-{rows['gap_sd_ratio'].max():.3f}",
+                        "error": f"{error_mean.max():.3f}, "
+                        f"{error_sd.min():.3f}-{error_sd.max():.3f}",
+                        "agree": result.agrees, "rows_agreeing": f"{int(rows['agree'].sum())}/{len(rows)}",
                         "max_z_mean": float(rows["z_mean"].abs().max()),
                         "max_z_sd": float(rows["z_sd"].abs().max()),
                         "first_reason": "" if result.agrees else
@@ -71,7 +80,10 @@ def verdicts(config: StudyConfig) -> pd.DataFrame:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--verdicts", action="store_true", help="also run laplace and laplace_defaults")
+    p.add_argument(
+        "--verdicts", action="store_true", help="also run the engines judged against their optimum"
+    )
+    p.add_argument("--engines", default=",".join(JUDGED), help="with --verdicts: which (comma list)")
     args = p.parse_args()
     config = StudyConfig()
     table = gaps(config)
@@ -82,11 +94,18 @@ def main() -> None:
     print(wide.pivot(index=["family", "n"], columns="approximation", values="cell")
           [list(targets.TARGETS)].to_string())  # fmt: skip
     if args.verdicts:
-        available = [e for e in JUDGED if SAMPLERS[e].available]
-        if len(available) < len(JUDGED):
+        engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+        unknown = [e for e in engines if e not in JUDGED]
+        if unknown:
+            raise SystemExit(
+                f"approximations.py: --engines takes {', '.join(JUDGED)}, not {', '.join(unknown)}"
+            )
+        if not all(SAMPLERS[e].available for e in engines):
             raise SystemExit("approximations.py: --verdicts needs pymc-extras (pip install -e '.[laplace]')")
-        print("\nVerdicts against the optimum (default study: N = 10, 100, 1000; 20 reps; 4 x 1000 draws):\n")
-        print(verdicts(config).to_string(index=False, max_colwidth=70))
+        print("\nVerdicts against the optimum (default study: N = 10, 100, 1000; 20 reps; 4 x 1000 draws)")
+        print("gap: the optimum's largest |mean gap| in exact sd, its sd ratios; error: the engine's largest")
+        print("|mean - optimum mean| in optimum sd, its sd over the optimum's\n")
+        print(verdicts(config, engines).to_string(index=False, max_colwidth=70))
 
 
 if __name__ == "__main__":
