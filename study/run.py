@@ -256,7 +256,7 @@ def tabulate(
         alpha=config.study_alpha,
         rows=len(rows),
         groups=len(rows.groupby(["param", "n"])),
-        extra=int(sampler.check == "sampler" and engine_evidence(idata) is not None),
+        extra=int(sampler.check in checks.CALIBRATED and engine_evidence(idata) is not None),
         **({"row_tests": targets.ROW_TESTS, "pooled_tests": targets.POOLED_TESTS} if against_target else {}),
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
@@ -363,8 +363,9 @@ def run_study(
     rows, pooled, thresholds = tabulate(family, sampler, config, datasets, idata)
     evidence = engine_evidence(idata)
     if evidence is not None:
-        # sampler-checked engines share the pooled half of alpha; for the others it is the only test
-        level = thresholds.alpha_pooled if sampler.check == "sampler" else config.study_alpha
+        # engines judged by calibrated tests (samplers, ADVI against its optimum) share the pooled half
+        # of alpha; for the others it is the only test
+        level = thresholds.alpha_pooled if sampler.check in checks.CALIBRATED else config.study_alpha
         evidence = judge_evidence(evidence, exact_log_evidence(family, datasets, config.settings), level)
     timings["total"] = time.perf_counter() - start
     result = StudyResult(

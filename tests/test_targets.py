@@ -89,6 +89,7 @@ def test_pymc_default_advi_is_caught_off_its_optimum_and_the_tuned_advi_is_not()
     assert "se_fit_sd" not in defaults.rows  # a fit that reports no error of its own gets none
     tuned = run_study(replace(config, sampler="advi"), log=_quiet)
     assert tuned.agrees, tuned.failures["reason"].tolist() + tuned.pooled_failures["reason"].tolist()
+    assert tuned.thresholds.extra == 1  # its ELBO's test shares the pooled half of the study's alpha
     rows = tuned.rows
     assert (rows["se_fit_mean"] > 0).all() and (rows["se_fit_sd"] > 0).all()
     draws_only = rows["post_sd_target"] / np.sqrt(rows["ess_mean"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.engines.approximations import (
     ADVI_AVERAGED,
     ADVI_STEPS,
+    FULLRANK_STEPS,
     advi,
     advi_defaults,
     find_map,
@@ -131,14 +132,14 @@ SAMPLERS: dict[str, Sampler] = {
         ),
         Sampler(
             "fullrank_advi",
-            "full-rank ADVI (pm.fit, Adam, iterates averaged), draws from the fitted Normal",
+            "full-rank ADVI (pm.fit), draws from the fitted Normal",
             False,
             "distribution",
             None,
             (),
             fullrank_advi,
             check="close",
-            budget=_FIT,
+            budget=f"{FULLRANK_STEPS} optimisation steps, then {{chains}} x {{draws}} draws from the fit",
             promise=f"its family (correlated Normals) contains a Normal-Normal posterior, {_CLOSE}",
         ),
         Sampler(
