@@ -11,7 +11,7 @@ NAME = "power"
 HELP = "the verdict's power: how often it catches each defect of a catalogue, and its false-alarm rate"
 EXAMPLE = """\
 examples:
-  python compare.py power                           # the catalogue on the default study (about 13 min)
+  python compare.py power                           # the catalogue on the default study (about 17 min)
   python compare.py power --defects mean_shift,sd_scale --seeds 40
   python compare.py power --model binomial_beta --reps 10 --draws 500
 

@@ -147,7 +147,8 @@ def _advi_pymc_optimiser(method: str, steps: int | None, name: str) -> Callable:
     def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
         options = {} if steps is None else {"n": steps}
-        approx = pm.fit(method=method, model=model, random_seed=b.seed, progressbar=b.progress, **options)
+        with quiet_pymc():  # pm.fit logs "Finished" even without a progress bar
+            approx = pm.fit(method=method, model=model, random_seed=b.seed, progressbar=b.progress, **options)
         idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
         idata = stamp(as_chains(idata, b.chains, b.draws), float("nan"), time.perf_counter() - start)
         idata["posterior"].attrs.update(elbo_estimate(approx, seed=b.seed + 2))
