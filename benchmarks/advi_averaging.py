@@ -28,9 +28,7 @@ from models.families import FAMILIES  # noqa: E402
 from study.run import StudyConfig, simulate_datasets  # noqa: E402
 
 OPTIMISERS = {
-    "adagrad_window 1e-3 (PyMC's default)": lambda: pm.adagrad_window(
-        learning_rate=1e-3
-    ),
+    "adagrad_window 1e-3 (PyMC's default)": lambda: pm.adagrad_window(learning_rate=1e-3),
     "adam 1e-2": lambda: pm.adam(learning_rate=1e-2),
     "adam 3e-3": lambda: pm.adam(learning_rate=3e-3),
 }
