@@ -313,3 +313,35 @@ def test_a_plug_in_approximation_is_judged_against_the_optimum_it_names_and_says
     check = check_engine(their_laplace, families="binomial_beta", ns=(10, 100), reps=5, draws=500, chains=2,
                          seed=budget.seed(41), alpha=budget.ALPHA)  # fmt: skip
     assert check.agrees, check
+
+
+def test_an_optimiser_error_group_is_checked_like_the_draws():
+    """An approximation's own-error group (``optimiser_error``): right dims, finite, >= 0, or one line."""
+    import numpy as np
+    import pymc as pm
+    import xarray as xr
+
+    from models.engines.protocol import Sampler
+
+    with pm.Model(coords={"n": [10, 100], "rep": [0, 1]}) as model:
+        pm.Normal("mu", 0, 1, dims=("n", "rep"))
+    draws = xr.Dataset({"mu": (("chain", "draw", "n", "rep"), np.zeros((2, 5, 2, 2)))})
+
+    def returning(errors):
+        def run(model, **_):
+            return xr.DataTree.from_dict({"posterior": posterior, "optimiser_error": errors})
+
+        return Sampler("fake", "test", False, "distribution", None, (), run, check="target", target="advi")
+
+    posterior = draws
+    good = xr.Dataset({"mu": (("statistic", "n", "rep"), np.full((2, 2, 2), 0.01))},
+                      coords={"statistic": ["mean", "sd"]})  # fmt: skip
+    plugins.run_engine(returning(good), model, chains=2, draws=5, tune=0, seed=1)
+    cases = {
+        "has dims ('n', 'rep')": good.isel(statistic=0, drop=True),
+        "negative, NaN or infinite": good.assign(mu=-good["mu"]),
+        "no standard errors of 'mu'": good.rename({"mu": "sigma"}),
+    }
+    for message, errors in cases.items():
+        with pytest.raises(plugins.EngineFailure, match=message.replace("(", r"\(").replace(")", r"\)")):
+            plugins.run_engine(returning(errors), model, chains=2, draws=5, tune=0, seed=1)

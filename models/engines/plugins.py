@@ -59,7 +59,7 @@ import pymc as pm
 import xarray as xr
 
 from analytic.optimum import TARGETS
-from models.engines.protocol import Sampler
+from models.engines.protocol import ERROR_GROUP, Sampler
 from models.engines.registry import SAMPLERS
 
 ENTRY_POINT_GROUP = "conjugate_check.samplers"
@@ -292,4 +292,24 @@ def run_engine(sampler: Sampler, model: pm.Model, *, chains: int, draws: int, **
                 coords[dim] = want
     if coords:
         idata["posterior"] = xr.DataTree(posterior.assign_coords(coords))  # the dataset keeps the attrs
+    if ERROR_GROUP in idata.children:
+        _check_fit_errors(idata[ERROR_GROUP].to_dataset(), model)
     return idata
+
+
+def _check_fit_errors(errors: xr.Dataset, model: pm.Model) -> None:
+    """Check an ``optimiser_error`` group: per free variable, ``("statistic", *dims)``, finite and >= 0."""
+    for rv in model.free_RVs:
+        name = rv.name
+        dims = ("statistic", *model.named_vars_to_dims.get(name, ()))
+        if name not in errors.data_vars:
+            raise EngineFailure(f"its {ERROR_GROUP} group has no standard errors of {name!r}")
+        got = errors[name]
+        if got.dims != dims or list(np.asarray(got["statistic"])) != ["mean", "sd"]:
+            raise EngineFailure(
+                f"{ERROR_GROUP} of {name!r} has dims {got.dims}, the protocol wants {dims} "
+                "with statistic = ['mean', 'sd']"
+            )
+        values = np.asarray(got.values, dtype=float)
+        if not (np.isfinite(values) & (values >= 0)).all():
+            raise EngineFailure(f"{ERROR_GROUP} of {name!r} holds values that are negative, NaN or infinite")
