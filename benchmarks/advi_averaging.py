@@ -22,7 +22,7 @@ import pymc as pm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.engines.approximations import ADVI_STEPS  # noqa: E402
+from models.engines.approximations import ADVI_STEPS, IterateAverage  # noqa: E402
 from models.engines.protocol import quiet_pymc  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from study.run import StudyConfig, simulate_datasets  # noqa: E402
@@ -32,22 +32,6 @@ OPTIMISERS = {
     "adam 1e-2": lambda: pm.adam(learning_rate=1e-2),
     "adam 3e-3": lambda: pm.adam(learning_rate=3e-3),
 }
-
-
-class Average:
-    """A ``pm.fit`` callback that sums the variational parameters from step ``first`` on."""
-
-    def __init__(self, first: int) -> None:
-        self.first, self.total, self.count = first, [], 0
-
-    def __call__(self, approx, losses, i: int) -> None:
-        """Add step ``i``'s parameters to the sum, once past ``first``."""
-        if i > self.first:
-            values = [param.get_value() for param in approx.params]
-            self.total = (
-                values if not self.total else [t + v for t, v in zip(self.total, values, strict=True)]
-            )
-            self.count += 1
 
 
 def main() -> None:
@@ -64,14 +48,13 @@ def main() -> None:
     shape = (len(datasets), config.reps)
     print(f"normal_normal, default study's data sets; {args.steps} steps, the last {args.average} averaged\n")
     for name, optimiser in OPTIMISERS.items():
-        average = Average(first=args.steps - args.average)
+        average = IterateAverage(args.steps, args.average, every=args.average + 1)  # no snapshots kept
         start = time.perf_counter()
         with model, quiet_pymc():
             approx = pm.fit(n=args.steps, method="advi", obj_optimizer=optimiser(), random_seed=1,
                             progressbar=False, callbacks=[average])  # fmt: skip
         fits = {"last iterate": (approx.mean.eval(), approx.std.eval())}
-        for param, t in zip(approx.params, average.total, strict=True):
-            param.set_value(t / average.count)
+        average.set_average(approx)
         fits["averaged"] = (approx.mean.eval(), approx.std.eval())
         print(f"{name} ({time.perf_counter() - start:.0f} s)")
         for label, (mean, sd) in fits.items():

@@ -95,7 +95,7 @@ def endpoint_columns(
         errors = group[variable].isel(selection)
         for n in ns:
             one = errors.sel(n=n)
-            out[(param, n)] = {f"se_fit_{s}": one.sel(statistic=s).values * 1.0 for s in ("mean", "sd")}
+            out[(param, n)] = {f"se_fit_{s}": np.asarray(one.sel(statistic=s), float) for s in ("mean", "sd")}
     return out
 
 

@@ -107,8 +107,9 @@ def endpoint_errors(approx, snapshots: list[list[np.ndarray]], draws: int, seed:
         dims += [f"{name}_dim_{k}" for k in range(len(dims) - 1, values.ndim - 2)]
         trace = xr.DataArray(values[None], dims=["chain", "draw", *dims])
         out[name] = azs.mcse(trace, method="mean").transpose(*dims)
+    errors = xr.Dataset(out)
     coords = {k: np.asarray(v) for k, v in model.coords.items()} | {"statistic": ["mean", "sd"]}
-    return xr.Dataset(out).assign_coords({k: v for k, v in coords.items() if k in xr.Dataset(out).dims})
+    return errors.assign_coords({k: v for k, v in coords.items() if k in errors.dims})
 
 
 def advi_engine(
