@@ -27,7 +27,7 @@ import xarray as xr
 
 from models.batched import for_sampling
 from models.engines.plugins import run_engine
-from models.engines.protocol import Sampler, quiet_pymc
+from models.engines.protocol import ERROR_GROUP, Sampler, quiet_pymc
 from models.families import Family
 from study import seeds
 from study.evidence import chain_log_evidences
@@ -53,7 +53,8 @@ def fit(
     if "problem" in kwargs:  # its closed forms are of every data set at once
         raise ValueError(f"engine {sampler.name!r} draws from the closed forms: it cannot fit separately")
     by_n: dict[int, list[xr.Dataset]] = {}
-    evidences, seconds = [], 0.0
+    errors: dict[int, list[xr.Dataset]] = {}
+    evidences, elbos, seconds = [], [], 0.0
     for n, x in datasets.items():
         for rep in range(len(x)):
             model = for_sampling(family.build_model({n: x[rep : rep + 1]}, settings))
@@ -61,11 +62,19 @@ def fit(
                 idata = run_engine(sampler, model, seed=seeds.integer(seed, "separately", n, rep), **kwargs)
             posterior = idata["posterior"].to_dataset()
             by_n.setdefault(n, []).append(posterior.assign_coords(rep=[rep]))
+            if ERROR_GROUP in idata.children:
+                errors.setdefault(n, []).append(idata[ERROR_GROUP].to_dataset().assign_coords(rep=[rep]))
             seconds += float(posterior.attrs.get("sampling_time", np.nan))
             evidences.append(chain_log_evidences(idata))
+            elbos.append(posterior.attrs.get("elbo"))
     posterior = xr.concat([xr.concat(fits, dim="rep") for fits in by_n.values()], dim="n")
     posterior.attrs.update(compile_time=np.nan, sampling_time=seconds, wall_time=seconds)
+    if all(e is not None for e in elbos):  # the data sets are independent: their ELBOs add
+        mcse = [fit.attrs["elbo_mcse"] for fits in by_n.values() for fit in fits]
+        posterior.attrs.update(elbo=float(np.sum(elbos)), elbo_mcse=float(np.sqrt(np.sum(np.square(mcse)))))
     groups = {"posterior": posterior}
+    if errors:
+        groups[ERROR_GROUP] = xr.concat([xr.concat(fits, dim="rep") for fits in errors.values()], dim="n")
     if all(e is not None for e in evidences):
         total = np.sum(evidences, axis=0)
         groups["sample_stats"] = xr.Dataset(
