@@ -10,6 +10,7 @@ import xarray as xr
 
 from models.engines import SAMPLERS, plugins
 from models.engines.plugins import as_sampler
+from models.engines.protocol import ERROR_GROUP
 from models.families import FAMILIES
 from study import seeds
 from study.fitting import fit
@@ -70,3 +71,35 @@ def test_a_batched_engine_sees_every_data_set_in_one_model():
     fit(engine, family, settings, datasets, seed=7, draws=DRAWS, tune=0, chains=CHAINS, cores=1,
         progress=False)  # fmt: skip
     assert seen == [[1, 3]]
+
+
+def fit_with_errors(model, *, chains: int, draws: int, seed: int, **_) -> xr.DataTree:
+    """A stand-in approximation: its draws the sample mean, its end point's errors and ELBO from its seed."""
+    (observed,) = model.observed_RVs
+    x = np.asarray(model.rvs_to_values[observed].eval())
+    (rv,) = model.free_RVs
+    coords = {"n": list(model.coords["n"]), "rep": [0]}
+    value = np.full((chains, draws, 1, 1), x.mean())
+    attrs = {"elbo": float(seed), "elbo_mcse": 2.0, "elbo_draws": 10}
+    posterior = xr.Dataset({rv.name: (("chain", "draw", "n", "rep"), value)}, coords=coords, attrs=attrs)
+    errors = xr.Dataset({rv.name: (("statistic", "n", "rep"), np.full((2, 1, 1), float(seed)))},
+                        coords=coords | {"statistic": ["mean", "sd"]})  # fmt: skip
+    return xr.DataTree.from_dict({"posterior": posterior, ERROR_GROUP: errors})
+
+
+def test_a_fit_per_data_set_keeps_each_fits_own_error_in_its_place_and_adds_the_elbos():
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    datasets = simulate_datasets(family, settings, (10, 100), 2, seed=4)
+    vi = plugins.engine(name="vi", exact=False, separately=True)(fit_with_errors)
+    engine = as_sampler(vi, origin="a test")
+    idata = fit(engine, family, settings, datasets, seed=7, draws=DRAWS, tune=0, chains=CHAINS, cores=1,
+                progress=False)  # fmt: skip
+    errors = idata[ERROR_GROUP]["mu"]
+    assert errors.dims == ("statistic", "n", "rep") and errors.shape == (2, 2, 2)
+    own_seeds = {(n, rep): seeds.integer(7, "separately", n, rep) for n in datasets for rep in range(2)}
+    for (n, rep), own in own_seeds.items():
+        np.testing.assert_array_equal(errors.sel(n=n, rep=rep).values, [own, own])
+    attrs = idata["posterior"].attrs
+    # independent data sets: the ELBOs add, their Monte Carlo errors in quadrature
+    assert attrs["elbo"] == float(sum(own_seeds.values())) and attrs["elbo_mcse"] == 4.0
