@@ -20,7 +20,8 @@ in PyMC's unconstrained space (``analytic.unconstrained``):
 
 ``constrained_moments`` integrates a Gaussian ``q`` in ``z`` back to the constrained
 parameters' means, sds and kurtoses (the space the suite's draws are in), so that the gap can be
-read against the exact posterior's moments.
+read against the exact posterior's moments; ``constrained_pairs`` the correlations of pairs
+of them, and the fourth moments the standard error of a sample correlation needs.
 """
 
 from __future__ import annotations
@@ -145,6 +146,40 @@ def constrained_moments(
         dev = values - mean
         var = np.tensordot(w, dev**2, axes=1)
         out[name] = (mean, np.sqrt(var), np.tensordot(w, dev**4, axes=1) / var**2 - 3)
+    return out
+
+
+def constrained_pairs(
+    post: UnconstrainedPosterior,
+    q: GaussianTarget,
+    pairs: list[tuple[tuple[str, tuple[int, ...]], tuple[str, tuple[int, ...]]]],
+    nodes: int = NODES,
+) -> list[tuple[float, float]]:
+    """Return, per pair of constrained scalar elements, their correlation under ``q`` and a variance factor.
+
+    An element is ``(name, index)``: the constrained parameter ``name`` of
+    ``post.constrained`` and the index of one component (``()`` for a scalar). The variance
+    factor ``V`` makes ``sqrt(V / m)`` the standard error of the sample correlation of ``m``
+    iid draws (the delta method; with ``a``, ``b`` the standardised elements):
+    ``V = rho^2 / 4 (E a^4 + E b^4 + 2 E a^2 b^2) - rho (E a^3 b + E a b^3) + E a^2 b^2``,
+    which is ``(1 - rho^2)^2`` for a Normal pair.
+    """
+    eps, w = gauss_hermite(post.dim, nodes)
+    values = post.constrained(q.mean + eps @ np.linalg.cholesky(q.cov).T)
+
+    def standardised(element: tuple[str, tuple[int, ...]]) -> np.ndarray:
+        name, index = element
+        v = np.asarray(values[name], dtype=float)[(slice(None), *index)]
+        dev = v - w @ v
+        return dev / np.sqrt(w @ dev**2)
+
+    out = []
+    for first, second in pairs:
+        a, b = standardised(first), standardised(second)
+        rho = float(w @ (a * b))
+        m22 = w @ (a * a * b * b)
+        factor = rho**2 / 4 * (w @ a**4 + w @ b**4 + 2 * m22) - rho * (w @ (a**3 * b) + w @ (a * b**3)) + m22
+        out.append((rho, float(factor)))
     return out
 
 

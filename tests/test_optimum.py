@@ -233,3 +233,30 @@ def test_constrained_moments_of_a_gaussian_in_a_log_space_are_the_lognormals():
     np.testing.assert_allclose(
         [mean, sd, kurtosis], [want.mean(), want.std(), want.stats(moments="k")], rtol=1e-9
     )
+
+
+def test_constrained_pairs_of_a_gaussian_are_its_correlation_and_the_normal_variance_factor():
+    """No transform: the correlation is the covariance's, and the factor (1 - rho^2)^2, Fisher's."""
+    q = op.GaussianTarget(GAUSSIAN.mean, GAUSSIAN.cov)
+    ((rho, factor),) = op.constrained_pairs(GAUSSIAN, q, [(("mu", (0,)), ("mu", (1,)))])
+    want = 0.6 / np.sqrt(2.0)
+    np.testing.assert_allclose([rho, factor], [want, (1 - want**2) ** 2], rtol=1e-9)
+
+
+def test_constrained_pairs_on_the_simplex_against_another_quadrature():
+    """Dirichlet's stick-breaking: the correlation and fourth moments of two simplex components under the
+    full-rank optimum, by Gauss-Legendre on [-9, 9]^2 of the same Gaussian, then the delta method's factor."""
+    post = POSTERIORS["dirichlet"]
+    q = op.advi_optimum(post, full_rank=True)
+    ((rho, factor),) = op.constrained_pairs(post, q, [(("theta", (0,)), ("theta", (2,)))])
+    nodes, weights = np.polynomial.legendre.leggauss(300)
+    u, v = np.meshgrid(9 * nodes, 9 * nodes, indexing="ij")
+    w = (np.outer(weights, weights) * 81 * stats.norm.pdf(u) * stats.norm.pdf(v)).ravel()
+    z = q.mean + np.stack([u.ravel(), v.ravel()], axis=1) @ np.linalg.cholesky(q.cov).T
+    theta = post.constrained(z)["theta"]
+    x, y = ((c - w @ c) / np.sqrt(w @ (c - w @ c) ** 2) for c in (theta[:, 0], theta[:, 2]))
+    m = {(i, j): w @ (x**i * y**j) for i, j in ((1, 1), (4, 0), (0, 4), (2, 2), (3, 1), (1, 3))}
+    r = m[(1, 1)]
+    want = r**2 / 4 * (m[(4, 0)] + m[(0, 4)] + 2 * m[(2, 2)]) - r * (m[(3, 1)] + m[(1, 3)]) + m[(2, 2)]
+    assert r < -0.3  # the simplex's components pull against each other
+    np.testing.assert_allclose([rho, factor], [r, want], rtol=1e-7)
