@@ -112,6 +112,10 @@ class Thresholds:
     row_tests, pooled_tests
         The tests made per row and per group (the samplers'; an approximation against its
         optimum makes fewer, ``study.targets``).
+    pair_rows, pair_groups
+        Tests of the correlation of a pair of one data set's parameters, per data set and
+        pooled per N (a full-rank approximation against its optimum, ``study.targets``):
+        they share the rows' and the pooled halves.
     """
 
     alpha: float
@@ -120,16 +124,18 @@ class Thresholds:
     extra: int = 0
     row_tests: tuple[str, ...] = ROW_TESTS
     pooled_tests: tuple[str, ...] = POOLED_TESTS
+    pair_rows: int = 0
+    pair_groups: int = 0
 
     @property
     def alpha_row(self) -> float:
         """Bonferroni share of ``alpha`` for one per-row test."""
-        return self.alpha / 2 / (len(self.row_tests) * self.rows)
+        return self.alpha / 2 / (len(self.row_tests) * self.rows + self.pair_rows)
 
     @property
     def alpha_pooled(self) -> float:
         """Bonferroni share of ``alpha`` for one pooled test."""
-        return self.alpha / 2 / (len(self.pooled_tests) * self.groups + self.extra)
+        return self.alpha / 2 / (len(self.pooled_tests) * self.groups + self.pair_groups + self.extra)
 
     @property
     def z_crit(self) -> float:

@@ -67,8 +67,8 @@ class Defect:
         Key (``--defects``) and one line for the tables.
     kind
         ``"draws"`` (transformed exact draws), ``"engine"`` (sampled by NUTS), ``"approx"``
-        (draws off the Laplace approximation's exact optimum) or ``"advi"`` (the ADVI engine
-        with a wrong setting).
+        (draws off the Laplace approximation's exact optimum), ``"fullrank"`` (off full-rank
+        ADVI's) or ``"advi"`` (the ADVI engine with a wrong setting).
     sizes
         The sizes injected, in ``unit``.
     unit
@@ -129,15 +129,17 @@ def _transformed(
     return engine
 
 
-def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0):
+def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0, correlation: float = 1.0):
     """Make an approximation defect: iid draws from an approximation's exact optimum, moved off it.
 
     Per data set, ``z = mean + shift * sd + scale * L eps`` on PyMC's unconstrained space
     (``study.targets``: the optimum's mean, Cholesky factor ``L`` and marginal sds), mapped
     back to the parameters: the mode missed by ``shift`` of its sds (an optimiser stopped
-    short), or the covariance scaled by ``scale^2`` (a Hessian off by ``1 / scale^2``, as a
-    finite-difference Hessian with a bad step gives). ``shift=0, scale=1`` is the optimum's
-    own draws: the null.
+    short), the covariance scaled by ``scale^2`` (a Hessian off by ``1 / scale^2``, as a
+    finite-difference Hessian with a bad step gives), or its correlations multiplied by
+    ``correlation`` with every marginal kept (a full-rank factor whose off-diagonal did not
+    learn all it should). ``shift=0, scale=1, correlation=1`` is the optimum's own draws:
+    the null.
     """
 
     def engine(model, *, draws, tune, chains, cores=1, seed, progress=False, problem: Problem):
@@ -152,7 +154,9 @@ def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0):
                 post = family.unconstrained_posterior(x, settings)
                 q = targets.TARGETS[target](post)
                 eps = rng.standard_normal((chains * draws, post.dim))
-                z = q.mean + shift * q.sd + scale * eps @ np.linalg.cholesky(q.cov).T
+                outer = np.outer(q.sd, q.sd)
+                cov = (correlation * q.cov / outer + (1 - correlation) * np.eye(post.dim)) * outer
+                z = q.mean + shift * q.sd + scale * eps @ np.linalg.cholesky(cov).T
                 per_rep.append(post.constrained(z))
             per_n.append({name: np.stack([d[name] for d in per_rep], axis=1) for name in per_rep[0]})
         return stamp(iid_posterior(model, per_n, chains, draws), float("nan"), time.perf_counter() - start)
@@ -160,10 +164,10 @@ def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0):
     return engine
 
 
-def judged_as_laplace(name: str, description: str, run: Callable[..., xr.DataTree]) -> Sampler:
-    """Wrap an approximation engine (given the problem) to be judged as Laplace is: against its optimum."""
+def judged_as(target: str, name: str, description: str, run: Callable[..., xr.DataTree]) -> Sampler:
+    """Wrap an approximation engine (given the problem) to be judged against ``target``'s exact optimum."""
     return Sampler(name, description, False, "distribution", None, (), run, needs_problem=True,
-                   check="target", target="laplace")  # fmt: skip
+                   check="target", target=target)  # fmt: skip
 
 
 def _advi_stopped(share: float):
@@ -296,6 +300,9 @@ DEFECTS: dict[str, Defect] = {
         Defect("laplace_hessian_scaled", "Laplace's covariance scaled by f^2 (a Hessian off by 1/f^2, as "
                "finite differences with a bad step give)", "approx", (0.98, 0.99, 1.01, 1.02), "f (sd ratio)",
                lambda f: off_optimum("laplace", scale=f), null=1.0),
+        Defect("fullrank_correlation_scaled", "full-rank ADVI's optimum with its correlations multiplied by "
+               "c, every marginal right", "fullrank", (0.5, 0.8, 0.9), "c (share of the correlations)",
+               lambda c: off_optimum("fullrank_advi", correlation=c), null=1.0),
         Defect("advi_stopped", "ADVI (Adam, iterates averaged) stopped at a share s of its steps", "advi",
                (0.1, 0.3), "s (share of steps)", _advi_stopped, null=1.0),
         Defect("advi_learning_rate", "ADVI's Adam learning rate multiplied by f", "advi", (3, 10), "f",
@@ -385,8 +392,9 @@ def run_power_study(
         base = replace(family_configs[0], sampler="exact", studies_in_run=1)
         settings = base.settings
         plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
-        if any(d.kind == "approx" for d in defects):
-            plan.append((NO_DEFECT, "approx", 0.0, seeds, None))
+        for kind in ("approx", "fullrank"):
+            if any(d.kind == kind for d in defects):
+                plan.append((NO_DEFECT, kind, 0.0, seeds, None))
         if any(d.kind == "advi" for d in defects):
             plan.append((NO_DEFECT, "advi", 0.0, model_seeds, None))
         for d in defects:
@@ -394,12 +402,13 @@ def run_power_study(
                 n_seeds = model_seeds if d.kind in ("engine", "advi") else seeds
                 plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
         for name, kind, size, n_seeds, defect in plan:
-            if kind == "approx":
-                # judged as the Laplace engine is: against its exact optimum
-                run = defect.engine(size) if defect else off_optimum("laplace")
-                label = f"{name}({size:g})" if defect else "laplace_optimum"
+            if kind in ("approx", "fullrank"):
+                # judged as the Laplace (or full-rank ADVI) engine is: against its exact optimum
+                target = "laplace" if kind == "approx" else "fullrank_advi"
+                run = defect.engine(size) if defect else off_optimum(target)
+                label = f"{name}({size:g})" if defect else f"{target}_optimum"
                 what = defect.description if defect else "the optimum's own draws"
-                engine = judged_as_laplace(label, what, run)
+                engine = judged_as(target, label, what, run)
             elif kind == "advi" and defect:
                 engine = Sampler(f"{name}({size:g})", defect.description, False, "distribution", None, (),
                                  defect.engine(size), check="target", target="advi")  # fmt: skip

@@ -252,12 +252,17 @@ def tabulate(
         for key, fit in targets.endpoint_columns(idata, family, config.settings, datasets).items():
             columns[key] = {**columns[key], **fit}
         targets.attach(rows, columns)
+    pairs = pd.DataFrame()
+    if against_target and sampler.target in targets.CORRELATED:
+        pairs = targets.correlation_rows(idata, family, config.settings, datasets, sampler.target, rows)
     thresholds = checks.Thresholds(
         alpha=config.study_alpha,
         rows=len(rows),
         groups=len(rows.groupby(["param", "n"])),
         extra=int(sampler.check in checks.CALIBRATED and engine_evidence(idata) is not None),
         **({"row_tests": targets.ROW_TESTS, "pooled_tests": targets.POOLED_TESTS} if against_target else {}),
+        pair_rows=len(pairs),
+        pair_groups=len(pairs.groupby(["param", "partner", "n"])) if len(pairs) else 0,
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
     rows["mode_tol_sd"] = [
@@ -284,6 +289,10 @@ def tabulate(
     elif against_target:
         rows["agree"], rows["reason"] = targets.judge_rows(rows, thresholds)
         pooled = targets.pooled_tests(rows, thresholds)
+        if len(pairs):
+            targets.judge_correlations(rows, pairs, thresholds)
+            pooled = pd.concat([pooled, targets.pooled_correlations(pairs, sampler.name, thresholds)],
+                               ignore_index=True)  # fmt: skip
     elif sampler.check == "close":
         rows["agree"], rows["reason"] = checks.close_verdicts(
             mean_error_sd=rows["mean_error_sd"].to_numpy(), sd_ratio=rows["sd_ratio"].to_numpy()

@@ -337,10 +337,16 @@ def test_an_optimiser_error_group_is_checked_like_the_draws():
     good = xr.Dataset({"mu": (("statistic", "n", "rep"), np.full((2, 2, 2), 0.01))},
                       coords={"statistic": ["mean", "sd"]})  # fmt: skip
     plugins.run_engine(returning(good), model, chains=2, draws=5, tune=0, seed=1)
+    correlation = xr.DataArray(np.zeros((2, 2, 1, 1)), dims=("n", "rep", "element", "element_with"))
+    plugins.run_engine(
+        returning(good.assign(correlation=correlation)), model, chains=2, draws=5, tune=0, seed=1
+    )
     cases = {
         "has dims ('n', 'rep')": good.isel(statistic=0, drop=True),
         "negative, NaN or infinite": good.assign(mu=-good["mu"]),
         "no standard errors of 'mu'": good.rename({"mu": "sigma"}),
+        "'correlation' has dims ('n', 'rep', 'element')": good.assign(correlation=correlation[..., 0]),
+        "'correlation' holds values that are negative": good.assign(correlation=correlation - 1),
     }
     for message, errors in cases.items():
         with pytest.raises(plugins.EngineFailure, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -4,7 +4,8 @@ The optimum itself is tested against independent routes in ``tests/test_optimum.
 here the study's verdict: a correct Laplace agrees where its Normal is not the posterior
 (binomial_beta), and shows its gap; pymc-extras' defaults (BFGS's running inverse Hessian
 as the covariance) are caught; PyMC's ADVI with pm.fit's defaults is caught where the tuned
-ADVI, its end point's own error counted, agrees (and on poisson_gamma: tests/test_evidence.py).
+ADVI, its end point's own error counted, agrees (and on poisson_gamma: tests/test_evidence.py);
+full-rank ADVI, one fit per data set, agrees where its optimum is not the posterior.
 """
 
 from dataclasses import replace
@@ -70,8 +71,8 @@ def test_draws_from_the_optimum_pass_and_draws_off_it_are_caught():
     missed by 0.3 of its sds, or a covariance 1.2^2 too wide, is caught (each far beyond 99.9% power here)."""
     config = StudyConfig(family="binomial_beta", sampler="optimum", seed=budget.seed(33), **SMALL)
     for shift, scale, agrees in ((0.0, 1.0, True), (0.3, 1.0, False), (0.0, 1.2, False)):
-        engine = power.judged_as_laplace(
-            "optimum", "test", power.off_optimum("laplace", shift=shift, scale=scale)
+        engine = power.judged_as(
+            "laplace", "optimum", "test", power.off_optimum("laplace", shift=shift, scale=scale)
         )
         result = run_study(config, log=_quiet, engine=engine)
         assert result.agrees == agrees, (shift, scale, result.failures["reason"].head(3).tolist())
@@ -94,6 +95,46 @@ def test_pymc_default_advi_is_caught_off_its_optimum_and_the_tuned_advi_is_not()
     assert (rows["se_fit_mean"] > 0).all() and (rows["se_fit_sd"] > 0).all()
     draws_only = rows["post_sd_target"] / np.sqrt(rows["ess_mean"])
     np.testing.assert_allclose(rows["se_mean"], np.hypot(draws_only, rows["se_fit_mean"]))
+
+
+@pytest.mark.statistical(1)
+def test_full_rank_advi_fitted_per_data_set_agrees_with_its_optimum_and_shows_its_gap():
+    """normal_inverse_gamma at N = 10, where the full-rank optimum in (mu, log sigma2) is 15% narrow in
+    sigma2: each data set fitted alone, its end point's error and ELBO stitched back in place."""
+    config = StudyConfig(family="normal_inverse_gamma", sampler="fullrank_advi", seed=budget.seed(35),
+                         ns=(10,), reps=3, draws=500, chains=2, alpha=budget.ALPHA)  # fmt: skip
+    result = run_study(config, log=_quiet)
+    assert result.agrees, result.failures["reason"].tolist() + result.pooled_failures["reason"].tolist()
+    rows = result.rows
+    assert len(rows) == 6 and (rows["se_fit_mean"] > 0).all() and (rows["se_fit_sd"] > 0).all()
+    assert rows["gap_sd_ratio"].min() < 0.95  # the method's gap, shown and not failed
+    assert result.evidence["kind"] == "elbo" and result.evidence["agree"]
+    # mu and sigma2's correlation, per data set, within the draws' and the fit's own error
+    assert result.thresholds.pair_rows == 3 and (result.pooled["test"] == "corr").sum() == 1
+    assert (result.idata["optimiser_error"]["correlation"].sel(element="mu", element_with="sigma2") > 0).all()
+
+
+@pytest.mark.statistical(2)
+def test_full_rank_correlations_are_tested_and_a_q_that_lost_them_is_caught():
+    """multivariate_normal_known_cov, whose two means correlate (0.43 here): draws from the full-rank
+    optimum agree, per data set and pooled; with half their correlation and every marginal right, only
+    the correlation tests can see it, and they do (about 8 standard errors per data set)."""
+    config = StudyConfig(
+        family="multivariate_normal_known_cov", sampler="optimum", seed=budget.seed(36), **SMALL
+    )
+    results = {}
+    for c in (1.0, 0.5):
+        engine = power.judged_as(
+            "fullrank_advi", "optimum", "test", power.off_optimum("fullrank_advi", correlation=c)
+        )
+        results[c] = run_study(config, log=_quiet, engine=engine)
+    null, lost = results[1.0], results[0.5]
+    assert null.agrees, null.failures["reason"].tolist() + null.pooled_failures["reason"].tolist()
+    assert null.thresholds.pair_rows == 10 and null.thresholds.pair_groups == 2
+    assert (null.pooled["test"] == "corr").sum() == 2 and null.rows["z_corr"].notna().sum() == 10
+    assert not lost.agrees
+    reasons = [*lost.failures["reason"], *lost.pooled_failures["reason"]]
+    assert all("correlation" in r and "mean off" not in r and "sd off" not in r for r in reasons), reasons
 
 
 def test_an_optimiser_that_did_not_move_reports_no_error_of_its_own():

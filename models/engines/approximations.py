@@ -20,7 +20,16 @@ from arviz_base import from_dict
 from pymc.pytensorf import compile as pm_compile
 from pymc.pytensorf import find_rng_nodes, reseed_rngs
 
-from models.engines.protocol import ERROR_GROUP, Budget, adapter, as_chains, quiet_pymc, stamp
+from models.engines.protocol import (
+    CORRELATION_ERRORS,
+    ERROR_GROUP,
+    Budget,
+    adapter,
+    as_chains,
+    element_key,
+    quiet_pymc,
+    stamp,
+)
 
 # The tuned ADVI: Adam for ADVI_STEPS steps of ADVI_MC_SAMPLES draws each, its learning rate
 # cut by ADVI_SLOW half-way to the window; the answer the average of the variational
@@ -74,7 +83,9 @@ class IterateAverage:
             param.set_value(total / self.count)
 
 
-def endpoint_errors(approx, snapshots: list[list[np.ndarray]], draws: int, seed: int) -> xr.Dataset:
+def endpoint_errors(
+    approx, snapshots: list[list[np.ndarray]], draws: int, seed: int, correlations: bool = False
+) -> xr.Dataset:
     """Return the standard errors of the draws' mean and sd that come from where the optimiser ended.
 
     The fitted ``q`` is an average of iterates that wander about the optimum; its error
@@ -85,7 +96,10 @@ def endpoint_errors(approx, snapshots: list[list[np.ndarray]], draws: int, seed:
     counted) is the error of the averaged fit's draws' mean and sd, beyond the draws' own.
 
     Returns a Dataset with one variable per free variable, dims ``("statistic", *dims)``
-    and ``statistic = ["mean", "sd"]``. ``approx``'s parameters are left at the last snapshot.
+    and ``statistic = ["mean", "sd"]``; with ``correlations``, also the errors of the draws'
+    correlation per pair of one data set's components (``CORRELATION_ERRORS``; every free
+    variable must have the batched model's leading ``n``, ``rep`` dims). ``approx``'s
+    parameters are left at the last snapshot.
     """
     model = approx.model
     names = [v.name for v in model.free_RVs]
@@ -94,12 +108,16 @@ def endpoint_errors(approx, snapshots: list[list[np.ndarray]], draws: int, seed:
     rngs = find_rng_nodes(nodes)
     sample = pm_compile([], nodes)
     series: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    correlation_series = []
     for values in snapshots:
         for param, value in zip(approx.params, values, strict=True):
             param.set_value(value)
         reseed_rngs(rngs, seed)
-        for name, d in zip(names, sample(), strict=True):
+        drawn = sample()
+        for name, d in zip(names, drawn, strict=True):
             series[name].append(np.stack([d.mean(axis=0), d.std(axis=0, ddof=1)]))
+        if correlations:
+            correlation_series.append(_correlations(drawn))
     out = {}
     for name in names:
         dims = ["statistic", *model.named_vars_to_dims.get(name, ())]
@@ -107,9 +125,38 @@ def endpoint_errors(approx, snapshots: list[list[np.ndarray]], draws: int, seed:
         dims += [f"{name}_dim_{k}" for k in range(len(dims) - 1, values.ndim - 2)]
         trace = xr.DataArray(values[None], dims=["chain", "draw", *dims])
         out[name] = azs.mcse(trace, method="mean").transpose(*dims)
+    if correlations:
+        out[CORRELATION_ERRORS] = _correlation_errors(model, names, correlation_series)
     errors = xr.Dataset(out)
     coords = {k: np.asarray(v) for k, v in model.coords.items()} | {"statistic": ["mean", "sd"]}
     return errors.assign_coords({k: v for k, v in coords.items() if k in errors.dims})
+
+
+def _correlations(drawn: list[np.ndarray]) -> np.ndarray:
+    """Correlation matrices of one data set's components, per data set: ``(n, rep, k, k)``.
+
+    ``drawn`` holds each free variable's draws, ``(draws, n, rep, ...)``.
+    """
+    first = drawn[0]
+    flat = np.concatenate([d.reshape(*d.shape[:3], -1) for d in drawn], axis=-1)  # (draws, n, rep, k)
+    dev = flat - flat.mean(axis=0)
+    dev /= np.sqrt((dev**2).sum(axis=0))
+    return np.einsum("dnri,dnrj->nrij", dev, dev).reshape(*first.shape[1:3], flat.shape[-1], flat.shape[-1])
+
+
+def _correlation_errors(model: pm.Model, names: list[str], series: list[np.ndarray]) -> xr.DataArray:
+    """ArviZ's MCSE of each correlation's mean over the kept iterates: ``(n, rep, element, element_with)``."""
+    keys = []
+    for name in names:
+        dims = model.named_vars_to_dims.get(name, ())
+        if tuple(dims[:2]) != ("n", "rep"):
+            raise ValueError(f"correlations need each free variable's dims to start n, rep; {name!r}: {dims}")
+        shape = [len(model.coords[d]) for d in dims[2:]]
+        keys += [element_key(name, index) for index in np.ndindex(*shape)]
+    dims = ["chain", "draw", "n", "rep", "element", "element_with"]
+    trace = xr.DataArray(np.asarray(series)[None], dims=dims)
+    errors = azs.mcse(trace, method="mean").fillna(0.0)  # a component with itself: always 1, no error
+    return errors.assign_coords(element=keys, element_with=keys)
 
 
 def advi_engine(
@@ -137,7 +184,8 @@ def advi_engine(
             approx = pm.fit(n=steps, method=method, model=model, random_seed=b.seed,
                             obj_optimizer=pm.adam(learning_rate=rate), obj_n_mc=mc_samples,
                             progressbar=b.progress, callbacks=[average])  # fmt: skip
-        errors = endpoint_errors(approx, average.snapshots, b.chains * b.draws, seed=b.seed + 3)
+        errors = endpoint_errors(approx, average.snapshots, b.chains * b.draws, seed=b.seed + 3,
+                                 correlations=method == "fullrank_advi")  # fmt: skip
         average.set_average(approx)
         idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
         idata = stamp(as_chains(idata, b.chains, b.draws), float("nan"), time.perf_counter() - start)
@@ -154,10 +202,6 @@ def advi_engine(
         "(``endpoint_errors``); ``tune`` is unused and compilation is inside ``sampling_time``."
     )
     return adapter(run)
-
-
-# Steps of PyMC's default optimiser (adagrad_window, learning rate 1e-3) in fullrank_advi.
-FULLRANK_STEPS = 30_000
 
 
 def _advi_pymc_optimiser(method: str, steps: int | None, name: str) -> Callable:
@@ -203,13 +247,15 @@ advi_defaults.__doc__ = """Mean-field ADVI with ``pm.fit``'s defaults: 10,000 st
 As users meet it; then ``chains * draws`` iid draws from the fit. On normal_normal its sds
 end 5% to 12% wide at N = 10 and twice the optimum's at N = 1000.
 """
-fullrank_advi = _advi_pymc_optimiser("fullrank_advi", FULLRANK_STEPS, "fullrank_advi")
-fullrank_advi.__doc__ = f"""Full-rank ADVI: ``pm.fit`` (its default optimiser), {FULLRANK_STEPS} steps.
-
-Judged by the accuracy bounds, not against its optimum: one full-rank Normal over the
-batched model's data sets does not reach that optimum with this optimiser or with the
-tuned ``advi``'s (docs/approximations.md). ``tune`` is unused.
-"""
+# Full-rank ADVI is fitted one data set at a time (``Sampler.separately``): one full-rank
+# Normal over the batched model's 60 data sets has thousands of covariance parameters and
+# did not reach its optimum with PyMC's optimiser or with Adam (sds 3% to 72% wide,
+# docs/approximations.md). A data set's own q has at most a few dimensions, and the tuned
+# optimiser reaches it in fewer steps; each fit's compilation (about 10 s) costs more than
+# its steps.
+FULLRANK_STEPS = 10_000
+FULLRANK_AVERAGED = 6_000
+fullrank_advi = advi_engine("fullrank_advi", steps=FULLRANK_STEPS, averaged=FULLRANK_AVERAGED)
 
 
 def _laplace(name: str, **options) -> Callable:

@@ -59,7 +59,7 @@ import pymc as pm
 import xarray as xr
 
 from analytic.optimum import TARGETS
-from models.engines.protocol import ERROR_GROUP, Sampler
+from models.engines.protocol import CORRELATION_ERRORS, ERROR_GROUP, Sampler
 from models.engines.registry import SAMPLERS
 
 ENTRY_POINT_GROUP = "conjugate_check.samplers"
@@ -313,3 +313,15 @@ def _check_fit_errors(errors: xr.Dataset, model: pm.Model) -> None:
         values = np.asarray(got.values, dtype=float)
         if not (np.isfinite(values) & (values >= 0)).all():
             raise EngineFailure(f"{ERROR_GROUP} of {name!r} holds values that are negative, NaN or infinite")
+    if CORRELATION_ERRORS in errors.data_vars:
+        got = errors[CORRELATION_ERRORS]
+        wanted = ("n", "rep", "element", "element_with")
+        if got.dims != wanted:
+            raise EngineFailure(
+                f"{ERROR_GROUP}'s {CORRELATION_ERRORS!r} has dims {got.dims}, the protocol wants {wanted}"
+            )
+        values = np.asarray(got.values, dtype=float)
+        if not (np.isfinite(values) & (values >= 0)).all():
+            raise EngineFailure(
+                f"{ERROR_GROUP}'s {CORRELATION_ERRORS!r} holds values that are negative, NaN or infinite"
+            )

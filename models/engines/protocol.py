@@ -24,8 +24,15 @@ import xarray as xr
 
 from models.families import Family
 
-# The group in which an approximation reports its fit's own error (see ``Engine``).
+# The group in which an approximation reports its fit's own error (see ``Engine``), and the
+# variable in it that holds the standard errors of its draws' correlations, if it reports them.
 ERROR_GROUP = "optimiser_error"
+CORRELATION_ERRORS = "correlation"
+
+
+def element_key(variable: str, index: tuple[int, ...]) -> str:
+    """Name one scalar component of a variable (beyond its ``n``, ``rep`` dims): ``mu``, ``theta[2]``."""
+    return f"{variable}[{','.join(map(str, index))}]" if index else variable
 
 
 class Engine(Protocol):
@@ -43,7 +50,10 @@ class Engine(Protocol):
     ``optimiser_error`` group (``ERROR_GROUP``): per free variable, dims ``("statistic",
     ...)`` with ``statistic = ["mean", "sd"]``, the standard errors of its draws' mean and sd
     that come from where the fit ended; the verdict against the optimum adds them to the
-    draws' own (``study.targets``).
+    draws' own (``study.targets``). A full-rank fit may add ``correlation``
+    (``CORRELATION_ERRORS``), dims ``("n", "rep", "element", "element_with")``, the elements
+    named by ``element_key``: the standard errors of its draws' correlation per pair of
+    components of one data set.
     """
 
     def __call__(
