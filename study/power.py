@@ -301,7 +301,7 @@ DEFECTS: dict[str, Defect] = {
                "finite differences with a bad step give)", "approx", (0.98, 0.99, 1.01, 1.02), "f (sd ratio)",
                lambda f: off_optimum("laplace", scale=f), null=1.0),
         Defect("fullrank_correlation_scaled", "full-rank ADVI's optimum with its correlations multiplied by "
-               "c, every marginal right", "fullrank", (0.5, 0.8, 0.9), "c (share of the correlations)",
+               "c, every marginal right", "fullrank", (0.8, 0.9, 0.95, 0.98), "c (share of the correlations)",
                lambda c: off_optimum("fullrank_advi", correlation=c), null=1.0),
         Defect("advi_stopped", "ADVI (Adam, iterates averaged) stopped at a share s of its steps", "advi",
                (0.1, 0.3), "s (share of steps)", _advi_stopped, null=1.0),

@@ -63,6 +63,15 @@ def test_thresholds_split_alpha_between_rows_and_pooled_tests():
     assert stats.norm.sf(t.z_crit_pooled) * 2 == pytest.approx(t.alpha_pooled)
 
 
+def test_correlation_tests_take_their_share_of_both_halves():
+    """A full-rank approximation against its optimum: 2 tests per row and group, 60 pair tests per data
+    set and 3 pooled, and the evidence test: together they spend alpha."""
+    t = checks.Thresholds(alpha=0.01, rows=120, groups=6, extra=1, row_tests=("mean", "sd"),
+                          pooled_tests=("mean", "sd"), pair_rows=60, pair_groups=3)  # fmt: skip
+    assert t.alpha_row * (2 * 120 + 60) == pytest.approx(0.005)
+    assert t.alpha_pooled * (2 * 6 + 3 + 1) == pytest.approx(0.005)
+
+
 def verdict_rows(**columns):
     base = dict(z_mean=0.0, z_sd=0.0, mode_error_sd=0.0, mode_tol_sd=0.5, ks_pvalue=0.5, r_hat=1.0,
                 r_hat_limit=1.01, ess_bulk=1000.0, divergences=0)  # fmt: skip

@@ -250,11 +250,12 @@ end 5% to 12% wide at N = 10 and twice the optimum's at N = 1000.
 # Full-rank ADVI is fitted one data set at a time (``Sampler.separately``): one full-rank
 # Normal over the batched model's 60 data sets has thousands of covariance parameters and
 # did not reach its optimum with PyMC's optimiser or with Adam (sds 3% to 72% wide,
-# docs/approximations.md). A data set's own q has at most a few dimensions, and the tuned
-# optimiser reaches it in fewer steps; each fit's compilation (about 10 s) costs more than
-# its steps.
-FULLRANK_STEPS = 10_000
-FULLRANK_AVERAGED = 6_000
+# docs/approximations.md). A data set's own q has at most a few dimensions, but its log sds
+# travel as slowly as mean-field's (from 0 to about -4 on poisson_gamma at N = 1000: the
+# mean's wander makes their gradient noisy): at 10,000 steps, the last 6,000 averaged, the
+# sds there ended 1.6 to 2.6 times the optimum's, so it runs as many steps as ``advi``.
+FULLRANK_STEPS = ADVI_STEPS
+FULLRANK_AVERAGED = ADVI_AVERAGED
 fullrank_advi = advi_engine("fullrank_advi", steps=FULLRANK_STEPS, averaged=FULLRANK_AVERAGED)
 
 
