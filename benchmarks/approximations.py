@@ -10,11 +10,12 @@ the scalar parameters. ``--verdicts`` also runs the engines judged against their
 ``--reps`` replications) and prints, per engine and family, the gap
 (the optimum's largest |mean gap| in exact sd and its sd ratios), the error (the engine's
 largest |mean - optimum mean| in optimum sd and its sd over the optimum's), the verdict,
-and the largest |z| of the mean and sd against the optimum.
+and the largest |z| of the mean, the sd and (full rank) the correlations against the optimum.
 
     .venv/bin/python benchmarks/approximations.py              # the gaps, seconds
-    .venv/bin/python benchmarks/approximations.py --verdicts   # and the engines, about 2 hours
+    .venv/bin/python benchmarks/approximations.py --verdicts   # and the engines, about 3 hours
     .venv/bin/python benchmarks/approximations.py --verdicts --engines advi  # about 5 minutes
+    .venv/bin/python benchmarks/approximations.py --verdicts --engines fullrank_advi --reps 4  # 15-40 min
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def verdicts(
                         "agree": result.agrees, "rows_agreeing": f"{int(rows['agree'].sum())}/{len(rows)}",
                         "max_z_mean": float(rows["z_mean"].abs().max()),
                         "max_z_sd": float(rows["z_sd"].abs().max()),
+                        "max_z_corr": float(rows["z_corr"].abs().max()) if "z_corr" in rows else float("nan"),
                         "first_reason": "" if result.agrees else
                         [*result.failures["reason"], *result.pooled_failures["reason"]][0]})  # fmt: skip
     return pd.DataFrame(out)
