@@ -67,13 +67,15 @@ def _agreement(result: StudyResult) -> str:
             f"probability 90% at every N. " + _promise(result)
         )
     if sampler.check == "target":
+        largest = [f"{rows[f'z_{s}'].abs().max():.2f} for the {s}" for s in ("mean", "sd")]
+        if "z_corr" in rows and rows["z_corr"].notna().any():  # a full-rank approximation's correlations
+            largest.append(f"{rows['z_corr'].abs().max():.2f} for the correlations")
         return (
             f"{sampler.name} (an approximation: {sampler.promise}): all {len(rows)} rows and "
             f"{len(result.pooled)} pooled tests agree with its exact optimum (largest |z| = "
-            f"{rows['z_mean'].abs().max():.2f} for the mean and {rows['z_sd'].abs().max():.2f} for the sd, "
-            f"limit {t.z_crit:.2f}). The optimum itself, the method's gap to the exact posterior: mean "
-            f"within {rows['gap_mean_sd'].abs().max():.3f} sd, sd ratio {rows['gap_sd_ratio'].min():.3f} to "
-            f"{rows['gap_sd_ratio'].max():.3f}. " + _promise(result)
+            f"{', '.join(largest[:-1])} and {largest[-1]}, limit {t.z_crit:.2f}). The optimum itself, the "
+            f"method's gap to the exact posterior: mean within {rows['gap_mean_sd'].abs().max():.3f} sd, sd "
+            f"ratio {rows['gap_sd_ratio'].min():.3f} to {rows['gap_sd_ratio'].max():.3f}. " + _promise(result)
         )
     if sampler.check == "close":
         return (

@@ -161,31 +161,38 @@ def pooled_table(results: Sequence[StudyResult]) -> Table | str:
 
     ``detects`` is the smallest error the test finds with 90% probability at its own
     false-alarm level: a mean shift in exact sd, or a relative sd error. An approximation
-    judged against its optimum has no PIT test ("-"): its errors are against the optimum.
+    judged against its optimum has no PIT test ("-"): its errors are against the optimum; a
+    full-rank one has a line per pair of parameters (``a ~ b``) with its correlation's z.
     """
     frames = [r.pooled for r in results if len(r.pooled)]
     if not frames:
         return "(no engine judged by the samplers' tests)"
+    pooled = pd.concat(frames)
+    correlated = bool((pooled["test"] == "corr").any())
     lines = []
-    for (sampler, param, n), g in pd.concat(frames).groupby(["sampler", "param", "n"], sort=False):
+    for (sampler, param, n), g in pooled.groupby(["sampler", "param", "n"], sort=False):
         t = g.set_index("test")
-        lines.append(
-            [
-                sampler,
-                param,
-                n,
-                int(t.at["mean", "reps"]),
-                float(t.at["mean", "statistic"]),
-                f"{t.at['mean', 'detectable']:.3g} sd",
-                float(t.at["sd", "statistic"]),
-                f"{100 * t.at['sd', 'detectable']:.2g}%",
-                float(t.at["pit", "pvalue"]) if "pit" in t.index else "-",
-                int(t.at["pit", "values"]) if "pit" in t.index else "-",
-                "yes" if g["agree"].all() else "NO",
-            ]
-        )
+
+        def cell(test: str, column: str, form=float, t=t):
+            return form(t.at[test, column]) if test in t.index else "-"
+
+        line = [
+            sampler,
+            param,
+            n,
+            int(g["reps"].iloc[0]),
+            cell("mean", "statistic"),
+            cell("mean", "detectable", lambda v: f"{v:.3g} sd"),
+            cell("sd", "statistic"),
+            cell("sd", "detectable", lambda v: f"{100 * v:.2g}%"),
+            cell("pit", "pvalue"),
+            cell("pit", "values", int),
+        ]
+        if correlated:  # a full-rank approximation's pooled correlation test, pair by pair
+            line.append(cell("corr", "statistic"))
+        lines.append([*line, "yes" if g["agree"].all() else "NO"])
     headers = ["engine", "param", "N", "reps", "mean z", "detects", "sd z", "detects", "PIT KS p",
-               "PIT values", "agree"]  # fmt: skip
+               "PIT values", *(["corr z"] if correlated else []), "agree"]  # fmt: skip
     return table(headers, lines)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
+from report import tables
 from report.interpret import _agreement
 from study import power
 from study.run import StudyConfig, run_study
@@ -133,6 +134,10 @@ def test_full_rank_correlations_are_tested_and_a_q_that_lost_them_is_caught():
     assert null.agrees, null.failures["reason"].tolist() + null.pooled_failures["reason"].tolist()
     assert null.thresholds.pair_rows == 10 and null.thresholds.pair_groups == 2
     assert (null.pooled["test"] == "corr").sum() == 2 and null.rows["z_corr"].notna().sum() == 10
+    # the terminal's pooled table has a line per pair with its z, the reading names the correlations
+    text = str(tables.pooled_table([null]))
+    assert "corr z" in text and "mu[0] ~ mu[1]" in text
+    assert "for the correlations" in _agreement(null)
     assert not lost.agrees
     reasons = [*lost.failures["reason"], *lost.pooled_failures["reason"]]
     assert all("correlation" in r and "mean off" not in r and "sd off" not in r for r in reasons), reasons
