@@ -54,7 +54,7 @@ def fit(
         raise ValueError(f"engine {sampler.name!r} draws from the closed forms: it cannot fit separately")
     by_n: dict[int, list[xr.Dataset]] = {}
     errors: dict[int, list[xr.Dataset]] = {}
-    evidences, elbos, seconds = [], [], 0.0
+    evidences, seconds = [], 0.0
     for n, x in datasets.items():
         for rep in range(len(x)):
             model = for_sampling(family.build_model({n: x[rep : rep + 1]}, settings))
@@ -66,12 +66,12 @@ def fit(
                 errors.setdefault(n, []).append(idata[ERROR_GROUP].to_dataset().assign_coords(rep=[rep]))
             seconds += float(posterior.attrs.get("sampling_time", np.nan))
             evidences.append(chain_log_evidences(idata))
-            elbos.append(posterior.attrs.get("elbo"))
+    fitted = [fit.attrs for fits in by_n.values() for fit in fits]
     posterior = xr.concat([xr.concat(fits, dim="rep") for fits in by_n.values()], dim="n")
     posterior.attrs.update(compile_time=np.nan, sampling_time=seconds, wall_time=seconds)
-    if all(e is not None for e in elbos):  # the data sets are independent: their ELBOs add
-        mcse = [fit.attrs["elbo_mcse"] for fits in by_n.values() for fit in fits]
-        posterior.attrs.update(elbo=float(np.sum(elbos)), elbo_mcse=float(np.sqrt(np.sum(np.square(mcse)))))
+    if all("elbo" in attrs for attrs in fitted):  # the data sets are independent: their ELBOs add
+        mcse = np.sqrt(sum(a["elbo_mcse"] ** 2 for a in fitted))
+        posterior.attrs.update(elbo=float(sum(a["elbo"] for a in fitted)), elbo_mcse=float(mcse))
     groups = {"posterior": posterior}
     if errors:
         groups[ERROR_GROUP] = xr.concat([xr.concat(fits, dim="rep") for fits in errors.values()], dim="n")

@@ -164,6 +164,10 @@ def off_optimum(target: str, *, shift: float = 0.0, scale: float = 1.0, correlat
     return engine
 
 
+# The defect kinds drawn off an approximation's exact optimum, and that optimum (its engine's target).
+OFF_OPTIMUM = {"approx": "laplace", "fullrank": "fullrank_advi"}
+
+
 def judged_as(target: str, name: str, description: str, run: Callable[..., xr.DataTree]) -> Sampler:
     """Wrap an approximation engine (given the problem) to be judged against ``target``'s exact optimum."""
     return Sampler(name, description, False, "distribution", None, (), run, needs_problem=True,
@@ -392,7 +396,7 @@ def run_power_study(
         base = replace(family_configs[0], sampler="exact", studies_in_run=1)
         settings = base.settings
         plan = [(NO_DEFECT, "exact", 0.0, seeds, None), (NO_DEFECT, "nuts", 0.0, model_seeds, None)]
-        for kind in ("approx", "fullrank"):
+        for kind in OFF_OPTIMUM:
             if any(d.kind == kind for d in defects):
                 plan.append((NO_DEFECT, kind, 0.0, seeds, None))
         if any(d.kind == "advi" for d in defects):
@@ -402,9 +406,9 @@ def run_power_study(
                 n_seeds = model_seeds if d.kind in ("engine", "advi") else seeds
                 plan += [(d.name, d.kind, size, n_seeds, d) for size in d.sizes]
         for name, kind, size, n_seeds, defect in plan:
-            if kind in ("approx", "fullrank"):
+            if kind in OFF_OPTIMUM:
                 # judged as the Laplace (or full-rank ADVI) engine is: against its exact optimum
-                target = "laplace" if kind == "approx" else "fullrank_advi"
+                target = OFF_OPTIMUM[kind]
                 run = defect.engine(size) if defect else off_optimum(target)
                 label = f"{name}({size:g})" if defect else f"{target}_optimum"
                 what = defect.description if defect else "the optimum's own draws"

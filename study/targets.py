@@ -135,21 +135,12 @@ def judge_correlations(rows: pd.DataFrame, pairs: pd.DataFrame, thresholds: chec
 
 def pooled_correlations(pairs: pd.DataFrame, sampler: str, thresholds: checks.Thresholds) -> pd.DataFrame:
     """Return one row per (pair, N): the correlations' errors summed over the data sets (pooled layout)."""
-    out = []
-    z_crit, a = thresholds.z_crit_pooled, thresholds.alpha_pooled
-    reach = z_crit + stats.norm.isf(1 - checks.POWER)
-    for (first, second, n), g in pairs.groupby(["param", "partner", "n"], sort=False):
-        se = g["se_corr"].to_numpy()
-        z = float(np.sum(g["corr"] - g["corr_target"]) / np.sqrt(np.sum(se**2)))
-        p = float(2 * stats.norm.sf(abs(z)))
-        out.append({
-            "model": g["model"].iloc[0], "sampler": sampler, "n": n, "param": f"{first} ~ {second}",
-            "test": "corr", "statistic": z, "pvalue": p, "alpha": a, "agree": bool(p >= a), "reps": len(g),
-            "values": len(g), "detectable": float(reach * np.sqrt(np.sum(se**2)) / len(g)),
-            "reason": "" if p >= a else f"pooled correlation off its optimum by {z:+.2f} se "
-            f"(limit {z_crit:.2f})",
-        })  # fmt: skip
-    return pd.DataFrame(out)
+    return pd.DataFrame([
+        _pooled({"model": g["model"].iloc[0], "sampler": sampler, "n": n, "param": f"{first} ~ {second}"},
+                "corr", "correlation", (g["corr"] - g["corr_target"]).to_numpy(), g["se_corr"].to_numpy(),
+                thresholds)
+        for (first, second, n), g in pairs.groupby(["param", "partner", "n"], sort=False)
+    ])  # fmt: skip
 
 
 def judge_rows(rows: pd.DataFrame, thresholds: checks.Thresholds) -> tuple[np.ndarray, list[str]]:
@@ -162,12 +153,9 @@ def judge_rows(rows: pd.DataFrame, thresholds: checks.Thresholds) -> tuple[np.nd
     """
     z_crit = thresholds.z_crit
     reasons = []
-    sd = rows["post_sd_target"].to_numpy(dtype=float)
-    none = pd.Series(0.0, index=rows.index)
-    fit = {s: rows.get(f"se_fit_{s}", none).fillna(0).to_numpy(dtype=float) / sd for s in ("mean", "sd")}
-    for k, r in enumerate(rows.itertuples()):
+    worst_fit = np.maximum(*fit_errors(rows)) / rows["post_sd_target"].to_numpy(dtype=float)
+    for worst, r in zip(worst_fit, rows.itertuples(), strict=True):
         why = []
-        worst = max(fit["mean"][k], fit["sd"][k])
         if worst > FIT_ERROR_FLOOR:
             why.append(f"fit not settled: its own error {worst:.3f} optimum sd (floor {FIT_ERROR_FLOOR})")
         if not abs(r.z_mean) <= z_crit:
@@ -207,9 +195,14 @@ def standard_errors(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     sd, kurtosis = (rows[c].to_numpy(dtype=float) for c in ("post_sd_target", "kurtosis_target"))
     se_mean = sd / np.sqrt(rows["ess_mean"].to_numpy(dtype=float))
     se_sd = sd * np.sqrt((kurtosis + 2) / rows["ess_sd"].to_numpy(dtype=float)) / 2
-    fit_mean, fit_sd = (rows.get(c, pd.Series(0.0, index=rows.index)).fillna(0).to_numpy(dtype=float)
-                        for c in ("se_fit_mean", "se_fit_sd"))  # fmt: skip
+    fit_mean, fit_sd = fit_errors(rows)
     return np.hypot(se_mean, fit_mean), np.hypot(se_sd, fit_sd)
+
+
+def fit_errors(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the fit's own standard errors of the draws' mean and sd per row (0 where none reported)."""
+    none = pd.Series(0.0, index=rows.index)
+    return tuple(rows.get(f"se_fit_{s}", none).fillna(0).to_numpy(dtype=float) for s in ("mean", "sd"))
 
 
 def pooled_tests(rows: pd.DataFrame, thresholds: checks.Thresholds) -> pd.DataFrame:
@@ -218,25 +211,29 @@ def pooled_tests(rows: pd.DataFrame, thresholds: checks.Thresholds) -> pd.DataFr
     The layout is the samplers' (``checks.pooled_tests``).
     """
     out = []
-    z_crit, a = thresholds.z_crit_pooled, thresholds.alpha_pooled
-    reach = z_crit + stats.norm.isf(1 - checks.POWER)
     for (param, n), g in rows.groupby(["param", "n"], sort=False):
         sd = g["post_sd_target"].to_numpy()
         errors = {
             "mean": ((g["post_mean"] - g["post_mean_target"]).to_numpy() / sd, g["se_mean"].to_numpy() / sd),
             "sd": (g["post_sd"].to_numpy() / sd - 1, g["se_sd"].to_numpy() / sd),
         }
-        for test, (err, se) in errors.items():
-            z = float(np.sum(err) / np.sqrt(np.sum(se**2)))
-            p = float(2 * stats.norm.sf(abs(z)))
-            out.append({
-                "model": g["model"].iloc[0], "sampler": g["sampler"].iloc[0], "n": n, "param": param,
-                "test": test, "statistic": z, "pvalue": p, "alpha": a, "agree": bool(p >= a), "reps": len(g),
-                "values": len(g), "detectable": float(reach * np.sqrt(np.sum(se**2)) / len(g)),
-                "reason": "" if p >= a else f"pooled {test} off its optimum by {z:+.2f} se "
-                f"(limit {z_crit:.2f})",
-            })  # fmt: skip
+        where = {"model": g["model"].iloc[0], "sampler": g["sampler"].iloc[0], "n": n, "param": param}
+        out += [_pooled(where, test, test, err, se, thresholds) for test, (err, se) in errors.items()]
     return pd.DataFrame(out)
+
+
+def _pooled(
+    where: dict, test: str, what: str, err: np.ndarray, se: np.ndarray, thresholds: checks.Thresholds
+) -> dict[str, object]:
+    """One pooled test's row: the errors ``err`` summed over the data sets, in units of their ``se``."""
+    z_crit, a = thresholds.z_crit_pooled, thresholds.alpha_pooled
+    z = float(np.sum(err) / np.sqrt(np.sum(se**2)))
+    p = float(2 * stats.norm.sf(abs(z)))
+    detectable = (z_crit + stats.norm.isf(1 - checks.POWER)) * np.sqrt(np.sum(se**2)) / len(err)
+    reason = "" if p >= a else f"pooled {what} off its optimum by {z:+.2f} se (limit {z_crit:.2f})"
+    return {**where, "test": test, "statistic": z, "pvalue": p, "alpha": a, "agree": bool(p >= a),
+            "reps": len(err), "values": len(err), "detectable": float(detectable),
+            "reason": reason}  # fmt: skip
 
 
 def attach(rows: pd.DataFrame, targets: Mapping[tuple[str, int], Mapping[str, np.ndarray]]) -> None:

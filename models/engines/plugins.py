@@ -310,9 +310,7 @@ def _check_fit_errors(errors: xr.Dataset, model: pm.Model) -> None:
                 f"{ERROR_GROUP} of {name!r} has dims {got.dims}, the protocol wants {dims} "
                 "with statistic = ['mean', 'sd']"
             )
-        values = np.asarray(got.values, dtype=float)
-        if not (np.isfinite(values) & (values >= 0)).all():
-            raise EngineFailure(f"{ERROR_GROUP} of {name!r} holds values that are negative, NaN or infinite")
+        _standard_errors_only(got, f"{ERROR_GROUP} of {name!r}")
     if CORRELATION_ERRORS in errors.data_vars:
         got = errors[CORRELATION_ERRORS]
         wanted = ("n", "rep", "element", "element_with")
@@ -320,8 +318,11 @@ def _check_fit_errors(errors: xr.Dataset, model: pm.Model) -> None:
             raise EngineFailure(
                 f"{ERROR_GROUP}'s {CORRELATION_ERRORS!r} has dims {got.dims}, the protocol wants {wanted}"
             )
-        values = np.asarray(got.values, dtype=float)
-        if not (np.isfinite(values) & (values >= 0)).all():
-            raise EngineFailure(
-                f"{ERROR_GROUP}'s {CORRELATION_ERRORS!r} holds values that are negative, NaN or infinite"
-            )
+        _standard_errors_only(got, f"{ERROR_GROUP}'s {CORRELATION_ERRORS!r}")
+
+
+def _standard_errors_only(values: xr.DataArray, what: str) -> None:
+    """Raise EngineFailure unless every value is a standard error: finite and >= 0."""
+    values = np.asarray(values.values, dtype=float)
+    if not (np.isfinite(values) & (values >= 0)).all():
+        raise EngineFailure(f"{what} holds values that are negative, NaN or infinite")
