@@ -25,14 +25,30 @@ def pytest_collection_modifyitems(config, items):
     """Refuse a suite whose statistical assertions exceed the budget's count (tests/budget.py)."""
     total = sum(statistical_assertions(item) for item in items)
     config.stash[_TOTAL] = total
+    worker = hasattr(config, "workeroutput")  # a pytest-xdist worker: the controller reads its count
+    if worker:
+        config.workeroutput["statistical_assertions"] = total
     if total > budget.ASSERTIONS:
-        raise pytest.UsageError(
-            f"the collected tests make {total} statistical assertions, more than the budget's "
-            f"{budget.ASSERTIONS} (tests/budget.py): raise ASSERTIONS, which lowers every test's alpha"
-        )
+        if not worker:
+            raise pytest.UsageError(_over_budget(total))
+        config.stash[_OVER] = _over_budget(total)  # an error raised here would lose its message
+
+
+def _over_budget(total: int) -> str:
+    return (
+        f"the collected tests make {total} statistical assertions, more than the budget's "
+        f"{budget.ASSERTIONS} (tests/budget.py): raise ASSERTIONS, which lowers every test's alpha"
+    )
+
+
+def pytest_runtest_setup(item):
+    """Under pytest-xdist, a suite over the budget fails every test with the reason."""
+    if _OVER in item.config.stash:
+        pytest.fail(item.config.stash[_OVER], pytrace=False)
 
 
 _TOTAL = pytest.StashKey[int]()
+_OVER = pytest.StashKey[str]()
 
 
 def pytest_report_header(config):
@@ -42,6 +58,13 @@ def pytest_report_header(config):
         f"false-failure budget {budget.BUDGET:g} over at most {budget.ASSERTIONS} statistical assertions "
         f"(alpha {budget.ALPHA:.1g} each){offset}"
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist the workers collect: keep the count one of them reports."""
+    count = getattr(node, "workeroutput", {}).get("statistical_assertions", 0)
+    node.config.stash[_TOTAL] = max(node.config.stash.get(_TOTAL, 0), count)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
