@@ -19,6 +19,7 @@ import xarray as xr
 from arviz_base import from_dict
 from pymc.pytensorf import compile as pm_compile
 from pymc.pytensorf import find_rng_nodes, reseed_rngs
+from pymc.variational import Approximation
 
 from models.engines.protocol import (
     CORRELATION_ERRORS,
@@ -159,6 +160,38 @@ def _correlation_errors(model: pm.Model, names: list[str], series: list[np.ndarr
     return errors.assign_coords(element=keys, element_with=keys)
 
 
+def fit_averaged(
+    model: pm.Model,
+    method: str,
+    *,
+    seed: int,
+    draws: int,
+    progress: bool = False,
+    steps: int = ADVI_STEPS,
+    averaged: int = ADVI_AVERAGED,
+    learning_rate: float = ADVI_LEARNING_RATE,
+    mc_samples: int = ADVI_MC_SAMPLES,
+    slow: float = ADVI_SLOW,
+) -> tuple[Approximation, xr.Dataset]:
+    """Fit ``method`` by Adam with iterates averaged; return the fitted approximation and its own errors.
+
+    The approximation holds the averaged parameters; the errors are ``endpoint_errors``'
+    for ``draws`` draws (with correlations for full rank). The tuned engines' fit, shared
+    with ``benchmarks/fit_spread.py``, which checks those errors against refits.
+    """
+    rate = pytensor.shared(float(learning_rate))
+    average = IterateAverage(steps, averaged, max(1, SNAPSHOT_EVERY * averaged // ADVI_AVERAGED),
+                             rate=rate, slow=slow)  # fmt: skip
+    with quiet_pymc():
+        approx = pm.fit(n=steps, method=method, model=model, random_seed=seed,
+                        obj_optimizer=pm.adam(learning_rate=rate), obj_n_mc=mc_samples,
+                        progressbar=progress, callbacks=[average])  # fmt: skip
+    full_rank = method == "fullrank_advi"
+    errors = endpoint_errors(approx, average.snapshots, draws, seed=seed + 3, correlations=full_rank)
+    average.set_average(approx)
+    return approx, errors
+
+
 def advi_engine(
     method: str,
     *,
@@ -177,16 +210,10 @@ def advi_engine(
 
     def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
-        rate = pytensor.shared(float(learning_rate))
-        average = IterateAverage(steps, averaged, max(1, SNAPSHOT_EVERY * averaged // ADVI_AVERAGED),
-                                 rate=rate, slow=slow)  # fmt: skip
-        with quiet_pymc():
-            approx = pm.fit(n=steps, method=method, model=model, random_seed=b.seed,
-                            obj_optimizer=pm.adam(learning_rate=rate), obj_n_mc=mc_samples,
-                            progressbar=b.progress, callbacks=[average])  # fmt: skip
-        errors = endpoint_errors(approx, average.snapshots, b.chains * b.draws, seed=b.seed + 3,
-                                 correlations=method == "fullrank_advi")  # fmt: skip
-        average.set_average(approx)
+        approx, errors = fit_averaged(
+            model, method, seed=b.seed, draws=b.chains * b.draws, progress=b.progress, steps=steps,
+            averaged=averaged, learning_rate=learning_rate, mc_samples=mc_samples, slow=slow,
+        )  # fmt: skip
         idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
         idata = stamp(as_chains(idata, b.chains, b.draws), float("nan"), time.perf_counter() - start)
         idata["posterior"].attrs.update(elbo_estimate(approx, seed=b.seed + 2))

@@ -1,0 +1,91 @@
+r"""Does a tuned ADVI report its own error honestly? One data set refitted with many seeds.
+
+The verdict adds the error a stochastic fit reports of itself (``endpoint_errors``: the
+MCSE of the averaged iterates) to its draws'. That is honest if refits of one data set with
+different seeds spread by about what each reports, and centre on the optimum. This fits one
+data set ``--seeds`` times with the registry's fit (``fit_averaged``), takes each fitted
+``q``'s exact constrained mean and sd by the optimum's own quadrature
+(``analytic.optimum.constrained_moments``; no draws, so no draw noise), and prints per
+parameter: the spread of the fits over seeds against the median error they report, and
+their mean's offset from the optimum in reported errors and in relative terms.
+
+The data set is the default study's (``--study-seed``, ``--n``, ``--rep``: the one a
+calibration run with that seed fitted there), so a false alarm's fit can be looked at.
+
+    .venv/bin/python benchmarks/fit_spread.py --model multivariate_normal_known_cov --n 10
+    .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 1000 --seeds 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analytic.optimum import TARGETS, GaussianTarget, constrained_moments  # noqa: E402
+from models.batched import for_sampling  # noqa: E402
+from models.engines.approximations import fit_averaged  # noqa: E402
+from models.families import FAMILIES  # noqa: E402
+from study import seeds  # noqa: E402
+from study.run import simulate_datasets  # noqa: E402
+
+
+def flat(moments: dict, k: int) -> np.ndarray:
+    """Return the ``k``-th moment (0 mean, 1 sd) of every constrained parameter, flattened in name order."""
+    return np.concatenate([np.ravel(moments[name][k]) for name in sorted(moments)])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--engine", default="fullrank_advi", choices=["fullrank_advi", "advi"])
+    p.add_argument("--model", default="multivariate_normal_known_cov", choices=sorted(FAMILIES))
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--rep", type=int, default=0)
+    p.add_argument("--study-seed", type=int, default=500_000)
+    p.add_argument("--seeds", type=int, default=16, help="refits, fit seeds 0, 1, ...")
+    p.add_argument("--draws", type=int, default=4000, help="draws the reported errors are for")
+    args = p.parse_args()
+
+    family = FAMILIES[args.model]
+    settings = family.settings()
+    # a study's data set depends on its seed, N and rep alone (study.seeds.data_rng)
+    data = simulate_datasets(family, settings, (args.n,), args.rep + 1, args.study_seed)[args.n][args.rep :]
+    model = for_sampling(family.build_model({args.n: data}, settings))
+    post = family.unconstrained_posterior(data[0], settings)
+    optimum = constrained_moments(post, TARGETS[args.engine](post))
+    names = [v.name for v in model.free_RVs]
+    fits, reported = {0: [], 1: []}, {0: [], 1: []}
+    start = time.perf_counter()
+    for fit_seed in range(args.seeds):
+        seed = seeds.integer(fit_seed, "separately", args.n, 0)
+        approx, errors = fit_averaged(model, args.engine, seed=seed, draws=args.draws)
+        cov = approx.cov.eval() if args.engine == "fullrank_advi" else np.diag(approx.std.eval() ** 2)
+        q = constrained_moments(post, GaussianTarget(approx.mean.eval(), cov))
+        for k, statistic in ((0, "mean"), (1, "sd")):
+            fits[k].append(flat(q, k))
+            reported[k].append(
+                np.concatenate([errors[v].sel(statistic=statistic).values.ravel() for v in sorted(names)])
+            )
+        print(f"  fit {fit_seed + 1}/{args.seeds} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    labels = [f"{name}[{i}]" for name in sorted(optimum) for i in range(np.size(optimum[name][0]))]
+    print(f"{args.engine} on {args.model}, N = {args.n}, data set {args.rep} of study seed "
+          f"{args.study_seed}; {args.seeds} fits, their q's moments by quadrature:")  # fmt: skip
+    sd = flat(optimum, 1)
+    for k, statistic in ((0, "mean"), (1, "sd")):
+        values, errs = np.array(fits[k]), np.array(reported[k])
+        spread, median = values.std(axis=0, ddof=1), np.median(errs, axis=0)
+        offset = values.mean(axis=0) - flat(optimum, k)
+        for j, label in enumerate(labels):
+            print(f"  {statistic:4s} {label:10s} spread / reported error {spread[j] / median[j]:5.2f}   "
+                  f"mean offset {offset[j] / sd[j]:+.4%} of the optimum sd "
+                  f"({offset[j] / median[j]:+5.2f} reported errors, "
+                  f"{offset[j] / (spread[j] / np.sqrt(args.seeds)):+5.2f} se over the fits)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
