@@ -13,7 +13,8 @@ The data set is the default study's (``--study-seed``, ``--n``, ``--rep``: the o
 calibration run with that seed fitted there), so a false alarm's fit can be looked at.
 
     .venv/bin/python benchmarks/fit_spread.py --model multivariate_normal_known_cov --n 10
-    .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 1000 --seeds 12
+    .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 100 --seeds 12
+    .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 100 --seeds 12 --slow 0.1
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytic.optimum import TARGETS, GaussianTarget, constrained_moments  # noqa: E402
 from models.batched import for_sampling  # noqa: E402
-from models.engines.approximations import fit_averaged  # noqa: E402
+from models.engines.approximations import ADVI_SLOW, fit_averaged  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
 from study import seeds  # noqa: E402
 from study.run import simulate_datasets  # noqa: E402
@@ -49,6 +50,7 @@ def main() -> None:
     p.add_argument("--study-seed", type=int, default=500_000)
     p.add_argument("--seeds", type=int, default=16, help="refits, fit seeds 0, 1, ...")
     p.add_argument("--draws", type=int, default=4000, help="draws the reported errors are for")
+    p.add_argument("--slow", type=float, default=ADVI_SLOW, help="the learning rate's cut, half-way")
     args = p.parse_args()
 
     family = FAMILIES[args.model]
@@ -63,7 +65,7 @@ def main() -> None:
     start = time.perf_counter()
     for fit_seed in range(args.seeds):
         seed = seeds.integer(fit_seed, "separately", args.n, 0)
-        approx, errors = fit_averaged(model, args.engine, seed=seed, draws=args.draws)
+        approx, errors = fit_averaged(model, args.engine, seed=seed, draws=args.draws, slow=args.slow)
         cov = approx.cov.eval() if args.engine == "fullrank_advi" else np.diag(approx.std.eval() ** 2)
         q = constrained_moments(post, GaussianTarget(approx.mean.eval(), cov))
         for k, statistic in ((0, "mean"), (1, "sd")):
@@ -73,8 +75,8 @@ def main() -> None:
             )
         print(f"  fit {fit_seed + 1}/{args.seeds} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     labels = [f"{name}[{i}]" for name in sorted(optimum) for i in range(np.size(optimum[name][0]))]
-    print(f"{args.engine} on {args.model}, N = {args.n}, data set {args.rep} of study seed "
-          f"{args.study_seed}; {args.seeds} fits, their q's moments by quadrature:")  # fmt: skip
+    print(f"{args.engine} (rate cut {args.slow}) on {args.model}, N = {args.n}, data set {args.rep} of study "
+          f"seed {args.study_seed}; {args.seeds} fits, their q's moments by quadrature:")  # fmt: skip
     sd = flat(optimum, 1)
     for k, statistic in ((0, "mean"), (1, "sd")):
         values, errs = np.array(fits[k]), np.array(reported[k])
