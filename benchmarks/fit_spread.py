@@ -15,6 +15,8 @@ calibration run with that seed fitted there), so a false alarm's fit can be look
     .venv/bin/python benchmarks/fit_spread.py --model multivariate_normal_known_cov --n 10
     .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 100 --seeds 12
     .venv/bin/python benchmarks/fit_spread.py --model categorical_dirichlet --n 100 --seeds 12 --slow 0.1
+    .venv/bin/python benchmarks/fit_spread.py --study-seed 500003 --n 10 --rep 1 --seeds 1 \
+        --study-fit --redraws 400      # a false alarm's fit and draws, as the study made them
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=16, help="refits, fit seeds 0, 1, ...")
     p.add_argument("--draws", type=int, default=4000, help="draws the reported errors are for")
     p.add_argument("--slow", type=float, default=ADVI_SLOW, help="the learning rate's cut, half-way")
+    p.add_argument("--study-fit", action="store_true", help="the first fit with the study's own seed")
+    p.add_argument("--redraws", type=int, default=0, help="fresh draw sets from the first fit's q")
     args = p.parse_args()
 
     family = FAMILIES[args.model]
@@ -63,11 +67,16 @@ def main() -> None:
     names = [v.name for v in model.free_RVs]
     fits, reported = {0: [], 1: []}, {0: [], 1: []}
     start = time.perf_counter()
+    study_seed = seeds.sampler_seed(args.study_seed, args.model, args.engine)
     for fit_seed in range(args.seeds):
-        seed = seeds.integer(fit_seed, "separately", args.n, 0)
+        as_study = args.study_fit and fit_seed == 0  # the seed study.fitting gives this data set
+        seed = seeds.integer(study_seed, "separately", args.n, args.rep) if as_study else (
+            seeds.integer(fit_seed, "separately", args.n, 0))  # fmt: skip
         approx, errors = fit_averaged(model, args.engine, seed=seed, draws=args.draws, slow=args.slow)
         cov = approx.cov.eval() if args.engine == "fullrank_advi" else np.diag(approx.std.eval() ** 2)
         q = constrained_moments(post, GaussianTarget(approx.mean.eval(), cov))
+        if fit_seed == 0 and args.redraws:
+            redraws(approx, q, names, seed, args.draws, args.redraws)
         for k, statistic in ((0, "mean"), (1, "sd")):
             fits[k].append(flat(q, k))
             reported[k].append(
@@ -80,13 +89,42 @@ def main() -> None:
     sd = flat(optimum, 1)
     for k, statistic in ((0, "mean"), (1, "sd")):
         values, errs = np.array(fits[k]), np.array(reported[k])
-        spread, median = values.std(axis=0, ddof=1), np.median(errs, axis=0)
+        spread = values.std(axis=0, ddof=1) if args.seeds > 1 else np.full(len(labels), np.nan)
+        median = np.median(errs, axis=0)
         offset = values.mean(axis=0) - flat(optimum, k)
         for j, label in enumerate(labels):
             print(f"  {statistic:4s} {label:10s} spread / reported error {spread[j] / median[j]:5.2f}   "
                   f"mean offset {offset[j] / sd[j]:+.4%} of the optimum sd "
                   f"({offset[j] / median[j]:+5.2f} reported errors, "
                   f"{offset[j] / (spread[j] / np.sqrt(args.seeds)):+5.2f} se over the fits)")  # fmt: skip
+
+
+def redraws(approx, q: dict, names: list[str], seed: int, draws: int, sets: int) -> None:
+    """Print the z of the draws the engine returns (its seed + 1) against ``q``, then of ``sets`` fresh sets.
+
+    The z of a set's mean is against ``q``'s sd over ``sqrt(draws)``, of its sd against the
+    sd's standard error with ``q``'s own excess kurtosis: what the verdict uses, here with
+    ``q`` in place of the optimum.
+    """
+    mean, sd, kurtosis = (flat(q, k) for k in range(3))
+    se = {"mean": sd / np.sqrt(draws), "sd": sd * np.sqrt((kurtosis + 2) / draws) / 2}
+
+    def z(draw_seed: int) -> dict[str, np.ndarray]:
+        posterior = approx.sample(draws=draws, random_seed=draw_seed)["posterior"]
+        values = np.concatenate([posterior[v].values.reshape(draws, -1) for v in sorted(names)], axis=1)
+        return {
+            "mean": (values.mean(axis=0) - mean) / se["mean"],
+            "sd": (values.std(axis=0, ddof=1) - sd) / se["sd"],
+        }
+
+    engine = z(seed + 1)
+    fresh = [z(seed + 1 + 7919 * (k + 1)) for k in range(sets)]
+    for statistic in ("mean", "sd"):
+        spread = np.array([f[statistic] for f in fresh]).std(axis=0)
+        print(
+            f"  the engine's draws against q: z of the {statistic} {np.round(engine[statistic], 2)}; "
+            f"over {sets} fresh sets, z sd {np.round(spread, 3)}"
+        )
 
 
 if __name__ == "__main__":
