@@ -192,29 +192,24 @@ def fit_averaged(
     return approx, errors
 
 
-def advi_engine(
-    method: str,
-    *,
-    steps: int = ADVI_STEPS,
-    averaged: int = ADVI_AVERAGED,
-    learning_rate: float = ADVI_LEARNING_RATE,
-    mc_samples: int = ADVI_MC_SAMPLES,
-    slow: float = ADVI_SLOW,
-    name: str | None = None,
-) -> Callable:
+def advi_engine(method: str, *, name: str | None = None, **settings: float) -> Callable:
     """Make the tuned ADVI engine: ``method`` (``"advi"``, ``"fullrank_advi"``) by Adam, iterates averaged.
 
-    The power study's ADVI defects are this engine with fewer ``steps`` (and ``averaged``)
-    or a larger ``learning_rate``.
+    ``settings`` are ``fit_averaged``'s (``steps``, ``averaged``, ``learning_rate``,
+    ``mc_samples``, ``slow``), its defaults where not given. The power study's ADVI defects
+    are this engine with fewer ``steps`` (and ``averaged``) or a larger ``learning_rate``.
     """
+    defaults = {k: p.default for k, p in inspect.signature(fit_averaged).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and k not in ("seed", "draws", "progress")}  # fmt: skip
+    if unknown := set(settings) - set(defaults):
+        raise TypeError(f"advi_engine: unknown settings {sorted(unknown)}; known: {sorted(defaults)}")
+    s = defaults | settings
 
     def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
-        approx, errors = fit_averaged(
-            model, method, seed=b.seed, draws=b.chains * b.draws, progress=b.progress, steps=steps,
-            averaged=averaged, learning_rate=learning_rate, mc_samples=mc_samples, slow=slow,
-        )  # fmt: skip
-        idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
+        draws = b.chains * b.draws
+        approx, errors = fit_averaged(model, method, seed=b.seed, draws=draws, progress=b.progress, **s)
+        idata = approx.sample(draws=draws, random_seed=b.seed + 1)
         idata = stamp(as_chains(idata, b.chains, b.draws), float("nan"), time.perf_counter() - start)
         idata["posterior"].attrs.update(elbo_estimate(approx, seed=b.seed + 2))
         idata[ERROR_GROUP] = xr.DataTree(errors)
@@ -222,9 +217,9 @@ def advi_engine(
 
     run.__name__ = run.__qualname__ = name or method
     run.__doc__ = (
-        f"{method}: pm.fit with Adam ({mc_samples} draws per step, learning rate {learning_rate}, times "
-        f"{slow} from step {(steps - averaged) // 2}) for {steps} steps, the "
-        f"parameters averaged over the last {averaged}, then ``chains * draws`` iid draws from "
+        f"{method}: pm.fit with Adam ({s['mc_samples']} draws per step, learning rate {s['learning_rate']}, "
+        f"times {s['slow']} from step {(s['steps'] - s['averaged']) // 2}) for {s['steps']} steps, the "
+        f"parameters averaged over the last {s['averaged']}, then ``chains * draws`` iid draws from "
         f"that fit and, in the ``{ERROR_GROUP}`` group, their end point's standard errors "
         "(``endpoint_errors``); ``tune`` is unused and compilation is inside ``sampling_time``."
     )
