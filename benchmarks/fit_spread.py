@@ -73,8 +73,7 @@ def main() -> None:
         seed = seeds.integer(study_seed, "separately", args.n, args.rep) if as_study else (
             seeds.integer(fit_seed, "separately", args.n, 0))  # fmt: skip
         approx, errors = fit_averaged(model, args.engine, seed=seed, draws=args.draws, slow=args.slow)
-        cov = approx.cov.eval() if args.engine == "fullrank_advi" else np.diag(approx.std.eval() ** 2)
-        q = constrained_moments(post, GaussianTarget(approx.mean.eval(), cov))
+        q = constrained_moments(post, GaussianTarget(approx.mean.eval(), approx.cov.eval()))
         if fit_seed == 0 and args.redraws:
             redraws(approx, q, names, seed, args.draws, args.redraws)
         for k, statistic in ((0, "mean"), (1, "sd")):
