@@ -193,10 +193,15 @@ Transition = Callable[[Hamiltonian, Point, float, np.random.Generator], tuple[Po
 
 
 def run_adaptive(
-    target: Target, rng: np.random.Generator, draws: int, tune: int, transition: Transition
+    target: Target,
+    rng: np.random.Generator,
+    draws: int,
+    tune: int,
+    transition: Transition,
+    hamiltonian: type[Hamiltonian] = Hamiltonian,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run one chain as Stan does: ``tune`` transitions adapting step and metric, then ``draws`` kept."""
-    ham = Hamiltonian(target, np.ones(target.dim))
+    ham = hamiltonian(target, np.ones(target.dim))
     z = ham.point(target.start(rng))
     averaging = DualAveraging(mu=math.log(10 * 1.0))  # Stan's services: mu from the initial step size, 1
     epsilon = init_stepsize(ham, z, 1.0, rng)
