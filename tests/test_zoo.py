@@ -18,7 +18,17 @@ from scipy import stats
 from models.engines import plugins
 from study.api import check_engine
 from tests import budget
-from zoo import blackjax_653, fab_jax_14, pints_1325, pymc_798, pymc_7997, pymc_extras_641, stan_2178
+from zoo import (
+    blackjax_653,
+    fab_jax_14,
+    keanu_492,
+    pints_1325,
+    pymc_798,
+    pymc_7997,
+    pymc_extras_641,
+    stan_2178,
+)
+from zoo.hmc import Hamiltonian
 from zoo.target import Target
 
 # bugs whose twin and bug run through check_engine on a small study (stan_2178 is tested apart)
@@ -98,6 +108,24 @@ def test_pints_1325_accepts_with_the_walkers_count_and_its_twin_with_the_dimensi
     for engine, all_accepted in ((pints_1325.hammer_fixed, True), (pints_1325.hammer, False)):
         accepted = engine(model, draws=50, tune=0, chains=4, seed=2)["sample_stats"]["accepted"].values
         assert bool(accepted.all()) is all_accepted
+
+
+def test_keanu_492_drifts_as_the_right_leapfrog_would_with_half_the_inverse_metric():
+    """The bug's step is the exact leapfrog of the kinetic energy halved: reversible, volume-preserving."""
+    target = Target(binomial_model(np.array([3, 4])))
+    inv_metric = np.array([0.7, 1.3])
+    buggy = keanu_492.HalfDriftHamiltonian(target, inv_metric)
+    halved = Hamiltonian(target, inv_metric / 2)
+    z = buggy.point(np.array([0.2, -0.4]))
+    z.p = np.array([0.5, -1.1])
+    w = z.copy()
+    buggy.leapfrog(z, 0.3)
+    halved.leapfrog(w, 0.3)
+    np.testing.assert_allclose(z.q, w.q, rtol=1e-14)
+    np.testing.assert_allclose(z.p, w.p, rtol=1e-14)
+    z.p = -z.p  # reversible: flip the momentum, step, flip back
+    buggy.leapfrog(z, 0.3)
+    np.testing.assert_allclose(z.q, [0.2, -0.4], atol=1e-12)
 
 
 def stan_report_draws(engine, seed: int) -> np.ndarray:
