@@ -272,7 +272,9 @@ def sampler_verdicts(rows: pd.DataFrame, thresholds: Thresholds) -> tuple[np.nda
             why.append(f"mode off by {r.mode_error_sd:+.3f} sd (limit {r.mode_tol_sd:.3f})")
         if not r.ks_pvalue >= a:
             why.append(f"KS p = {r.ks_pvalue:.2g} < {a:.2g}")
-        if np.isfinite(r.r_hat_limit) and not r.r_hat <= r.r_hat_limit:
+        if np.isfinite(r.r_hat_limit) and not np.isfinite(r.r_hat):
+            why.append("R-hat undefined: no chain moved (each chain's draws are a single value)")
+        elif np.isfinite(r.r_hat_limit) and not r.r_hat <= r.r_hat_limit:
             why.append(f"R-hat {r.r_hat:.3f} > {r.r_hat_limit:.3f}")
         if r.divergences > 0:
             why.append(f"{int(r.divergences)} divergences")

@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from arviz_stats.base import array_stats
 from scipy import stats
 
 from models.families import FAMILIES
-from study import checks, mode_tolerance
+from study import checks, mode_tolerance, run
 from study.run import simulate_datasets
 from study.seeds import data_rng, sampler_seed
 from tests import budget
@@ -99,6 +100,17 @@ def test_verdicts_name_each_failure():
     assert "3 divergences" in reasons[3]
     assert "KS p = 1e-07" in reasons[4]
     assert "sd off by -7.00 MCSE" in reasons[5]
+
+
+def test_chains_that_never_moved_are_named_in_the_suites_own_words(recwarn):
+    """R-hat is inf (chains frozen apart) or NaN (frozen together): one plain reason, no NumPy warning."""
+    rows = verdict_rows(r_hat=[np.inf, np.nan])
+    agree, reasons = checks.sampler_verdicts(rows, checks.Thresholds(alpha=0.01, rows=2, groups=1))
+    assert not agree.any()
+    assert all("R-hat undefined: no chain moved" in r for r in reasons)
+    frozen = xr.DataArray(np.repeat([[1.0], [2.0]], 50, axis=1), dims=("chain", "draw"))
+    assert not np.isfinite(float(run._posterior_stats(frozen, 0.95)["r_hat"]))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_nan_statistics_never_agree():
