@@ -3,8 +3,9 @@
 
 Subcommands: ``study`` (the default: the fixed-truth study), ``power`` (how often the
 same verdict catches a catalogue of real defects), ``sbc`` (simulation-based
-calibration over the whole prior) and ``gradients`` (variational inference: the ELBO's
-gradient estimators, the beta-weighted ELBO, Gumbel-softmax). Exit status: 0 when every comparison
+calibration over the whole prior), ``gradients`` (variational inference: the ELBO's
+gradient estimators, the beta-weighted ELBO, Gumbel-softmax) and ``zoo`` (real bugs of
+inference libraries, each beside its fixed twin, caught or not). Exit status: 0 when every comparison
 agrees, 1 when one fails (listed), 2 for bad input or a failed write (one line, nothing written),
 130 / 143 when stopped by Ctrl-C / SIGTERM (one line, nothing written, no process left).
 
@@ -26,7 +27,8 @@ import sys  # noqa: E402
 
 from study import stopping  # noqa: E402 (light: signals, os; nothing of the suite's stack)
 
-NAMES = ("study", "power", "sbc", "gradients")  # cli.commands.SUBCOMMANDS' keys, known before its imports
+# cli.commands.SUBCOMMANDS' keys, known before its imports
+NAMES = ("study", "power", "sbc", "gradients", "zoo")
 
 
 def _runs_a_study(argv: list[str]) -> bool:

@@ -21,7 +21,7 @@ from models.families import FAMILIES
 # PyMC model, its Rust sampler 0.1 to 0.3 s where PyMC's Python one takes 2.4 s on the
 # default study (docs/speed.md). Power and SBC keep PyMC's NUTS, the engine their measured
 # false-alarm and power figures were obtained with.
-DEFAULT_ENGINE = {"study": "nutpie", "power": "nuts", "sbc": "nuts"}
+DEFAULT_ENGINE = {"study": "nutpie", "power": "nuts", "sbc": "nuts", "zoo": "nuts"}
 
 
 class BadInput(Exception):

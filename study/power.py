@@ -347,7 +347,7 @@ class PowerResult:
     config: StudyConfig
 
 
-def _verdict(result) -> tuple[bool, str]:
+def first_alarm(result) -> tuple[bool, str]:
     """Whether a run raised any alarm, and which test raised the first one."""
     if len(result.failures):
         return True, "row: " + result.failures["reason"].iloc[0].split(" (")[0]
@@ -362,7 +362,7 @@ def _power_unit(unit: tuple) -> dict:
     """One run of the power study (a defect at one size, or a null engine, at one seed): its verdict row."""
     key, name, kind, size, defect, engine, config = unit
     result = run_study(config, log=lambda msg: None, engine=engine, progress=False)
-    detected, caught_by = _verdict(result)
+    detected, caught_by = first_alarm(result)
     return {
         "model": key, "defect": name, "kind": kind if defect else f"null ({kind})", "size": size,
         "unit": defect.unit if defect else "-", "seed": config.seed, "detected": detected,

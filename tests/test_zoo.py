@@ -10,15 +10,18 @@ on the 2-D Gaussian of its own report instead).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytest
 from arviz_stats.base import array_stats
 from scipy import stats
 
+import compare
 from models.engines import plugins
 from study.api import check_engine
 from tests import budget
 from zoo import (
+    BUGS,
     blackjax_653,
     fab_jax_14,
     keanu_492,
@@ -193,3 +196,42 @@ def test_target_maps_draws_back_to_the_models_own_variables():
     draws = np.array([[[0.0, np.log(3.0)]]])  # log-odds 0 and log 3: p = 1/2 and 3/4
     posterior = target.posterior(draws)["posterior"]["p"].values
     np.testing.assert_allclose(posterior, [[[0.5, 0.75]]])
+
+
+def test_compare_zoo_tabulates_a_bug_against_its_twin_and_refuses_an_unknown_bug(tmp_path, capsys):
+    """pymc_extras_641 is a deterministic optimiser: caught in every run, its twin in none.
+
+    The peers' methods judge draws, so for this point engine they do not apply (0 runs).
+    """
+    out = tmp_path / "zoo"
+    argv = [
+        "zoo",
+        "--bugs",
+        "pymc_extras_641",
+        "--seeds",
+        "2",
+        "--reps",
+        "3",
+        "--n",
+        "10",
+        "100",
+        "--out",
+        str(out),
+    ]
+    assert compare.main(argv) == 0
+    table = pd.read_csv(out / "zoo.csv")
+    row = table.iloc[0]
+    assert (row.bug, row.model, row.suite_caught, row.suite_bug_runs) == (
+        "pymc_extras_641",
+        "binomial_beta",
+        2,
+        2,
+    )
+    assert (row.suite_false_alarms, row.suite_twin_runs, row.pymc_fixtures_bug_runs) == (0, 2, 0)
+    assert {"zoo_runs.csv", "results.json", "report.html"} <= {p.name for p in out.iterdir()}
+    assert "pymc-devs/pymc-extras#641" in capsys.readouterr().out
+    assert compare.main(["zoo", "--bugs", "no_such_bug", "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "compare.py: error: unknown bug 'no_such_bug'; choose from: " + ", ".join(BUGS) + " or all"
+    ]
+    assert not (tmp_path / "x").exists()

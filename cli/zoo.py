@@ -1,0 +1,111 @@
+"""``compare.py zoo``: how often the suite, and its peers' methods, catch real bugs of inference libraries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cli import common
+from cli import study as study_cli
+
+NAME = "zoo"
+HELP = "the zoo: real, documented bugs of inference libraries, each with its fixed twin, caught or not"
+EXAMPLE = """\
+examples:
+  python compare.py zoo                             # every bug on its own families, 10 seeds each
+  python compare.py zoo --bugs stan_2178,pymc_798 --seeds 20 --workers 2
+  python compare.py zoo --bugs fab_jax_14 --model binomial_beta --reps 5
+
+Each bug (zoo/, one module per bug, citing its source) runs the study beside its twin, the
+same code with the fix, over --seeds study seeds; zoo.csv holds how often the suite's
+verdict, PyMC's own sampler fixtures and a 0.25-sd bound on the mean caught the bug, and
+how often each failed the twin. Without --model each bug runs on the families where it
+shows (python compare.py zoo --list-bugs).
+"""
+
+
+@dataclass
+class Plan:
+    """A validated zoo run: the study's plan and the bugs to run."""
+
+    study: study_cli.Plan
+    bugs: list
+    families: str | None
+    command_line: str = "compare.py"
+
+    @property
+    def args(self):
+        """The parsed flags."""
+        return self.study.args
+
+
+def _zoo_flags(p: common.Parser) -> None:
+    from study.zoo import BUGS, DEFAULT_SEEDS
+
+    p.add_argument(
+        "--seeds",
+        type=common.whole("seeds", 1),
+        default=DEFAULT_SEEDS,
+        help=f"study seeds per bug, family and variant (default: {DEFAULT_SEEDS})",
+    )
+    p.add_argument(
+        "--bugs",
+        default="all",
+        metavar="NAMES",
+        help=f"bugs to run: a name, a comma list or 'all'; from: {', '.join(BUGS)}",
+    )
+    p.add_argument("--list-bugs", action="store_true", help="list the bugs with their sources, and exit")
+
+
+def build_parser() -> common.Parser:
+    """Build the study's parser, with the seeds and the bugs first."""
+    return study_cli.build_parser(NAME, HELP, EXAMPLE, extra=_zoo_flags)
+
+
+def parse(argv: list[str] | None) -> Plan:
+    """Parse and validate the zoo command line: without --model, every family a chosen bug runs on."""
+    from study.zoo import parse_bugs
+
+    argv = list(argv or [])
+    args = build_parser().parse_args(argv)
+    if args.list_bugs:
+        return Plan(None, [], None)  # type: ignore[arg-type]
+    try:
+        bugs = parse_bugs(args.bugs)
+    except ValueError as err:
+        raise common.BadInput(str(err)) from err
+    given = any(a == "--model" or a.startswith("--model=") for a in argv)
+    families = None
+    if not given:
+        args.model = ",".join(dict.fromkeys(f for b in bugs for f in b.families))
+    else:
+        families = args.model
+    plan = study_cli.plan(args, NAME)
+    return Plan(plan, bugs, families)
+
+
+def run(plan: Plan) -> int:
+    """Run the bugs, print the catch table, write zoo.csv; exit 1 if a run failed."""
+    if plan.study is None:
+        from zoo import BUGS
+
+        for b in BUGS.values():
+            print(f"{b.name:16s} {b.source:32s} {', '.join(b.families)}\n{'':16s} {b.what}")
+        return 0
+    return common.on_executor(plan.args, lambda executor: _run(plan, executor))
+
+
+def _run(plan: Plan, executor) -> int:
+    from report.zoo import write_zoo, zoo_report
+    from study.zoo import run_zoo_study
+
+    args = plan.args
+    try:
+        result = run_zoo_study(
+            plan.study.configs, plan.bugs, seeds=args.seeds, families=plan.families, executor=executor
+        )
+    except RuntimeError as err:
+        common.log(f"error: a zoo run failed: {err}")
+        return 1
+    report = zoo_report(result)
+    write = lambda: write_zoo(report, args.out, plan.command_line)  # noqa: E731
+    return 0 if common.show_and_write(report.text, write, args.out) else 2
