@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from models.engines import map_groups
 from report import plot_pool
 from report.terminal import FamilyReport
 from study import checks, stopping
@@ -40,11 +39,43 @@ def jsonable(value):
     return value
 
 
+def netcdf_attribute(value: object) -> object:
+    """Return an attribute as NetCDF can hold it: numbers and strings (and arrays of them) as they are.
+
+    A bool becomes 0 or 1, anything else NetCDF refuses (None, a dict, a list of mixed
+    things, an object) its JSON text, or failing that its ``str``: an engine's own notes
+    are kept, readable, and never stop the run's files from being written.
+    """
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, str | int | float | np.integer | np.floating):
+        return value
+    array = np.asarray(value) if isinstance(value, list | tuple | np.ndarray) else None
+    if array is not None and array.dtype.kind in "iuf" and array.ndim <= 1:
+        return array
+    if array is not None and array.dtype.kind == "b" and array.ndim <= 1:
+        return array.astype(np.int8)
+    try:
+        return json.dumps(jsonable(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def storable(idata: xr.DataTree) -> xr.DataTree:
-    """Drop the variables NetCDF cannot hold (SMC keeps per-stage lists), keeping every group."""
-    return map_groups(
-        idata, lambda ds: ds.drop_vars([k for k, v in ds.data_vars.items() if v.dtype == object])
-    )
+    """Return what NetCDF can hold of ``idata``, every group kept.
+
+    Variables of object dtype (SMC keeps per-stage lists) are dropped, and the attributes an
+    engine set (of the groups and of their variables) made storable (``netcdf_attribute``).
+    """
+    groups = {}
+    for name, node in idata.children.items():
+        ds = node.to_dataset()
+        ds = ds.drop_vars([k for k, v in ds.data_vars.items() if v.dtype == object]).copy()
+        ds.attrs = {k: netcdf_attribute(v) for k, v in node.attrs.items()}
+        for variable in ds.variables.values():
+            variable.attrs = {k: netcdf_attribute(v) for k, v in variable.attrs.items()}
+        groups[name] = ds
+    return xr.DataTree.from_dict(groups)
 
 
 def study_document(reports: list[FamilyReport]) -> dict:

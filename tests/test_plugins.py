@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import compare
 from models.engines import plugins
@@ -351,3 +353,30 @@ def test_an_optimiser_error_group_is_checked_like_the_draws():
     for message, errors in cases.items():
         with pytest.raises(plugins.EngineFailure, match=message.replace("(", r"\(").replace(")", r"\)")):
             plugins.run_engine(returning(errors), model, chains=2, draws=5, tune=0, seed=1)
+
+
+def test_whatever_attributes_an_engine_sets_are_written_not_a_crash(tmp_path):
+    """A bool, None, a dict or an object in a group's or a variable's attributes: stored, not a traceback."""
+    from report.files import storable
+
+    mu = xr.DataArray(np.zeros((1, 3)), dims=("chain", "draw"), attrs={"checked": np.bool_(True)})
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"mu": mu})})
+    tree["posterior"].attrs = {
+        "flag": True,
+        "nested": {"a": [1, 2]},
+        "none": None,
+        "thing": object(),
+        "x": 2.5,
+    }
+    storable(tree).to_netcdf(tmp_path / "p.nc", engine="netcdf4")
+    back = xr.open_datatree(tmp_path / "p.nc")
+    attrs = back["posterior"].attrs
+    assert (attrs["flag"], json.loads(attrs["nested"]), attrs["none"], attrs["x"]) == (
+        1,
+        {"a": [1, 2]},
+        "null",
+        2.5,
+    )
+    assert attrs["thing"].startswith("<object object")
+    assert back["posterior"]["mu"].attrs["checked"] == 1
+    assert tree["posterior"].attrs["flag"] is True  # the run's own result is left as it was
