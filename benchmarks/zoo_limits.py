@@ -4,8 +4,9 @@ A bug the study does not catch is either right in the limit (nothing any test of
 draws could see) or wrong by less than the study resolves. This runs a zoo bug and its
 twin for many draws on a target whose moments are known (a standard Normal in one
 dimension, or the 2-D Gaussian of stan-dev/stan#2178: sds 1 and 2, correlation 0.5) and
-prints each one's mean, variance (per coordinate) and correlation with their Monte Carlo
-errors (from the ESS of the per-draw quantity) and their z against the truth.
+prints each one's mean, variance (per coordinate) and, in 2-D, the covariance in units
+of the true sds (the correlation, were the sds right) with their Monte Carlo errors
+(from the ESS of the per-draw quantity) and their z against the truth.
 
     .venv/bin/python benchmarks/zoo_limits.py zoo.pymc_301 --draws 200000
     .venv/bin/python benchmarks/zoo_limits.py zoo.stan_2178 --target report --draws 20000
