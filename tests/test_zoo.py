@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor
 import pytest
 from arviz_stats.base import array_stats
 from scipy import stats
@@ -28,6 +29,7 @@ from zoo import (
     pints_1325,
     pymc_798,
     pymc_7997,
+    pymc_8444,
     pymc_extras_641,
     stan_2178,
 )
@@ -235,3 +237,20 @@ def test_compare_zoo_tabulates_a_bug_against_its_twin_and_refuses_an_unknown_bug
         "compare.py: error: unknown bug 'no_such_bug'; choose from: " + ", ".join(BUGS) + " or all"
     ]
     assert not (tmp_path / "x").exists()
+
+
+def test_pymc_8444_twin_leaves_the_current_gradient_out_of_its_normaliser_once_the_window_fills():
+    """Three steps of a window of 2 on a constant loss slope: the stock rule, then the fix's."""
+    x = pytensor.shared(0.0)
+    g = pytensor.shared(0.0)
+    loss = g * x  # d loss / d x = g
+    updates = pymc_8444.adagrad_window_fixed(loss, [x], learning_rate=1.0, epsilon=0.0, n_win=2)
+    step = pytensor.function([], [], updates=updates)
+    moves = []
+    for gradient in (1.0, 3.0, 2.0):
+        g.set_value(gradient)
+        before = x.get_value()
+        step()
+        moves.append(before - x.get_value())
+    # window not yet full: the stock rule, g / sqrt(g^2); then the others only: 3 / sqrt(1), 2 / sqrt(9)
+    np.testing.assert_allclose(moves, [1.0, 3.0, 2.0 / 3.0])

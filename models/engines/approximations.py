@@ -172,9 +172,12 @@ def fit_averaged(
     learning_rate: float = ADVI_LEARNING_RATE,
     mc_samples: int = ADVI_MC_SAMPLES,
     slow: float = ADVI_SLOW,
+    optimizer: Callable[..., object] = pm.adam,
 ) -> tuple[Approximation, xr.Dataset]:
-    """Fit ``method`` by Adam with iterates averaged; return the fitted approximation and its own errors.
+    """Fit ``method`` with iterates averaged; return the fitted approximation and its own errors.
 
+    ``optimizer(learning_rate=...)`` is PyMC's optimiser factory (Adam by default); it gets
+    the learning rate as a shared variable, which the averaging cuts by ``slow`` half-way.
     The approximation holds the averaged parameters; the errors are ``endpoint_errors``'
     for ``draws`` draws (with correlations for full rank). The tuned engines' fit, shared
     with ``benchmarks/fit_spread.py``, which checks those errors against refits.
@@ -184,7 +187,7 @@ def fit_averaged(
                              rate=rate, slow=slow)  # fmt: skip
     with quiet_pymc():
         approx = pm.fit(n=steps, method=method, model=model, random_seed=seed,
-                        obj_optimizer=pm.adam(learning_rate=rate), obj_n_mc=mc_samples,
+                        obj_optimizer=optimizer(learning_rate=rate), obj_n_mc=mc_samples,
                         progressbar=progress, callbacks=[average])  # fmt: skip
     full_rank = method == "fullrank_advi"
     errors = endpoint_errors(approx, average.snapshots, draws, seed=seed + 3, correlations=full_rank)
