@@ -26,6 +26,7 @@ from zoo import (
     blackjax_653,
     fab_jax_14,
     keanu_492,
+    pints_674,
     pints_1325,
     pymc_798,
     pymc_7997,
@@ -41,6 +42,7 @@ PAIRS = [
     (pymc_798.nuts, pymc_798.nuts_fixed),
     (fab_jax_14.metropolis, fab_jax_14.metropolis_fixed),
     (pints_1325.hammer, pints_1325.hammer_fixed),
+    (pints_674.hmc, pints_674.hmc_fixed),
     (blackjax_653.mala, blackjax_653.mala_fixed),
     (pymc_7997.metropolis, pymc_7997.metropolis_fixed),
 ]
@@ -178,7 +180,9 @@ def test_every_bug_is_caught_on_a_small_study():
 
     Sizes: the PAIRS bugs are gross on binomial_beta (pymc_798's pooled mean z was in the
     hundreds at 20 data sets, the hammer's sd z about +100 at 5, fab-jax's chains freeze,
-    BlackJAX's run away, pymc_7997 returns the wrong number of draws). Stan's bug leaves
+    BlackJAX's run away, pymc_7997 returns the wrong number of draws, pints_674 leaves out a
+    prior that holds 29% of the weight at N = 10: its pooled mean z was +90 on
+    normal_normal, where the prior holds 20%). Stan's bug leaves
     sds about 5% narrow and the correlation 0.45 (0.94 and 1.90, 0.446 over 80,000 draws,
     against 1.00 and 2.00, 0.500 for the twin); with this test's 36,000 draws the z of the
     second sd was -10.0, -11.7 and -10.4 over seeds 100 to 102 (of the correlation -5.0 to

@@ -70,6 +70,8 @@ BUGS = {
             "the leapfrog drifted half a step: exact in the limit, stuck in practice (Keanu, 2019)"),
         Bug("pymc_301", "metropolis", "metropolis_fixed", ("normal_normal",), "pymc-devs/pymc#301",
             "Metropolis kept tuning its scale through the whole run (PyMC, 2013)"),
+        Bug("pints_674", "hmc", "hmc_fixed", ("normal_normal",), "pints-team/pints#674",
+            "the Hamiltonian MCMC example sampled the log-likelihood, not the log-posterior (PINTS, 2019)"),
         Bug("pymc_8444", "advi", "advi_fixed", ("normal_normal",), "pymc-devs/pymc#8444",
             "ADVI's default optimiser divided each gradient by a window holding it (PyMC, open in 2026)"),
     )
