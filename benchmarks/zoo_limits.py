@@ -42,7 +42,7 @@ def line(label: str, estimate: float, se: float, truth: float) -> str:
 
 
 def summarise(draws: np.ndarray, cov: np.ndarray) -> list[str]:
-    """Mean, variance and (2-D) correlation of ``draws`` (chain, draw, dim) against a centred ``cov``."""
+    """Mean, variance and (2-D) covariance over the true sds of ``draws`` (chain, draw, dim) vs ``cov``."""
     mean = np.zeros(cov.shape[0]) if cov.shape[0] == 1 else np.array([0.0, 3.0])
     lines = []
     for j in range(cov.shape[0]):
@@ -55,9 +55,7 @@ def summarise(draws: np.ndarray, cov: np.ndarray) -> list[str]:
         a, b = ((draws[..., j] - mean[j]) / np.sqrt(cov[j, j]) for j in (0, 1))
         rho = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
         se = mcse(a * b)
-        lines.append(
-            f"corr {np.mean(a * b):.4f} +- {se:.4f} (truth {rho:g}, z {(np.mean(a * b) - rho) / se:+.2f})"
-        )
+        lines.append(line("cov/sds", np.mean(a * b), se, rho))  # the covariance in the true sds' units
     return lines
 
 

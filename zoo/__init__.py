@@ -54,6 +54,8 @@ BUGS = {
     for b in (
         Bug("stan_2178", "nuts", "nuts_fixed", ("multivariate_normal_known_cov",), "stan-dev/stan#2178",
             "NUTS checked each subtree's U-turn from a point outside it (Stan 2.10-2.13)"),
+        Bug("stan_2799", "nuts", "nuts_fixed", ("normal_normal",), "stan-dev/stan#2799",
+            "NUTS missed U-turns between a tree's halves and ran in circles (Stan 2.14-2.20)"),
         Bug("pymc_798", "nuts", "nuts_fixed", ("binomial_beta",), "pymc-devs/pymc#798",
             "a transform's log-Jacobian summed, then added to every element (PyMC3, 2015)"),
         Bug("fab_jax_14", "metropolis", "metropolis_fixed", ("normal_normal",), "lollcat/fab-jax#14",

@@ -49,26 +49,54 @@ def log_sum_exp(a: float, b: float) -> float:
     return top + math.log(math.exp(a - top) + math.exp(b - top))
 
 
-class _Tree:
-    """The running sums a transition shares with every ``build_tree`` call."""
+def criterion(p_sharp_minus: np.ndarray, p_sharp_plus: np.ndarray, rho: np.ndarray) -> bool:
+    """Return whether a trajectory still continues: no U-turn at either end (Stan's ``compute_criterion``)."""
+    return p_sharp_plus @ rho > 0 and p_sharp_minus @ rho > 0
 
-    def __init__(self, ham: Hamiltonian, z: Point, epsilon: float, rng: np.random.Generator, bug: bool):
-        self.ham, self.z, self.epsilon, self.rng, self.bug = ham, z, epsilon, rng, bug
+
+def persists(
+    p_sharp: tuple, p: tuple, rho_init: np.ndarray, rho_final: np.ndarray, *, extra_checks: bool
+) -> bool:
+    """Return the U-turn criterion of two merged halves (``init`` then ``final``), Stan 2.21's checks too.
+
+    ``p_sharp`` and ``p`` hold, in order, the first state of the first half, its last, the
+    first of the second half and its last. Stan 2.14 to 2.20 checked the merged tree's ends
+    only; 2.21 also each half extended by the other's nearest state (``extra_checks``).
+    """
+    beg, init_end, final_beg, end = p_sharp
+    persist = criterion(beg, end, rho_init + rho_final)
+    if extra_checks:
+        persist = persist and criterion(beg, final_beg, rho_init + p[2])
+        persist = persist and criterion(init_end, end, rho_final + p[1])
+    return persist
+
+
+class _Tree:
+    """The running sums a transition shares with every ``build_tree`` call.
+
+    ``bug``: Stan 2.10-2.13's left boundary (this module's bug). ``extra_checks``: the two
+    further U-turn checks across the halves of every merged tree that Stan 2.21 added
+    (stan-dev/stan#2800, ``zoo.stan_2799``); Stan 2.14 to 2.20 had neither.
+    """
+
+    def __init__(self, ham: Hamiltonian, z: Point, epsilon: float, rng: np.random.Generator, *,
+                 bug: bool, extra_checks: bool):  # fmt: skip
+        self.ham, self.z, self.epsilon, self.rng = ham, z, epsilon, rng
+        self.bug, self.extra_checks = bug, extra_checks
         self.h0 = ham.H(z)
         self.n_leapfrog = 0
         self.sum_metro_prob = 1.0
         self.divergent = False
 
-    def criterion(self, p_sharp_minus: np.ndarray, p_sharp_plus: np.ndarray, rho: np.ndarray) -> bool:
-        """Return whether the trajectory still continues: no U-turn at either end."""
-        return p_sharp_plus @ rho > 0 and p_sharp_minus @ rho > 0
+    def merged(self, p_sharp: tuple, p: tuple, rho_init: np.ndarray, rho_final: np.ndarray) -> bool:
+        """Return whether the merged tree still continues (``persists``, with this tree's checks)."""
+        return persists(p_sharp, p, rho_init, rho_final, extra_checks=self.extra_checks)
 
-    def build(
-        self, depth: int, sign: float, rho: np.ndarray
-    ) -> tuple[bool, Point, float, np.ndarray, np.ndarray]:
+    def build(self, depth: int, sign: float, rho: np.ndarray) -> tuple:
         """Grow ``2**depth`` leapfrog steps from ``self.z``; add their momenta to ``rho``.
 
-        Returns (valid, proposal, log sum of weights, p_sharp of the first state, of the last).
+        Returns (valid, proposal, log sum of weights, p_sharp of the first state, of the
+        last, the momentum of the first state, of the last).
         """
         ham = self.ham
         if depth == 0:
@@ -79,62 +107,79 @@ class _Tree:
                 self.divergent = True
             self.sum_metro_prob += 1.0 if self.h0 - h > 0 else math.exp(self.h0 - h)
             rho += self.z.p
-            p_sharp = ham.dtau_dp(self.z)
-            return not self.divergent, self.z.copy(), self.h0 - h, p_sharp, p_sharp
+            p_sharp, p = ham.dtau_dp(self.z), self.z.p.copy()
+            return not self.divergent, self.z.copy(), self.h0 - h, p_sharp, p_sharp, p, p
         if self.bug:
             # Stan 2.13: the left boundary read before the left half exists (the point it grows from)
             p_sharp_left = ham.dtau_dp(self.z)
-        rho_left = np.zeros_like(rho)
-        valid, propose, log_w_left, first, _ = self.build(depth - 1, sign, rho_left)
+        rho_init = np.zeros_like(rho)
+        valid, propose, log_w_init, first, init_end, p_beg, p_init_end = self.build(depth - 1, sign, rho_init)
         if not self.bug:
             p_sharp_left = first
         if not valid:
-            rho += rho_left
-            return False, propose, log_w_left, p_sharp_left, p_sharp_left
-        rho_right = np.zeros_like(rho)
-        valid, propose_right, log_w_right, _, last = self.build(depth - 1, sign, rho_right)
+            rho += rho_init
+            return False, propose, log_w_init, p_sharp_left, p_sharp_left, p_beg, p_beg
+        rho_final = np.zeros_like(rho)
+        valid, propose_final, log_w_final, final_beg, last, p_final_beg, p_end = self.build(
+            depth - 1, sign, rho_final
+        )
         if not valid:
-            rho += rho_left + rho_right
-            return False, propose, log_w_left, p_sharp_left, last
-        log_w_subtree = log_sum_exp(log_w_left, log_w_right)
-        if log_w_right > log_w_subtree or self.rng.uniform() < math.exp(log_w_right - log_w_subtree):
-            propose = propose_right
-        rho_subtree = rho_left + rho_right
-        rho += rho_subtree
-        valid = self.criterion(p_sharp_left, last, rho_subtree)
-        return valid, propose, log_w_subtree, p_sharp_left, last
+            rho += rho_init + rho_final
+            return False, propose, log_w_init, p_sharp_left, last, p_beg, p_end
+        log_w_subtree = log_sum_exp(log_w_init, log_w_final)
+        if log_w_final > log_w_subtree or self.rng.uniform() < math.exp(log_w_final - log_w_subtree):
+            propose = propose_final
+        rho += rho_init + rho_final
+        ends = (p_sharp_left, init_end, final_beg, last), (p_beg, p_init_end, p_final_beg, p_end)
+        valid = self.merged(*ends, rho_init, rho_final)
+        return valid, propose, log_w_subtree, p_sharp_left, last, p_beg, p_end
 
 
 def transition(
-    ham: Hamiltonian, z: Point, epsilon: float, rng: np.random.Generator, *, bug: bool
+    ham: Hamiltonian,
+    z: Point,
+    epsilon: float,
+    rng: np.random.Generator,
+    *,
+    bug: bool,
+    extra_checks: bool = False,
 ) -> tuple[Point, float, dict[str, float]]:
     """One NUTS transition from ``z`` (Stan's ``base_nuts::transition``)."""
     z = z.copy()
     ham.sample_p(z, rng)
-    z_plus, z_minus, z_sample = z.copy(), z.copy(), z.copy()
-    p_sharp_plus = p_sharp_minus = ham.dtau_dp(z)
+    z_fwd, z_bck, z_sample = z.copy(), z.copy(), z.copy()
+    # momenta and p_sharp at the trajectory's two ends, each end's outer and inner state (Stan 2.21's names)
+    p0, s0 = z.p.copy(), ham.dtau_dp(z)
+    p_fwd_fwd = p_fwd_bck = p_bck_fwd = p_bck_bck = p0
+    s_fwd_fwd = s_fwd_bck = s_bck_fwd = s_bck_bck = s0
     rho = z.p.copy()
     log_sum_weight = 0.0
-    tree = _Tree(ham, z, epsilon, rng, bug)
+    tree = _Tree(ham, z, epsilon, rng, bug=bug, extra_checks=extra_checks)
     depth = 0
     while depth < MAX_DEPTH:
-        rho_subtree = np.zeros_like(rho)
         if rng.uniform() > 0.5:
-            tree.z = z_plus.copy()
-            valid, propose, log_w, _, p_sharp_plus = tree.build(depth, 1.0, rho_subtree)
-            z_plus = tree.z
+            tree.z, rho_bck, rho_fwd = z_fwd.copy(), rho, np.zeros_like(rho)
+            p_bck_fwd, s_bck_fwd = p_fwd_fwd, s_fwd_fwd
+            valid, propose, log_w, s_fwd_bck, s_fwd_fwd, p_fwd_bck, p_fwd_fwd = tree.build(
+                depth, 1.0, rho_fwd
+            )
+            z_fwd = tree.z
         else:
-            tree.z = z_minus.copy()
-            valid, propose, log_w, _, p_sharp_minus = tree.build(depth, -1.0, rho_subtree)
-            z_minus = tree.z
+            tree.z, rho_fwd, rho_bck = z_bck.copy(), rho, np.zeros_like(rho)
+            p_fwd_bck, s_fwd_bck = p_bck_bck, s_bck_bck
+            valid, propose, log_w, s_bck_fwd, s_bck_bck, p_bck_fwd, p_bck_bck = tree.build(
+                depth, -1.0, rho_bck
+            )
+            z_bck = tree.z
         if not valid:
             break
         depth += 1
         if log_w > log_sum_weight or rng.uniform() < math.exp(log_w - log_sum_weight):
             z_sample = propose
         log_sum_weight = log_sum_exp(log_sum_weight, log_w)
-        rho += rho_subtree
-        if not tree.criterion(p_sharp_minus, p_sharp_plus, rho):
+        rho = rho_bck + rho_fwd
+        ends = (s_bck_bck, s_bck_fwd, s_fwd_bck, s_fwd_fwd), (p_bck_bck, p_bck_fwd, p_fwd_bck, p_fwd_fwd)
+        if not tree.merged(*ends, rho_bck, rho_fwd):
             break
     accept = tree.sum_metro_prob / (tree.n_leapfrog + 1)
     stats = {"tree_depth": depth, "n_steps": tree.n_leapfrog, "diverging": tree.divergent}
