@@ -11,7 +11,7 @@ NAME = "zoo"
 HELP = "the zoo: real, documented bugs of inference libraries, each with its fixed twin, caught or not"
 EXAMPLE = """\
 examples:
-  python compare.py zoo                             # every bug on its own families, 10 seeds each
+  python compare.py zoo                             # every bug on its own families, 5 seeds each
   python compare.py zoo --bugs stan_2178,pymc_798 --seeds 20 --workers 2
   python compare.py zoo --bugs fab_jax_14 --model binomial_beta --reps 5
 

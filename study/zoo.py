@@ -25,7 +25,7 @@ from study.run import StudyConfig, run_study
 from study.seeds import power_run_seed
 from zoo import BUGS, Bug
 
-DEFAULT_SEEDS = 10
+DEFAULT_SEEDS = 5
 VARIANTS = ("bug", "twin")
 
 
