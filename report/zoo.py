@@ -73,8 +73,10 @@ def _reading(summary: pd.DataFrame) -> str:
             f"{r.bug} on {r.model} ({r.suite_caught}/{r.suite_bug_runs})" for r in missed.itertuples()
         ) + " (each module's docstring says what is known of why).")  # fmt: skip
     for method in peers.PEERS:
-        k = int((summary[f"{method}_caught"] >= 0.9 * summary[f"{method}_bug_runs"]).sum())
-        text.append(f"{method}: {k} of {len(summary)} caught in at least 90% of the runs it judged.")
+        judged = summary[summary[f"{method}_bug_runs"] > 0]
+        k = int((judged[f"{method}_caught"] >= 0.9 * judged[f"{method}_bug_runs"]).sum())
+        share = f"{k} of the {len(judged)} pairs whose draws it judges"
+        text.append(f"{method}: {share} caught in 90% of runs or more.")
     return "\n".join(text)
 
 
