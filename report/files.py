@@ -313,3 +313,30 @@ def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None 
             role, name, n = where
             figures[family][role].setdefault(name, {})[n] = drawn
     return figures
+
+
+def seeded_runs_config(result) -> dict:
+    """Return the study configuration a power or zoo run used for every seed, with the seeds it ran."""
+    config = dataclasses.asdict(result.config)
+    for key in ("sampler", "family", "settings", "seed"):
+        config.pop(key)
+    return config | {"seeds": result.seeds, "first_seed": result.config.seed}
+
+
+def write_seeded_runs_page(stage: Path, doc: dict, *, title: str, command: str, report, checked: str) -> None:
+    """Write ``doc`` as results.json and the page of a power or zoo run (its blocks, its settings)."""
+    from report.html import write_page
+    from report.pages import settings_rows, simple_page
+
+    (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
+    page = simple_page(
+        title,
+        command,
+        report.blocks,
+        stage,
+        list(report.summary["model"].unique()),
+        settings=settings_rows(doc["config"] | {"alpha per run": report.result.alpha}, {}),
+        failures=[],
+        checked=checked,
+    )
+    write_page(page, stage)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from report.document import Block, render, table  # noqa: E402
-from report.files import jsonable, write_all  # noqa: E402
-from report.html import write_page  # noqa: E402
-from report.pages import settings_rows, simple_page  # noqa: E402
+from report.files import seeded_runs_config, write_all, write_seeded_runs_page  # noqa: E402
 from report.plots import save_figure  # noqa: E402
 from study.power import DEFECTS, PowerResult, smallest_detected, summarise  # noqa: E402
 
@@ -120,11 +116,8 @@ def write_power(report: PowerReport, out: Path, command: str = "compare.py power
     def fill(stage: Path) -> None:
         report.summary.to_csv(stage / "power.csv", index=False)
         report.result.runs.to_csv(stage / "power_runs.csv", index=False)
-        config = dataclasses.asdict(report.result.config)
-        for key in ("sampler", "family", "settings", "seed"):
-            config.pop(key)
         doc = {
-            "config": config | {"seeds": report.result.seeds, "first_seed": report.result.config.seed},
+            "config": seeded_runs_config(report.result),
             "alpha": report.result.alpha,
             "defects": {
                 d.name: {"description": d.description, "kind": d.kind, "unit": d.unit}
@@ -134,20 +127,13 @@ def write_power(report: PowerReport, out: Path, command: str = "compare.py power
             "smallest_90": {f"{m}/{d}": v for (m, d), v in report.smallest.items()},
             "reading": report.text,
         }
-        (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
         power_plot(report, stage)
         runs = len(report.result.runs)
-        page = simple_page(
-            "The verdict's power against a catalogue of defects",
-            command,
-            report.blocks,
-            stage,
-            list(report.summary["model"].unique()),
-            settings=settings_rows(doc["config"] | {"alpha per run": report.result.alpha}, {}),
-            failures=[],
-            checked=f"All {runs} runs of the study finished; power.csv holds each defect's detection "
-            "rate, the null rows the false-alarm rate of the correct engines.",
+        checked = (
+            f"All {runs} runs of the study finished; power.csv holds each defect's detection rate, "
+            "the null rows the false-alarm rate of the correct engines."
         )
-        write_page(page, stage)
+        title = "The verdict's power against a catalogue of defects"
+        write_seeded_runs_page(stage, doc, title=title, command=command, report=report, checked=checked)
 
     return write_all(out, fill)

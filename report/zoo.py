@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from report.document import Block, render, table
-from report.files import jsonable, write_all
-from report.html import write_page
-from report.pages import settings_rows, simple_page
+from report.files import seeded_runs_config, write_all, write_seeded_runs_page
 from study import peers
 from study.zoo import BUGS, ZooResult, summarise
 
@@ -86,28 +82,17 @@ def write_zoo(report: ZooReport, out: Path, command: str = "compare.py zoo") -> 
     def fill(stage: Path) -> None:
         report.summary.to_csv(stage / "zoo.csv", index=False)
         report.result.runs.to_csv(stage / "zoo_runs.csv", index=False)
-        config = dataclasses.asdict(report.result.config)
-        for key in ("sampler", "family", "settings", "seed"):
-            config.pop(key)
         doc = {
-            "config": config | {"seeds": report.result.seeds, "first_seed": report.result.config.seed},
+            "config": seeded_runs_config(report.result),
             "alpha": report.result.alpha,
             "bugs": {b.name: {"source": b.source, "what": b.what} for b in BUGS.values()},
             "summary": report.summary.to_dict(orient="records"),
             "reading": report.text,
         }
-        (stage / "results.json").write_text(json.dumps(jsonable(doc), indent=1, allow_nan=False))
-        page = simple_page(
-            "The zoo: real bugs of inference libraries, caught or not",
-            command,
-            report.blocks,
-            stage,
-            list(report.summary["model"].unique()),
-            settings=settings_rows(doc["config"] | {"alpha per run": report.result.alpha}, {}),
-            failures=[],
-            checked=f"All {len(report.result.runs)} runs finished; zoo.csv holds each bug's detection "
-            "by each method and its twin's false alarms.",
-        )
-        write_page(page, stage)
+        write_seeded_runs_page(
+            stage, doc, title="The zoo: real bugs of inference libraries, caught or not", command=command,
+            report=report, checked=f"All {len(report.result.runs)} runs finished; zoo.csv holds each bug's "
+            "detection by each method and its twin's false alarms.",
+        )  # fmt: skip
 
     return write_all(out, fill)

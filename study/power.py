@@ -30,7 +30,6 @@ false-alarm rate beside it. Model defects cost a NUTS run each, so they run
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -387,7 +386,7 @@ def run_power_study(
     RuntimeError
         When a run raised: names the run and the error.
     """
-    from study.units import Executor, UnitFailure
+    from study.units import Executor, UnitFailure, eta_log
 
     first = next(iter(configs.values()))[0]
     model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
@@ -424,16 +423,7 @@ def run_power_study(
             for s in range(n_seeds):
                 config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
                 todo.append((key, name, kind, size, defect, engine, config))
-    start = time.perf_counter()
-    count = [0]
-
-    def log(msg: str) -> None:
-        count[0] += 1
-        elapsed = time.perf_counter() - start
-        left = elapsed / count[0] * (len(todo) - count[0])
-        end = "\n" if count[0] == len(todo) else ""
-        print(f"\rpower {msg}; about {left:.0f} s left   ", end=end, file=sys.stderr, flush=True)
-
+    log = eta_log(len(todo), "power")
     label = lambda u: f"{u[0]} {u[1]} {u[3]:g} seed {u[6].seed}"  # noqa: E731
     rows = (executor or Executor()).map(_power_unit, todo, label=label, log=log)
     failed = [r for r in rows if isinstance(r, UnitFailure)]

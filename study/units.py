@@ -282,3 +282,17 @@ def _failure(unit: Any, label: Callable[[Any], str], err: BaseException) -> Unit
 def _first_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0]
+
+
+def eta_log(total: int, prefix: str) -> Callable[[str], None]:
+    """Return a progress logger for ``total`` units: each call prints ``prefix msg; about N s left``."""
+    start = time.perf_counter()
+    count = [0]
+
+    def log(msg: str) -> None:
+        count[0] += 1
+        left = (time.perf_counter() - start) / count[0] * (total - count[0])
+        end = "\n" if count[0] == total else ""
+        print(f"\r{prefix} {msg}; about {left:.0f} s left   ", end=end, file=sys.stderr, flush=True)
+
+    return log

@@ -11,7 +11,6 @@ detection probability, and the median seconds a run cost.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, replace
 
@@ -87,7 +86,7 @@ def run_zoo_study(
     RuntimeError
         When a run raised anything but an engine failure: names the run and the error.
     """
-    from study.units import Executor, UnitFailure
+    from study.units import Executor, UnitFailure, eta_log
 
     chosen = None if families is None else [f.strip() for f in families.split(",")]
     todo = []
@@ -99,15 +98,7 @@ def run_zoo_study(
                 for s in range(seeds):
                     config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
                     todo.append((bug.name, variant, engine, config))
-    start = time.perf_counter()
-    count = [0]
-
-    def log(msg: str) -> None:
-        count[0] += 1
-        left = (time.perf_counter() - start) / count[0] * (len(todo) - count[0])
-        end = "\n" if count[0] == len(todo) else ""
-        print(f"\rzoo {msg}; about {left:.0f} s left   ", end=end, file=sys.stderr, flush=True)
-
+    log = eta_log(len(todo), "zoo")
     label = lambda u: f"{u[0]} {u[1]} {u[3].family} seed {u[3].seed}"  # noqa: E731
     rows = (executor or Executor()).map(_zoo_unit, todo, label=label, log=log)
     failed = [r for r in rows if isinstance(r, UnitFailure)]
