@@ -14,12 +14,15 @@ examples:
   python compare.py zoo                             # every bug on its own families, 5 seeds each
   python compare.py zoo --bugs stan_2178,pymc_798 --seeds 20 --workers 2
   python compare.py zoo --bugs fab_jax_14 --model binomial_beta --reps 5
+  python compare.py zoo --bugs pints_674 --seeds 0 --sbc-seeds 2  # only the SBC peer
 
 Each bug (zoo/, one module per bug, citing its source) runs the study beside its twin, the
 same code with the fix, over --seeds study seeds; zoo.csv holds how often the suite's
 verdict, PyMC's own sampler fixtures and a 0.25-sd bound on the mean caught the bug, and
-how often each failed the twin. Without --model each bug runs on the families where it
-shows (python compare.py zoo --list-bugs).
+how often each failed the twin. With --sbc-seeds each also runs SBC as simuk does at its
+defaults (1,000 simulations at the study's smallest N, every draw ranked, ArviZ's
+uniformity test at 0.01): the zoo's third peer, about 17 times a study run's fits. Without
+--model each bug runs on the families where it shows (python compare.py zoo --list-bugs).
 """
 
 
@@ -39,13 +42,26 @@ class Plan:
 
 
 def _zoo_flags(p: common.Parser) -> None:
+    from study.peer_sbc import SIMS
     from study.zoo import BUGS, DEFAULT_SEEDS
 
     p.add_argument(
         "--seeds",
-        type=common.whole("seeds", 1),
+        type=common.whole("seeds", 0),
         default=DEFAULT_SEEDS,
         help=f"study seeds per bug, family and variant (default: {DEFAULT_SEEDS})",
+    )
+    p.add_argument(
+        "--sbc-seeds",
+        type=common.whole("sbc-seeds", 0),
+        default=0,
+        help="SBC peer runs per bug, family and variant, seeds --seed onwards (default: 0)",
+    )
+    p.add_argument(
+        "--sbc-sims",
+        type=common.whole("sbc-sims", 2),
+        default=SIMS,
+        help=f"simulations per SBC peer run (default: {SIMS}, simuk's)",
     )
     p.add_argument(
         "--bugs",
@@ -73,6 +89,8 @@ def parse(argv: list[str] | None) -> Plan:
         bugs = parse_bugs(args.bugs)
     except ValueError as err:
         raise common.BadInput(str(err)) from err
+    if args.seeds == 0 and args.sbc_seeds == 0:
+        raise common.BadInput("--seeds 0 needs --sbc-seeds of at least 1: nothing would run")
     given = any(a == "--model" or a.startswith("--model=") for a in argv)
     families = None
     if not given:
@@ -101,8 +119,9 @@ def _run(plan: Plan, executor) -> int:
     args = plan.args
     try:
         result = run_zoo_study(
-            plan.study.configs, plan.bugs, seeds=args.seeds, families=plan.families, executor=executor
-        )
+            plan.study.configs, plan.bugs, seeds=args.seeds, families=plan.families,
+            sbc_seeds=args.sbc_seeds, sbc_sims=args.sbc_sims, executor=executor,
+        )  # fmt: skip
     except RuntimeError as err:
         common.log(f"error: a zoo run failed: {err}")
         return 1

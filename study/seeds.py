@@ -43,6 +43,7 @@ STREAMS: dict[str, Stream] = {
     "sbc_engine": Stream("run", (11,), doc="(family, engine, N, block): the engine's seed of one SBC block"),
     "sbc_ties": Stream("run", (12,), doc="(family, engine, N, sim): ties among ranks, broken at random"),
     "sbc_joint": Stream("run", (13,), doc="(family, N, sim): exact draws for the Mahalanobis quantity"),
+    "sbc_peer": Stream("run", (14,), doc="(family, engine, N, block): an engine's seed, the zoo's SBC peer"),
     "gradients": Stream("run", (crc("gradients"),), True, "(family, N, q, point, S): NumPy estimators"),
     "pathwise": Stream("run", (crc("pathwise"),), True, "(family, N, q, point, S): PyMC gradient draws"),
     "pathwise_compile": Stream("run", (), True, "(family, N, q): PyMC's compiled ADVI objective"),

@@ -7,18 +7,23 @@ disagrees, or the engine breaks the engine protocol (wrong shapes, non-finite dr
 first alarm is recorded. The same draws are judged by the peers' methods
 (``study.peers``). The twin's runs give each method's false-alarm rate beside its
 detection probability, and the median seconds a run cost.
+
+The third peer, SBC as simuk runs it at its defaults (``study.peer_sbc``), cannot judge
+those draws: it needs its own truths from the prior. With ``sbc_seeds`` each bug and twin
+also runs it that many times (seeds ``--seed + s`` again), at the study's smallest N,
+where the prior weighs most; its rows are kept apart (``ZooResult.sbc_runs``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from scipy import stats
 
 from models.engines.plugins import EngineFailure, as_sampler
-from study import peers
+from study import peer_sbc, peers
 from study.power import first_alarm
 from study.run import StudyConfig, run_study
 from study.seeds import power_run_seed
@@ -36,6 +41,9 @@ class ZooResult:
     alpha: float
     seeds: int
     config: StudyConfig
+    sbc_runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sbc_seeds: int = 0
+    sbc_sims: int = peer_sbc.SIMS
 
 
 def parse_bugs(text: str) -> list[Bug]:
@@ -52,6 +60,11 @@ def parse_bugs(text: str) -> list[Bug]:
 
 
 def _zoo_unit(unit: tuple) -> dict:
+    """One run: a bug's engine (or its twin) through the study, or through the SBC peer, at one seed."""
+    return _sbc_unit(unit[1:]) if unit[0] == "sbc" else _study_unit(unit[1:])
+
+
+def _study_unit(unit: tuple) -> dict:
     """One run: a bug's engine (or its twin) through the study at one seed; every method's verdict."""
     bug_name, variant, engine, config = unit
     start = time.perf_counter()
@@ -68,18 +81,45 @@ def _zoo_unit(unit: tuple) -> dict:
     }  # fmt: skip
 
 
+def _sbc_unit(unit: tuple) -> dict:
+    """One SBC run of the peer at the study's smallest N (``None``: no draws to rank)."""
+    bug_name, variant, engine, config, sims = unit
+    start = time.perf_counter()
+    verdict: dict = {"sbc": None, "sbc_p": float("nan"), "sbc_worst": ""}
+    if engine.kind == "distribution":
+        try:
+            ranks = peer_sbc.ranks(
+                engine, config.family, config.settings, n=min(config.ns), seed=config.seed,
+                sims=sims, block=config.reps * len(config.ns), draws=config.draws, tune=config.tune,
+                chains=config.chains,
+            )  # fmt: skip
+        except EngineFailure:
+            pass
+        else:
+            run = peer_sbc.judge(ranks)
+            verdict = {"sbc": run.caught, "sbc_p": run.p_min, "sbc_worst": run.worst}
+    return {
+        "bug": bug_name, "model": config.family, "variant": variant, "seed": config.seed,
+        **verdict, "seconds": time.perf_counter() - start,
+    }  # fmt: skip
+
+
 def run_zoo_study(
     configs: dict[str, list[StudyConfig]],
     bugs: list[Bug],
     *,
     seeds: int,
     families: str | None = None,
+    sbc_seeds: int = 0,
+    sbc_sims: int = peer_sbc.SIMS,
     executor=None,
 ) -> ZooResult:
     """Run every bug and its twin ``seeds`` times on its families (or on ``families``, a comma list).
 
     ``configs`` holds the study's configuration per family (the flags' N, replications,
-    draws). Every run is one work unit, run here or spread by ``executor`` (``study.units``).
+    draws). With ``sbc_seeds``, each also runs the SBC peer that many times, ``sbc_sims``
+    simulations each. Every run is one work unit, run here or spread by ``executor``
+    (``study.units``); the SBC runs, the longest, go first.
 
     Raises
     ------
@@ -89,23 +129,28 @@ def run_zoo_study(
     from study.units import Executor, UnitFailure, eta_log
 
     chosen = None if families is None else [f.strip() for f in families.split(",")]
-    todo = []
+    studies, sbcs = [], []
     for bug in bugs:
         engines = dict(zip(VARIANTS, (as_sampler(e) for e in bug.engines()), strict=True))
         for family in chosen or bug.families:
             base = replace(configs[family][0], studies_in_run=1)
             for variant, engine in engines.items():
-                for s in range(seeds):
+                for s in range(max(seeds, sbc_seeds)):
                     config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
-                    todo.append((bug.name, variant, engine, config))
+                    if s < seeds:
+                        studies.append(("study", bug.name, variant, engine, config))
+                    if s < sbc_seeds:
+                        sbcs.append(("sbc", bug.name, variant, engine, config, sbc_sims))
+    todo = sbcs + studies
     log = eta_log(len(todo), "zoo")
-    label = lambda u: f"{u[0]} {u[1]} {u[3].family} seed {u[3].seed}"  # noqa: E731
+    label = lambda u: f"{u[1]} {u[2]} {u[4].family} seed {u[4].seed}{' (SBC)' * (u[0] == 'sbc')}"  # noqa: E731
     rows = (executor or Executor()).map(_zoo_unit, todo, label=label, log=log)
     failed = [r for r in rows if isinstance(r, UnitFailure)]
     if failed:
         raise RuntimeError(str(failed[0]))
     first = next(iter(configs.values()))[0]
-    return ZooResult(pd.DataFrame(rows), first.alpha, seeds, first)
+    runs = pd.DataFrame(rows[len(sbcs) :])
+    return ZooResult(runs, first.alpha, seeds, first, pd.DataFrame(rows[: len(sbcs)]), sbc_seeds, sbc_sims)
 
 
 def _rate(flags: pd.Series) -> tuple[int, int, float, float]:
@@ -118,18 +163,42 @@ def _rate(flags: pd.Series) -> tuple[int, int, float, float]:
     return k, n, ci.low, ci.high
 
 
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per (bug, family) and method: the bug's detection and the twin's false alarms, with intervals."""
+def _select(frame: pd.DataFrame, bug: str, model: str, variant: str | None = None) -> pd.DataFrame:
+    """Return the runs of one (bug, family), of one variant or both."""
+    if not len(frame):
+        return frame
+    keep = (frame["bug"] == bug) & (frame["model"] == model)
+    return frame[keep & (frame["variant"] == variant)] if variant else frame[keep]
+
+
+def _median_seconds(frame: pd.DataFrame) -> float:
+    return float(frame["seconds"].median()) if len(frame) else float("nan")
+
+
+def summarise(runs: pd.DataFrame, sbc_runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per (bug, family) and method: the bug's detection and the twin's false alarms, with intervals.
+
+    ``runs`` are the study's runs (the suite's verdict and the peers judging its draws),
+    ``sbc_runs`` the SBC peer's; either may be empty.
+    """
+    sbc_runs = pd.DataFrame() if sbc_runs is None else sbc_runs
+    methods = {"suite": (runs, "detected"), **{p: (runs, p) for p in peers.PEERS}, "sbc": (sbc_runs, "sbc")}
+    pairs = pd.concat([f[["bug", "model"]] for f in (runs, sbc_runs) if len(f)] or [pd.DataFrame()])
     out = []
-    for (bug, model), g in runs.groupby(["bug", "model"], sort=False):
-        by = {v: g[g["variant"] == v] for v in VARIANTS}
-        first = by["bug"].loc[by["bug"]["detected"].astype(bool), "caught_by"].str.split(":").str[0]
+    for bug, model in pairs.drop_duplicates().itertuples(index=False):
+        caught = _select(runs, bug, model, "bug")
+        alarms = pd.Series(dtype=str)
+        if len(caught):
+            alarms = caught.loc[caught["detected"].astype(bool), "caught_by"]
+        first = alarms.str.split(":").str[0]
         row = {"bug": bug, "model": model, "source": BUGS[bug].source,
                "caught_by": ", ".join(f"{c} {v}" for c, v in first.value_counts().items()),
-               "seconds_per_run": float(g["seconds"].median())}  # fmt: skip
-        for method, column in (("suite", "detected"), *((p, p) for p in peers.PEERS)):
+               "seconds_per_run": _median_seconds(_select(runs, bug, model)),
+               "seconds_per_sbc_run": _median_seconds(_select(sbc_runs, bug, model))}  # fmt: skip
+        for method, (frame, column) in methods.items():
             for variant, what in (("bug", "caught"), ("twin", "false_alarms")):
-                k, n, low, high = _rate(by[variant][column])
+                chosen = _select(frame, bug, model, variant)
+                k, n, low, high = _rate(chosen[column] if column in chosen else pd.Series(dtype=object))
                 row |= {f"{method}_{what}": k, f"{method}_{variant}_runs": n,
                         f"{method}_{what}_low": low, f"{method}_{what}_high": high}  # fmt: skip
         out.append(row)

@@ -18,7 +18,8 @@ from arviz_stats.base import array_stats
 from scipy import stats
 
 import compare
-from models.engines import plugins
+from models.engines import SAMPLERS, plugins
+from study import peer_sbc
 from study.api import check_engine
 from tests import budget
 from zoo import (
@@ -229,6 +230,10 @@ def test_compare_zoo_tabulates_a_bug_against_its_twin_and_refuses_an_unknown_bug
         "--n",
         "10",
         "100",
+        "--sbc-seeds",
+        "1",
+        "--sbc-sims",
+        "4",
         "--out",
         str(out),
     ]
@@ -242,13 +247,41 @@ def test_compare_zoo_tabulates_a_bug_against_its_twin_and_refuses_an_unknown_bug
         2,
     )
     assert (row.suite_false_alarms, row.suite_twin_runs, row.pymc_fixtures_bug_runs) == (0, 2, 0)
-    assert {"zoo_runs.csv", "results.json", "report.html"} <= {p.name for p in out.iterdir()}
+    assert row.sbc_bug_runs == 0  # a point engine: no draws for SBC's ranks either
+    written = {p.name for p in out.iterdir()}
+    assert {"zoo_runs.csv", "zoo_sbc_runs.csv", "results.json", "report.html"} <= written
     assert "pymc-devs/pymc-extras#641" in capsys.readouterr().out
     assert compare.main(["zoo", "--bugs", "no_such_bug", "--out", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "compare.py: error: unknown bug 'no_such_bug'; choose from: " + ", ".join(BUGS) + " or all"
     ]
     assert not (tmp_path / "x").exists()
+    assert compare.main(["zoo", "--seeds", "0", "--out", str(tmp_path / "y")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "compare.py: error: --seeds 0 needs --sbc-seeds of at least 1: nothing would run"
+    )
+
+
+def test_sbc_peer_ranks_every_unthinned_draw_and_reads_them_as_plot_ecdf_pit_does():
+    """simuk's ranks: every draw of every chain counted, none thinned; the same seed, the same ranks.
+
+    ``judge`` is ArviZ's uniformity test of ``(rank + 0.5) / (max + 1)`` at 0.01: evenly
+    spread ranks pass, ranks piled in the middle (a posterior too wide) fail, and the
+    component with the smallest p-value is named.
+    """
+    exact = SAMPLERS["exact"]
+    kwargs = {"n": 10, "seed": 3, "sims": 7, "block": 3, "draws": 25, "tune": 5, "chains": 2}
+    ranks = peer_sbc.ranks(exact, "multivariate_normal_known_cov", None, **kwargs)
+    assert set(ranks) == {"mu[0]", "mu[1]"}
+    for r in ranks.values():
+        assert r.shape == (7,) and r.min() >= 0 and r.max() <= 2 * 25
+    again = peer_sbc.ranks(exact, "multivariate_normal_known_cov", None, **kwargs)
+    assert all(np.array_equal(ranks[k], again[k]) for k in ranks)
+    even = np.arange(1000) * 4
+    middle = 1500 + np.arange(1000)
+    assert not peer_sbc.judge({"a": even}).caught
+    verdict = peer_sbc.judge({"a": even, "b": middle})
+    assert verdict.caught and verdict.worst == "b" and verdict.sims == 1000
 
 
 def test_pymc_8444_twin_leaves_the_current_gradient_out_of_its_normaliser_once_the_window_fills():
