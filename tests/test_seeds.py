@@ -25,6 +25,7 @@ def realistic_keys(stream: str) -> list[tuple]:
         "sbc_engine": itertools.product(fam, eng, NS, range(4)),
         "sbc_ties": itertools.product(fam, eng, NS, range(50)),
         "sbc_joint": itertools.product(fam, NS, range(50)),
+        "sbc_peer": itertools.product(fam, [*eng, "stan_2178", "stan_2178_fixed"], NS, range(17)),
         "gradients": itertools.product(fam, NS, ("mean_field", "full_rank"), POINTS, (1, 10, 100)),
         "pathwise": itertools.product(fam, NS, ("mean_field", "full_rank"), POINTS, (1, 10, 100)),
         "pathwise_compile": itertools.product(fam, NS, ("mean_field", "full_rank")),
