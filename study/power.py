@@ -386,7 +386,7 @@ def run_power_study(
     RuntimeError
         When a run raised: names the run and the error.
     """
-    from study.units import Executor, UnitFailure, eta_log
+    from study.units import run_all_or_raise
 
     first = next(iter(configs.values()))[0]
     model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
@@ -423,12 +423,8 @@ def run_power_study(
             for s in range(n_seeds):
                 config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
                 todo.append((key, name, kind, size, defect, engine, config))
-    log = eta_log(len(todo), "power")
     label = lambda u: f"{u[0]} {u[1]} {u[3]:g} seed {u[6].seed}"  # noqa: E731
-    rows = (executor or Executor()).map(_power_unit, todo, label=label, log=log)
-    failed = [r for r in rows if isinstance(r, UnitFailure)]
-    if failed:
-        raise RuntimeError(str(failed[0]))
+    rows = run_all_or_raise(_power_unit, todo, prefix="power", label=label, executor=executor)
     return PowerResult(pd.DataFrame(rows), first.alpha, seeds, first)
 
 

@@ -296,3 +296,20 @@ def eta_log(total: int, prefix: str) -> Callable[[str], None]:
         print(f"\r{prefix} {msg}; about {left:.0f} s left   ", end=end, file=sys.stderr, flush=True)
 
     return log
+
+
+def run_all_or_raise(
+    fn: Callable[[Any], Any], todo: list, *, prefix: str, label: Callable[[Any], str], executor=None
+) -> list:
+    """Run every unit of ``todo`` (here, or spread by ``executor``) with a progress line.
+
+    Raises
+    ------
+    RuntimeError
+        The first unit that raised, named, with its error's first line.
+    """
+    rows = (executor or Executor()).map(fn, todo, label=label, log=eta_log(len(todo), prefix))
+    failed = [r for r in rows if isinstance(r, UnitFailure)]
+    if failed:
+        raise RuntimeError(str(failed[0]))
+    return rows

@@ -126,7 +126,7 @@ def run_zoo_study(
     RuntimeError
         When a run raised anything but an engine failure: names the run and the error.
     """
-    from study.units import Executor, UnitFailure, eta_log
+    from study.units import run_all_or_raise
 
     chosen = None if families is None else [f.strip() for f in families.split(",")]
     studies, sbcs = [], []
@@ -142,12 +142,8 @@ def run_zoo_study(
                     if s < sbc_seeds:
                         sbcs.append(("sbc", bug.name, variant, engine, config, sbc_sims))
     todo = sbcs + studies
-    log = eta_log(len(todo), "zoo")
     label = lambda u: f"{u[1]} {u[2]} {u[4].family} seed {u[4].seed}{' (SBC)' * (u[0] == 'sbc')}"  # noqa: E731
-    rows = (executor or Executor()).map(_zoo_unit, todo, label=label, log=log)
-    failed = [r for r in rows if isinstance(r, UnitFailure)]
-    if failed:
-        raise RuntimeError(str(failed[0]))
+    rows = run_all_or_raise(_zoo_unit, todo, prefix="zoo", label=label, executor=executor)
     first = next(iter(configs.values()))[0]
     runs = pd.DataFrame(rows[len(sbcs) :])
     return ZooResult(runs, first.alpha, seeds, first, pd.DataFrame(rows[: len(sbcs)]), sbc_seeds, sbc_sims)
