@@ -351,7 +351,9 @@ def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
         assert len(set(executor.map(_pid, range(3), log=said.append))) == 3
         assert sum("restarting the worker that ran 1" in line for line in said) == 1
         executor.recycle_share, executor.workerless_s = 1.0, 2
-        executor._cluster.sync(next(iter(executor._cluster.workers.values())).close)
+        nannies = list(executor._cluster.workers.values())
+        if nannies:  # on a loaded machine the last restart may already have timed out and closed it
+            executor._cluster.sync(nannies[0].close)
         assert not executor.client.scheduler_info()["workers"]
         assert all(isinstance(pid, int) for pid in executor.map(_pid, range(2), log=said.append))
     assert any("no worker for 2 s: starting new ones" in line for line in said)
