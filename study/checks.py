@@ -166,6 +166,15 @@ class Thresholds:
         }
 
 
+def signed(x: float, decimals: int) -> str:
+    """Write ``x`` with its sign and ``decimals`` decimals; in three significant digits past a million.
+
+    A chain that ran away puts its mean thousands of digits past the limit, which fixed
+    decimals would print in full.
+    """
+    return f"{x:+.{decimals}f}" if abs(x) < 1e6 else f"{x:+.3g}"
+
+
 def _ess_bulk(draws: np.ndarray) -> float:
     return float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1))
 
@@ -265,11 +274,11 @@ def sampler_verdicts(rows: pd.DataFrame, thresholds: Thresholds) -> tuple[np.nda
     for r in rows.itertuples():
         why = []
         if not abs(r.z_mean) <= z_crit:
-            why.append(f"mean off by {r.z_mean:+.2f} MCSE (limit {z_crit:.2f})")
+            why.append(f"mean off by {signed(r.z_mean, 2)} MCSE (limit {z_crit:.2f})")
         if not abs(r.z_sd) <= z_crit:
-            why.append(f"sd off by {r.z_sd:+.2f} MCSE (limit {z_crit:.2f})")
+            why.append(f"sd off by {signed(r.z_sd, 2)} MCSE (limit {z_crit:.2f})")
         if not abs(r.mode_error_sd) <= r.mode_tol_sd:
-            why.append(f"mode off by {r.mode_error_sd:+.3f} sd (limit {r.mode_tol_sd:.3f})")
+            why.append(f"mode off by {signed(r.mode_error_sd, 3)} sd (limit {r.mode_tol_sd:.3f})")
         if not r.ks_pvalue >= a:
             why.append(f"KS p = {r.ks_pvalue:.2g} < {a:.2g}")
         if np.isfinite(r.r_hat_limit) and not np.isfinite(r.r_hat):
@@ -376,7 +385,7 @@ def configuration_warnings(rows: pd.DataFrame, pooled: pd.DataFrame, *, chains: 
 def _pooled_reason(test: str, stat: float, p: float, a: float, z_crit: float) -> str:
     if test == "pit":
         return f"pooled PIT KS D = {stat:.3g}, p = {p:.2g} < {a:.2g}"
-    return f"pooled {test} off by {stat:+.2f} se (limit {z_crit:.2f})"
+    return f"pooled {test} off by {signed(stat, 2)} se (limit {z_crit:.2f})"
 
 
 def close_verdicts(*, mean_error_sd: np.ndarray, sd_ratio: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -148,11 +148,12 @@ def simulate_datasets(family: Family, settings: Any, ns, reps: int, seed: int) -
 def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray]:
     """ArviZ summaries of one parameter's draws, reduced over chain and draw.
 
-    Chains that never move make ArviZ's R-hat divide by a zero within-chain variance; the
-    verdict says so in its own words (``checks.sampler_verdicts``), so NumPy's warning is
-    silenced here.
+    Chains that never move make ArviZ's R-hat divide by a zero within-chain variance, and
+    chains that run away overflow the squares of a variance; the verdict says so in its own
+    words (``checks.sampler_verdicts``: R-hat undefined; a mean or sd off by so many MCSE),
+    so NumPy's warnings are silenced here.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _summaries(draws, prob)
 
 

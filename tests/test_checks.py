@@ -214,3 +214,9 @@ def test_configuration_warnings_name_what_makes_a_run_too_short():
     assert len(warnings) == 2 and "1 chain" in warnings[0] and "1.080" in warnings[1]
     (warning,) = checks.configuration_warnings(rows.assign(ess_bulk=[3000.0, 150.0]), pooled, chains=2)
     assert warning.startswith("1 of 2 rows have a bulk ESS below 100 per chain (200; smallest 150)")
+
+
+def test_a_runaway_chains_z_is_written_in_three_figures_not_in_full():
+    """A mean 1e148 MCSE off would print 150 digits with fixed decimals."""
+    assert checks.signed(4.654, 2) == "+4.65" and checks.signed(-0.5, 3) == "-0.500"
+    assert checks.signed(-2.856e148, 2) == "-2.86e+148"
