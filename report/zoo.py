@@ -111,9 +111,10 @@ def write_zoo(report: ZooReport, out: Path, command: str = "compare.py zoo") -> 
             "summary": report.summary.to_dict(orient="records"),
             "reading": report.text,
         }
+        finished = len(report.result.runs) + len(report.result.sbc_runs)
         write_seeded_runs_page(
             stage, doc, title="The zoo: real bugs of inference libraries, caught or not", command=command,
-            report=report, checked=f"All {len(report.result.runs)} runs finished; zoo.csv holds each bug's "
+            report=report, checked=f"All {finished} runs finished; zoo.csv holds each bug's "
             "detection by each method and its twin's false alarms.",
         )  # fmt: skip
 
