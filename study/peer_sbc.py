@@ -29,11 +29,10 @@ from typing import Any
 import numpy as np
 from arviz_stats.base import array_stats
 
-from models.engines import Problem, Sampler
+from models.engines import Sampler
 from models.families import FAMILIES
 from study import seeds
-from study.fitting import fit
-from study.sbc import simulation
+from study.sbc import fit_simulations
 
 SIMS = 1000  # simuk.SBC(num_simulations=1000)
 ALPHA = 0.01  # 1 - rcParams["stats.envelope_prob"], plot_ecdf_pit's threshold
@@ -73,22 +72,11 @@ def ranks(
     labels = family.labels(settings)
     out: dict[str, list[int]] = {label: [] for label in labels}
     for b, start in enumerate(range(0, sims, block)):
-        sim_ids = range(start, min(start + block, sims))
-        truths, data = zip(*(simulation(family, settings, seed, n, s) for s in sim_ids), strict=True)
-        engine_seed = seeds.integer(seed, "sbc_peer", family.key, engine.name, n, b)
-        datasets = {n: np.stack(data)}
-        extra = (
-            {"problem": Problem(family, settings, datasets, seeds.exact_draws_rng)}
-            if engine.needs_problem
-            else {}
-        )
-        idata = fit(
-            engine, family, settings, datasets, draws=draws * engine.thin, tune=tune * engine.thin,
-            chains=chains, cores=1, seed=engine_seed, progress=False, **extra,
+        truths, _, _, post = fit_simulations(
+            engine, family, settings, seed=seed, n=n, sims=range(start, min(start + block, sims)),
+            engine_seed=seeds.integer(seed, "sbc_peer", family.key, engine.name, n, b),
+            draws=draws, tune=tune, chains=chains,
         )  # fmt: skip
-        post = idata["posterior"]
-        if engine.thin > 1:
-            post = post.isel(draw=slice(engine.thin - 1, None, engine.thin))
         for label, (variable, selection) in labels.items():
             d = post[variable].isel(n=0).isel(selection).transpose("rep", "chain", "draw").values
             for i, truth in enumerate(truths):

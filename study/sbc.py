@@ -152,12 +152,25 @@ def _components(family: Family, settings: Any, values: dict[str, np.ndarray], le
     return np.stack(out, axis=-1)
 
 
-def run_unit(unit: Unit) -> UnitResult:
-    """Simulate the unit's data sets, fit them in one batched model, and rank every truth."""
-    start = time.perf_counter()
-    config, family, engine, n = unit.config, FAMILIES[unit.config.family], unit.engine, unit.n
-    settings, sims = config.settings, unit.sims
-    truths, data = zip(*(simulation(family, settings, config.seed, n, s) for s in sims), strict=True)
+def fit_simulations(
+    engine: Sampler,
+    family: Family,
+    settings: Any,
+    *,
+    seed: int,
+    n: int,
+    sims: range,
+    engine_seed: int,
+    draws: int,
+    tune: int,
+    chains: int,
+) -> tuple[tuple[dict[str, np.ndarray], ...], np.ndarray, Any, Any]:
+    """Simulate ``sims`` at sample size ``n`` and fit them in one model.
+
+    Returns their truths, their data, the engine's output and its posterior, in which an
+    engine that ran ``thin`` times the draws and warm-up keeps every ``thin``-th draw.
+    """  # fmt: skip
+    truths, data = zip(*(simulation(family, settings, seed, n, s) for s in sims), strict=True)
     x = np.stack(data)
     datasets = {n: x}
     extra = (
@@ -165,15 +178,27 @@ def run_unit(unit: Unit) -> UnitResult:
         if engine.needs_problem
         else {}
     )
-    seed = seeds.integer(config.seed, "sbc_engine", family.key, engine.name, n, unit.block)
     with stopping.surfaced():  # partial draws after a stop, or the stop as another error: never rank them
         idata = fit(
-            engine, family, settings, datasets, draws=config.draws * engine.thin,
-            tune=config.tune * engine.thin, chains=config.chains, cores=1, seed=seed, progress=False, **extra,
+            engine, family, settings, datasets, draws=draws * engine.thin, tune=tune * engine.thin,
+            chains=chains, cores=1, seed=engine_seed, progress=False, **extra,
         )  # fmt: skip
     post = idata["posterior"]
     if engine.thin > 1:
         post = post.isel(draw=slice(engine.thin - 1, None, engine.thin))
+    return truths, x, idata, post
+
+
+def run_unit(unit: Unit) -> UnitResult:
+    """Simulate the unit's data sets, fit them in one batched model, and rank every truth."""
+    start = time.perf_counter()
+    config, family, engine, n = unit.config, FAMILIES[unit.config.family], unit.engine, unit.n
+    settings, sims = config.settings, unit.sims
+    truths, x, idata, post = fit_simulations(
+        engine, family, settings, seed=config.seed, n=n, sims=sims,
+        engine_seed=seeds.integer(config.seed, "sbc_engine", family.key, engine.name, n, unit.block),
+        draws=config.draws, tune=config.tune, chains=config.chains,
+    )  # fmt: skip
     labels = family.labels(settings)
     # every variable as (chain, draw, rep, ...)
     draws = {v: post[v].isel(n=0).transpose("chain", "draw", "rep", ...).values for v in family.params}
