@@ -109,38 +109,33 @@ def todo(cells: list[tuple[str, str, int]], first_seed: int, keep_rows: bool, **
     return units
 
 
-def measure(units: list[Unit], *, workers: int | None, rows_folder: Path | None, chunk: int) -> None:
-    """Run the units (on ``workers`` Dask processes) and append each chunk's lines as it finishes."""
+def measure(units: list[Unit], *, workers: int | None, rows_folder: Path | None) -> None:
+    """Run the units (on ``workers`` Dask processes) and append each run's line as it finishes."""
     if rows_folder is not None:
         rows_folder.mkdir(parents=True, exist_ok=True)
-    start, total = time.perf_counter(), len(units)
-    print(f"{total} runs to measure", file=sys.stderr)
+    print(f"{len(units)} runs to measure", file=sys.stderr)
+
+    def keep(unit: Unit, result: object) -> None:
+        if isinstance(result, UnitFailure):
+            print(f"  {result}", file=sys.stderr)
+            return
+        record, rows, pooled = result
+        calibration.append([record])
+        if rows is not None:
+            cell = rows_folder / f"{unit.engine}-{unit.family}"
+            cell.mkdir(exist_ok=True)
+            for name, frame in (("rows", rows), ("pooled", pooled)):
+                f = cell / f"{name}.csv"
+                frame.to_csv(f, mode="a", index=False, header=not f.exists())
+        if record["false_alarm"]:
+            print(
+                f"  false alarm: {unit.engine} {unit.family} seed {unit.seed}: {record['reasons']}",
+                file=sys.stderr,
+            )
+
     with Executor(workers=workers) as executor:
-        for i in range(0, total, chunk):
-            part = units[i : i + chunk]
-            results = executor.map(run_unit, part, label=lambda u: f"{u.engine} {u.family} seed {u.seed}",
-                                   log=lambda line: print(f"  {line}", file=sys.stderr))  # fmt: skip
-            records = []
-            for unit, result in zip(part, results, strict=True):
-                if isinstance(result, UnitFailure):
-                    print(f"  {result}", file=sys.stderr)
-                    continue
-                record, rows, pooled = result
-                records.append(record)
-                if rows is not None:
-                    cell = rows_folder / f"{unit.engine}-{unit.family}"
-                    cell.mkdir(exist_ok=True)
-                    for name, frame in (("rows", rows), ("pooled", pooled)):
-                        f = cell / f"{name}.csv"
-                        frame.to_csv(f, mode="a", index=False, header=not f.exists())
-            if records:
-                calibration.append(records)
-            alarms = [f"{r['engine']} {r['family']} seed {r['seed']}: {r['reasons']}" for r in records
-                      if r["false_alarm"]]  # fmt: skip
-            for a in alarms:
-                print(f"  false alarm: {a}", file=sys.stderr)
-            done = min(i + chunk, total)
-            print(f"{done}/{total} runs, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        executor.map(run_unit, units, label=lambda u: f"{u.engine} {u.family} seed {u.seed}", on_result=keep,
+                     log=lambda line: print(f"  {line}", file=sys.stderr, flush=True))  # fmt: skip
 
 
 def table(frame: pd.DataFrame) -> str:
@@ -203,7 +198,6 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="Dask worker processes (default 1: a process that is restarted before it holds too "
                    "many compiled models; 0 runs here, fine for a few runs)")  # fmt: skip
-    p.add_argument("--chunk", type=int, default=8, help="runs between appends to the file")
     p.add_argument("--rows", type=Path, default=None, help="also keep every run's rows in this folder")
     p.add_argument("--table", action="store_true", help="print the measured table and exit")
     args = p.parse_args()
@@ -226,7 +220,7 @@ def main() -> None:
     for engine in [DEFAULT_ENGINE, "nuts", *exact_engines()]:
         order.setdefault(engine, len(order))
     units.sort(key=lambda u: (order.get(u.engine, 99), u.family, u.seed))
-    measure(units, workers=args.workers or None, rows_folder=args.rows, chunk=args.chunk)
+    measure(units, workers=args.workers or None, rows_folder=args.rows)
     print(table(calibration.measured()))
 
 

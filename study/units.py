@@ -139,12 +139,14 @@ class Executor:
         *,
         label: Callable[[Any], str] = str,
         log: Callable[[str], None] | None = None,
+        on_result: Callable[[Any, Any], None] | None = None,
     ) -> list[Any]:
         """Return ``[fn(unit) for unit in units]``, run here or on the cluster, logging each finished unit.
 
         A unit that raises does not stop the others: its place in the list holds a
         ``UnitFailure`` naming the unit (``label(unit)``) and the error, for the caller to
-        report.
+        report. ``on_result(unit, result)`` is called as each unit finishes, in the order
+        they finish (a long measurement keeps what it has when it is stopped).
         """
         log = log or (lambda msg: print(msg, file=sys.stderr))
         start, total = time.perf_counter(), len(units)
@@ -152,6 +154,8 @@ class Executor:
         def done(k: int, unit: Any, result: Any) -> None:
             state = "FAILED" if isinstance(result, UnitFailure) else "done"
             log(f"[{k}/{total}] {label(unit)} {state} ({time.perf_counter() - start:.0f} s)")
+            if on_result is not None:
+                on_result(unit, result)
 
         if self.client is None:
             out, warned = [], False
