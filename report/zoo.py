@@ -100,7 +100,8 @@ def write_zoo(report: ZooReport, out: Path, command: str = "compare.py zoo") -> 
 
     def fill(stage: Path) -> None:
         report.summary.to_csv(stage / "zoo.csv", index=False)
-        report.result.runs.to_csv(stage / "zoo_runs.csv", index=False)
+        if report.result.seeds:  # none with --seeds 0 (the SBC peer alone)
+            report.result.runs.to_csv(stage / "zoo_runs.csv", index=False)
         if report.result.sbc_seeds:
             report.result.sbc_runs.to_csv(stage / "zoo_sbc_runs.csv", index=False)
         sbc = {"sbc_seeds": report.result.sbc_seeds, "sbc_sims": report.result.sbc_sims}

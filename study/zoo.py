@@ -12,18 +12,25 @@ The third peer, SBC as simuk runs it at its defaults (``study.peer_sbc``), canno
 those draws: it needs its own truths from the prior. With ``sbc_seeds`` each bug and twin
 also runs it that many times (seeds ``--seed + s`` again), at the study's smallest N,
 where the prior weighs most; its rows are kept apart (``ZooResult.sbc_runs``).
+
+A catch table over many seeds is hours of work, so it is also kept as a ledger
+(``LEDGER``, ``SBC_LEDGER``: one line per run, appended as each run finishes, read back by
+``measured``), which ``benchmarks/zoo_catch.py`` extends a few seeds at a time and prints
+the table from; a line counts while the zoo's code is at ``REVISION``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
 from models.engines.plugins import EngineFailure, as_sampler
-from study import peer_sbc, peers
+from study import calibration, peer_sbc, peers
 from study.power import first_alarm
 from study.run import StudyConfig, run_study
 from study.seeds import power_run_seed
@@ -31,6 +38,11 @@ from zoo import BUGS, Bug
 
 DEFAULT_SEEDS = 5
 VARIANTS = ("bug", "twin")
+LEDGER = Path(__file__).with_name("zoo_runs.csv")
+SBC_LEDGER = Path(__file__).with_name("zoo_sbc_runs.csv")
+# the zoo's code as the ledger's lines measured it: bump when a bug's or a twin's draws change
+REVISION = "2026-12"
+KEY = ("bug", "model", "variant", "configuration", "seed")
 
 
 @dataclass
@@ -104,6 +116,81 @@ def _sbc_unit(unit: tuple) -> dict:
     }  # fmt: skip
 
 
+def plan_units(
+    configs: dict[str, list[StudyConfig]],
+    bugs: list[Bug],
+    *,
+    seeds: int,
+    families: str | None = None,
+    sbc_seeds: int = 0,
+    sbc_sims: int = peer_sbc.SIMS,
+    variants: Iterable[str] = VARIANTS,
+    skip: Iterable[tuple] = (),
+) -> tuple[list[tuple], list[tuple]]:
+    """Return the work units (SBC runs, study runs) of every bug and variant on its families.
+
+    Seed ``s`` of a (bug, family) is the study seed ``power_run_seed(--seed, s)``, the same
+    for bug and twin. Units whose ``unit_key`` is in ``skip`` (runs already measured) are
+    left out.
+    """
+    chosen = None if families is None else [f.strip() for f in families.split(",")]
+    units = []
+    for bug in bugs:
+        engines = dict(zip(VARIANTS, (as_sampler(e) for e in bug.engines()), strict=True))
+        for family in chosen or bug.families:
+            base = replace(configs[family][0], studies_in_run=1)
+            for variant in variants:
+                engine = engines[variant]
+                for s in range(max(seeds, sbc_seeds)):
+                    config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
+                    if s < seeds:
+                        units.append(("study", bug.name, variant, engine, config))
+                    if s < sbc_seeds:
+                        units.append(("sbc", bug.name, variant, engine, config, sbc_sims))
+    skip = set(skip)
+    units = [u for u in units if unit_key(u) not in skip]
+    return [u for u in units if u[0] == "sbc"], [u for u in units if u[0] == "study"]
+
+
+def unit_key(unit: tuple) -> tuple:
+    """``(kind, bug, family, variant, configuration, seed)`` of a work unit, as the ledger keys its line."""
+    kind, bug, variant, _, config = unit[:5]
+    return kind, bug, config.family, variant, configuration(config, *unit[5:]), config.seed
+
+
+def configuration(config: StudyConfig, sims: int | None = None) -> str:
+    """Return a run's configuration in words (the calibration's key, and the SBC peer's simulations)."""
+    return calibration.configuration(config) + ("" if sims is None else f" sims={sims}")
+
+
+def label(unit: tuple) -> str:
+    """Return a work unit in words, for the progress line."""
+    return f"{unit[1]} {unit[2]} {unit[4].family} seed {unit[4].seed}{' (SBC)' * (unit[0] == 'sbc')}"
+
+
+def ledger_line(unit: tuple, row: dict) -> dict:
+    """``row``, one run's result, as a line of the ledger: its configuration and the zoo's revision added."""
+    return row | {"configuration": unit_key(unit)[4], "revision": REVISION}
+
+
+def measured(path: Path = LEDGER) -> pd.DataFrame:
+    """Return the ledger's lines at the current ``REVISION``, each run (``KEY``) once, the last kept."""
+    if not path.exists():
+        return pd.DataFrame()
+    frame = pd.read_csv(path)
+    frame = frame[frame["revision"] == REVISION]
+    return frame.drop_duplicates(list(KEY), keep="last").reset_index(drop=True)
+
+
+def measured_keys(studies: pd.DataFrame, sbcs: pd.DataFrame) -> set[tuple]:
+    """Return the ``unit_key`` of every run in the two ledgers' frames (``measured``)."""
+    keys = set()
+    for kind, frame in (("study", studies), ("sbc", sbcs)):
+        if len(frame):
+            keys |= {(kind, *k) for k in zip(*(frame[c] for c in KEY), strict=True)}
+    return keys
+
+
 def run_zoo_study(
     configs: dict[str, list[StudyConfig]],
     bugs: list[Bug],
@@ -128,22 +215,10 @@ def run_zoo_study(
     """
     from study.units import run_all_or_raise
 
-    chosen = None if families is None else [f.strip() for f in families.split(",")]
-    studies, sbcs = [], []
-    for bug in bugs:
-        engines = dict(zip(VARIANTS, (as_sampler(e) for e in bug.engines()), strict=True))
-        for family in chosen or bug.families:
-            base = replace(configs[family][0], studies_in_run=1)
-            for variant, engine in engines.items():
-                for s in range(max(seeds, sbc_seeds)):
-                    config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
-                    if s < seeds:
-                        studies.append(("study", bug.name, variant, engine, config))
-                    if s < sbc_seeds:
-                        sbcs.append(("sbc", bug.name, variant, engine, config, sbc_sims))
-    todo = sbcs + studies
-    label = lambda u: f"{u[1]} {u[2]} {u[4].family} seed {u[4].seed}{' (SBC)' * (u[0] == 'sbc')}"  # noqa: E731
-    rows = run_all_or_raise(_zoo_unit, todo, prefix="zoo", label=label, executor=executor)
+    sbcs, studies = plan_units(
+        configs, bugs, seeds=seeds, families=families, sbc_seeds=sbc_seeds, sbc_sims=sbc_sims
+    )
+    rows = run_all_or_raise(_zoo_unit, sbcs + studies, prefix="zoo", label=label, executor=executor)
     first = next(iter(configs.values()))[0]
     runs = pd.DataFrame(rows[len(sbcs) :])
     return ZooResult(runs, first.alpha, seeds, first, pd.DataFrame(rows[: len(sbcs)]), sbc_seeds, sbc_sims)

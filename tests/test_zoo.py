@@ -19,8 +19,12 @@ from scipy import stats
 
 import compare
 from models.engines import SAMPLERS, plugins
-from study import peer_sbc
+from models.families import FAMILIES
+from study import calibration, peer_sbc
+from study import zoo as zoo_study
 from study.api import check_engine
+from study.run import StudyConfig
+from study.units import Executor
 from tests import budget
 from zoo import (
     BUGS,
@@ -260,6 +264,39 @@ def test_compare_zoo_tabulates_a_bug_against_its_twin_and_refuses_an_unknown_bug
     assert capsys.readouterr().err.strip() == (
         "compare.py: error: --seeds 0 needs --sbc-seeds of at least 1: nothing would run"
     )
+
+
+def test_the_ledger_skips_the_runs_it_holds_at_the_current_revision(tmp_path):
+    """benchmarks/zoo_catch.py resumes: a run in the ledger is not planned again, unless on older code."""
+    configs = {f: [StudyConfig(family=f)] for f in FAMILIES}
+    bugs = zoo_study.parse_bugs("pymc_798,pints_674")
+    sbcs, studies = zoo_study.plan_units(configs, bugs, seeds=3, sbc_seeds=1)
+    assert (len(sbcs), len(studies)) == (2 * 2 * 1, 2 * 2 * 3)  # bugs x variants x seeds
+    assert zoo_study.unit_key(sbcs[0])[4].endswith(f"sims={peer_sbc.SIMS}")
+
+    def line(unit, **extra):
+        row = {"bug": unit[1], "model": unit[4].family, "variant": unit[2], "seed": unit[4].seed}
+        return zoo_study.ledger_line(unit, row | {"detected": True}) | extra
+
+    ledger = tmp_path / "zoo_runs.csv"
+    calibration.append([line(u) for u in studies[:4]], ledger)
+    calibration.append([line(studies[0], detected=False)], ledger)  # measured again: the last line counts
+    calibration.append([line(studies[4], revision="older")], ledger)  # the zoo's code has changed since
+    held = zoo_study.measured(ledger)
+    first = (held["seed"] == studies[0][4].seed) & (held["variant"] == studies[0][2])
+    assert len(held) == 4 and held.loc[first, "detected"].tolist() == [False]
+    keys = zoo_study.measured_keys(held, pd.DataFrame())
+    _, left = zoo_study.plan_units(configs, bugs, seeds=3, variants=("bug", "twin"), skip=keys)
+    assert [zoo_study.unit_key(u) for u in left] == [zoo_study.unit_key(u) for u in studies[4:]]
+    _, bugs_only = zoo_study.plan_units(configs, bugs, seeds=3, variants=("bug",), skip=keys)
+    assert {u[2] for u in bugs_only} == {"bug"}
+
+
+def test_executor_hands_each_result_on_as_it_finishes():
+    seen = []
+    keep = lambda unit, result: seen.append((unit, result))  # noqa: E731
+    out = Executor().map(lambda u: 2 * u, [1, 2, 3], log=lambda _: None, on_result=keep)
+    assert out == [2, 4, 6] and seen == [(1, 2), (2, 4), (3, 6)]
 
 
 def test_sbc_peer_ranks_every_unthinned_draw_and_reads_them_as_plot_ecdf_pit_does():
