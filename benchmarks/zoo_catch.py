@@ -16,13 +16,14 @@ its bug, variant, family, configuration and seed only.
     # the catch table from the ledger (docs/zoo.md shows it)
     python benchmarks/zoo_catch.py --table
     # a finished compare.py zoo run's runs into the ledger (at the default study only)
-    python benchmarks/zoo_catch.py --add results/ [--bugs NAMES]
+    python benchmarks/zoo_catch.py --add results/ [--bugs NAMES] --commit abc1234
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,28 +38,44 @@ from study.run import StudyConfig  # noqa: E402
 from study.units import Executor, UnitFailure  # noqa: E402
 
 CONFIGS = {f: [StudyConfig(family=f)] for f in FAMILIES}  # the default study, seed 2026 onwards
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def commit() -> str:
+    """Return the checkout's commit, with ``+`` if its tracked code has changes ('' outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+        ledgers = [f":!{path.relative_to(ROOT)}" for path in (zoo.LEDGER, zoo.SBC_LEDGER)]  # lines it adds
+        diff = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", *ledgers], cwd=ROOT)
+        dirty = diff.returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + "+" * dirty
 
 
 def measure(units: list[tuple], workers: int) -> None:
     """Run the units on ``workers`` Dask processes, appending each run to its ledger as it finishes."""
     print(f"{len(units)} runs to measure", file=sys.stderr)
+    at = commit()
 
     def keep(unit: tuple, result: object) -> None:
         if isinstance(result, UnitFailure):
             print(f"  {result}", file=sys.stderr)
             return
         path = zoo.SBC_LEDGER if unit[0] == "sbc" else zoo.LEDGER
-        calibration.append([zoo.ledger_line(unit, result)], path)
+        calibration.append([zoo.ledger_line(unit, result) | {"commit": at}], path)
 
     with Executor(workers=workers) as executor:
         executor.map(zoo._zoo_unit, units, label=zoo.label, on_result=keep,
                      log=lambda line: print(f"  {line}", file=sys.stderr, flush=True))  # fmt: skip
 
 
-def add(folder: Path, bugs: list[str]) -> int:
+def add(folder: Path, bugs: list[str], at: str) -> int:
     """Append a finished ``compare.py zoo`` run's runs of ``bugs`` (default study only) to the ledger.
 
-    Return how many. Only runs of the zoo's code as it is now belong there (``zoo.REVISION``).
+    ``at`` is the commit the run was made at. Return how many. Only runs of the zoo's code
+    as it is now belong there (``zoo.REVISION``).
     """
     config = json.loads((folder / "results.json").read_text())["config"]
     default = StudyConfig()
@@ -73,7 +90,7 @@ def add(folder: Path, bugs: list[str]) -> int:
     added = 0
     for name, (path, key) in keys.items():
         if (folder / name).exists() and (folder / name).read_text().strip():  # SBC only: no study runs
-            runs = pd.read_csv(folder / name).assign(configuration=key, revision=zoo.REVISION)
+            runs = pd.read_csv(folder / name).assign(configuration=key, revision=zoo.REVISION, commit=at)
             runs = runs[runs["bug"].isin(bugs)]
             calibration.append(runs.to_dict(orient="records"), path)
             added += len(runs)
@@ -90,9 +107,10 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1, help="Dask worker processes")
     p.add_argument("--table", action="store_true", help="print the catch table from the ledger and exit")
     p.add_argument("--add", type=Path, metavar="FOLDER", help="append a compare.py zoo run's runs and exit")
+    p.add_argument("--commit", default="", help="with --add: the commit that run was made at")
     args = p.parse_args()
     if args.add:
-        added = add(args.add, [b.name for b in zoo.parse_bugs(args.bugs)])
+        added = add(args.add, [b.name for b in zoo.parse_bugs(args.bugs)], args.commit)
         print(f"{added} runs added to the ledger", file=sys.stderr)
         return
     if not args.table:
