@@ -46,6 +46,11 @@ def _nuts_step(model: pm.Model, chains: int, seed: int):
     initvals, step = pm.init_nuts(
         init="jitter+adapt_diag", chains=chains, model=model, random_seed=seed, progressbar=False, quiet=True
     )
+    # PyMC means to skip the check of every gradient call's input (it passes float64 vectors
+    # it made itself) but sets ``trust_input`` on the ValueGradFunction wrapper, where
+    # nothing reads it (PyMC 6.3); set on the compiled function it holds, the check goes:
+    # the same function on the same inputs, so the same draws.
+    step._logp_dlogp_func._pytensor_function.trust_input = True
     return step, initvals
 
 
