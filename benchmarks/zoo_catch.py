@@ -109,12 +109,17 @@ def main() -> None:
     p.add_argument("--add", type=Path, metavar="FOLDER", help="append a compare.py zoo run's runs and exit")
     p.add_argument("--commit", default="", help="with --add: the commit that run was made at")
     args = p.parse_args()
+    try:
+        bugs = zoo.parse_bugs(args.bugs)
+    except ValueError as err:
+        p.error(str(err))
     if args.add:
-        added = add(args.add, [b.name for b in zoo.parse_bugs(args.bugs)], args.commit)
+        if not (args.add / "results.json").exists():
+            p.error(f"--add {args.add}: no results.json there (give a compare.py zoo output folder)")
+        added = add(args.add, [b.name for b in bugs], args.commit)
         print(f"{added} runs added to the ledger", file=sys.stderr)
         return
     if not args.table:
-        bugs = zoo.parse_bugs(args.bugs)
         variants = zoo.VARIANTS if args.variant == "both" else (args.variant,)
         done = zoo.measured_keys(zoo.measured(zoo.LEDGER), zoo.measured(zoo.SBC_LEDGER))
         sbcs, studies = zoo.plan_units(
@@ -126,8 +131,11 @@ def main() -> None:
         studies.sort(key=lambda u: (u[4].seed, order[u[1]], u[2]))
         measure(sbcs + studies, args.workers)
     order = {name: i for i, name in enumerate(zoo.BUGS)}  # the table in the zoo's order
-    runs, sbc_runs = (zoo.measured(path).sort_values("bug", key=lambda b: b.map(order), kind="stable")
-                      for path in (zoo.LEDGER, zoo.SBC_LEDGER))  # fmt: skip
+
+    def in_order(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values("bug", key=lambda b: b.map(order), kind="stable") if len(frame) else frame
+
+    runs, sbc_runs = in_order(zoo.measured(zoo.LEDGER)), in_order(zoo.measured(zoo.SBC_LEDGER))
     if not len(runs) and not len(sbc_runs):
         print("nothing measured yet")
         return
