@@ -1,0 +1,127 @@
+"""What judging a study's draws costs: the verdict alone, per study, per row and per draw, and where it goes.
+
+Draws a family's default study from the ``exact`` engine (iid draws from the closed-form
+posterior: 20 data sets per N, 4 chains x 1,000 draws each), then times, each as the median
+of ``--repeats`` in this process with everything imported and warm:
+
+* ``tabulate``: the whole verdict of one run (``study.run.tabulate``: ArviZ's summaries,
+  the thinning, PIT and KS, the closed forms, the mode's tolerance, the tests), and that
+  per (family, engine, N) study of 20 rows, per row and per draw;
+* its parts, each timed alone on the same draws: ArviZ's summaries of every parameter
+  (``_posterior_stats``: means, sds, MCSE, five ESS, R-hat, ETI, mode), the thinning factor
+  of every row (``checks.thin_factor``: ESS of the kept draws per candidate factor), PIT
+  and KS, the closed forms and frozen SciPy posteriors, and the mode's tolerance;
+* the floor ArviZ sets: one bulk ESS of one row (4 x 1,000 draws), and of 20 rows in one
+  batched call (ArviZ's array functions take batch axes, and loop over them inside).
+
+    .venv/bin/python benchmarks/verdict_cost.py                      # normal_normal, about a minute
+    .venv/bin/python benchmarks/verdict_cost.py --model binomial_beta --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from arviz_stats.base import array_stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.engines import SAMPLERS  # noqa: E402
+from models.families import FAMILIES  # noqa: E402
+from study import checks  # noqa: E402
+from study import run as study_run  # noqa: E402
+from study.mode_tolerance import mode_tolerance_sd  # noqa: E402
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="normal_normal", choices=list(FAMILIES))
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    family = FAMILIES[args.model]
+    config = study_run.StudyConfig(family=args.model, sampler="exact")
+    sampler = SAMPLERS["exact"]
+    datasets = study_run.simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
+    drawn: list = []
+    study_run.run_study(config, log=lambda _: None, on_draws=lambda sampled: drawn.append(sampled.idata))
+    idata = drawn[0]
+    labels = family.labels(config.settings)
+    rows = len(labels) * sum(len(x) for x in datasets.values())
+    draws_per_row = config.chains * config.draws
+    studies = len(datasets)  # (family, engine, N) studies in the run
+
+    def summaries() -> None:
+        for variable, selection in labels.values():
+            study_run._posterior_stats(idata["posterior"][variable].isel(selection), config.prob)
+
+    per_row = []  # (draws (chain, draw), frozen exact posterior) of every row
+    for param, (variable, selection) in labels.items():
+        draws = idata["posterior"][variable].isel(selection)
+        for n, x in datasets.items():
+            block = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
+            posts = [family.densities(one, config.settings)[param]["posterior"] for one in x]
+            per_row += list(zip(block, posts, strict=True))
+    factors = [checks.thin_factor(d) for d, _ in per_row]
+
+    def closed_forms() -> None:
+        for x in datasets.values():
+            family.exact(x, config.settings)
+            for one in x:
+                family.densities(one, config.settings)
+
+    def pit_ks() -> None:
+        for (d, post), f in zip(per_row, factors, strict=True):
+            checks.ks_uniform_pvalue(checks.pit_values(d, post.cdf, f))
+
+    def mode_tolerances() -> None:
+        for _, post in per_row:
+            mode, sd = float(post.median()), float(post.std())
+            mode_tolerance_sd(post, mode=mode, sd=sd, m=draws_per_row, z_crit=4.0)
+
+    one = per_row[0][0]
+    block = np.stack([d for d, _ in per_row[: config.reps]])
+    parts = {
+        "tabulate (the whole verdict)": lambda: study_run.tabulate(family, sampler, config, datasets, idata),
+        "  ArviZ's summaries": summaries,
+        "  thinning factors": lambda: [checks.thin_factor(d) for d, _ in per_row],
+        "  PIT and KS": pit_ks,
+        "  closed forms, frozen posteriors": closed_forms,
+        "  mode tolerances": mode_tolerances,
+        f"floor: one bulk ESS of one row ({draws_per_row} draws)": lambda: array_stats.ess(
+            one, method="bulk", chain_axis=0, draw_axis=1
+        ),
+        f"floor: bulk ESS of {config.reps} rows, one batched call": lambda: array_stats.ess(
+            block, method="bulk", chain_axis=1, draw_axis=2
+        ),
+    }
+    print(f"{args.model}: {rows} rows in {studies} studies of {config.reps} rows, "
+          f"{draws_per_row} draws a row; median of {args.repeats}")  # fmt: skip
+    seconds = {name: median_seconds(fn, args.repeats) for name, fn in parts.items()}
+    whole = seconds["tabulate (the whole verdict)"]
+    for name, s in seconds.items():
+        print(f"  {name:<52s} {1000 * s:9.1f} ms")
+    per_draw = 1e6 * whole / (rows * draws_per_row)
+    print(f"per (family, engine, N) study of {config.reps} rows: {1000 * whole / studies:.0f} ms "
+          f"(target: 20 ms); per row {1000 * whole / rows:.1f} ms; per draw {per_draw:.2f} us")  # fmt: skip
+    ess_row = seconds[f"floor: one bulk ESS of one row ({draws_per_row} draws)"]
+    print(f"one ArviZ ESS per row alone: {1000 * ess_row * config.reps:.0f} ms a study of {config.reps} rows")
+
+
+if __name__ == "__main__":
+    main()
