@@ -67,7 +67,7 @@ def measure(units: list[tuple], workers: int) -> None:
         calibration.append([zoo.ledger_line(unit, result) | {"commit": at}], path)
 
     with Executor(workers=workers) as executor:
-        executor.map(zoo._zoo_unit, units, label=zoo.label, on_result=keep,
+        executor.map(zoo.run_unit, units, label=zoo.label, on_result=keep,
                      log=lambda line: print(f"  {line}", file=sys.stderr, flush=True))  # fmt: skip
 
 

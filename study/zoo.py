@@ -71,7 +71,7 @@ def parse_bugs(text: str) -> list[Bug]:
     return [BUGS[n] for n in dict.fromkeys(names)]
 
 
-def _zoo_unit(unit: tuple) -> dict:
+def run_unit(unit: tuple) -> dict:
     """One run: a bug's engine (or its twin) through the study, or through the SBC peer, at one seed."""
     return _sbc_unit(unit[1:]) if unit[0] == "sbc" else _study_unit(unit[1:])
 
@@ -218,7 +218,7 @@ def run_zoo_study(
     sbcs, studies = plan_units(
         configs, bugs, seeds=seeds, families=families, sbc_seeds=sbc_seeds, sbc_sims=sbc_sims
     )
-    rows = run_all_or_raise(_zoo_unit, sbcs + studies, prefix="zoo", label=label, executor=executor)
+    rows = run_all_or_raise(run_unit, sbcs + studies, prefix="zoo", label=label, executor=executor)
     first = next(iter(configs.values()))[0]
     runs = pd.DataFrame(rows[len(sbcs) :])
     return ZooResult(runs, first.alpha, seeds, first, pd.DataFrame(rows[: len(sbcs)]), sbc_seeds, sbc_sims)
