@@ -16,8 +16,9 @@ Two sources of correct draws:
   ``--family`` (N = 10, 100, 1000; 20 replications; 4 x 1000 draws) over ``--runs`` seeds,
   every row a set; the exact posterior of each row gives the moments.
 
-Printed per source and z: its sd and mean, and the share of |z| beyond 2.576 and 3.29 and of z
-below -3 and above 3 (nominal 1%, 0.1%, 0.135% and 0.135%). For an engine's draws also whether
+Printed per source and z: its sd and mean, and the share of |z| beyond 2.576 and 3.29, of z
+below -3 and above 3, and above the row limit 4.46 (nominal 1%, 0.1%, 0.135%, 0.135% and
+0.0004%). For iid draws also the sd's z on the draws' normal scores. For an engine's draws also whether
 the replications of one batched run share their errors: per (run, parameter, N), the variance
 of the replications' summed standardised errors read from the pooled chain (the replications'
 standardised draws averaged draw by draw, whose MCSE carries every cross-correlation) over the
@@ -41,22 +42,35 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from study import checks  # noqa: E402
+
 BLOCK = 2000  # sets per vectorised block
+FAR = 4.46  # the row tests' limit in normal_inverse_gamma's default study (120 rows at alpha 1%)
 
 
-def z_scores(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, kurtosis: np.ndarray) -> dict[str, np.ndarray]:
-    """Return the four z scores of sets ``x (set, chain, draw)`` given the exact moments."""
+def z_scores(
+    x: np.ndarray, mean: np.ndarray, sd: np.ndarray, kurtosis: np.ndarray, scores: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Return the z scores of sets ``x (set, chain, draw)`` given the exact moments.
+
+    ``scores``, the draws' normal scores ``Phi^-1(F_exact(x))`` (``study.checks.normal_scores``),
+    adds the sd's z on them, the test of heavy-tailed rows since 2026-12.
+    """
     kw = dict(chain_axis=1, draw_axis=2)
     error = x.mean(axis=(1, 2)) - mean
     sampled_sd = x.reshape(len(x), -1).std(axis=1, ddof=1)
     ess_mean = array_stats.ess(x, method="mean", **kw)
     ess_sd = array_stats.ess(x, method="sd", **kw)
-    return {
+    z = {
         "mean, arviz": error / array_stats.mcse(x, method="mean", **kw),
         "mean, exact moments": error / (sd / np.sqrt(ess_mean)),
         "sd, arviz": (sampled_sd - sd) / array_stats.mcse(x, method="sd", **kw),
         "sd, exact moments": (sampled_sd - sd) / (sd * np.sqrt((kurtosis + 2) / ess_sd) / 2),
     }
+    if scores is not None:
+        se = np.sqrt(2 / array_stats.ess(scores, method="sd", **kw)) / 2
+        z["sd, normal scores"] = (scores.reshape(len(x), -1).std(axis=1, ddof=1) - 1) / se
+    return z
 
 
 def shared_error_ratios(d: np.ndarray, rows) -> dict[str, float]:
@@ -85,7 +99,7 @@ def show(label: str, sets: int, found: dict[str, list[np.ndarray]]) -> None:
         print(f"  {name:<20} sd {z.std():.3f}  mean {z.mean():+.3f}"
               f"  |z|>2.576 {100 * np.mean(abs(z) > 2.576):.2f}%"
               f"  |z|>3.29 {100 * np.mean(abs(z) > 3.29):.3f}%  z<-3 {100 * np.mean(z < -3):.3f}%"
-              f"  z>3 {100 * np.mean(z > 3):.3f}%")  # fmt: skip
+              f"  z>3 {100 * np.mean(z > 3):.3f}%  z>{FAR} {100 * np.mean(z > FAR):.4f}%")  # fmt: skip
 
 
 def iid(args: argparse.Namespace) -> None:
@@ -98,7 +112,7 @@ def iid(args: argparse.Namespace) -> None:
         mean, var, _, kurt = (float(v) for v in dist.stats(moments="mvsk"))
         for _ in range(blocks):
             x = dist.rvs(size=(BLOCK, args.chains, args.draws), random_state=rng)
-            for name, z in z_scores(x, mean, np.sqrt(var), kurt).items():
+            for name, z in z_scores(x, mean, np.sqrt(var), kurt, checks.normal_scores(x, dist)).items():
                 found.setdefault(name, []).append(z)
         show(label, blocks * BLOCK, found)
 
@@ -120,7 +134,6 @@ def groups(family, result) -> Iterator[tuple[np.ndarray, pd.DataFrame, list]]:
 
 def engine_draws(args: argparse.Namespace) -> None:
     from models.families import FAMILIES
-    from study import checks
     from study.run import StudyConfig, run_study
 
     family = FAMILIES[args.family]

@@ -213,6 +213,7 @@ def tabulate(
     # closed forms once per data set, shared by every component
     exact_by_n = {n: family.exact(x, config.settings) for n, x in datasets.items()}
     densities_by_n = {n: [family.densities(one, config.settings) for one in x] for n, x in datasets.items()}
+    row_posteriors, row_draws = [], []  # in the rows' order, for the heavy-tail rule
     for param, (variable, selection) in family.labels(config.settings).items():
         draws = idata["posterior"][variable].isel(selection)
         if judged:
@@ -234,9 +235,11 @@ def tabulate(
                     for d, post, f in zip(per_rep, posts, factors, strict=True)
                 ]
                 frame["ks_thin"] = factors
+                row_draws.extend(per_rep)
                 frame["ks_pvalue"] = [checks.ks_uniform_pvalue(u) for u in pits[(param, n)]]
             frame["kurtosis_exact"] = [checks.excess_kurtosis(post) for post in posts]
             frame["posterior"] = posts
+            row_posteriors.extend(posts)
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
@@ -295,6 +298,14 @@ def tabulate(
     rows["ess_per_s"] = rows["ess_bulk"] / rows["wall_time"]
     pooled = pd.DataFrame()
     if sampler.check == "sampler":
+        checks.score_heavy_tails(
+            rows,
+            row_posteriors,
+            row_draws,
+            z_crit=thresholds.z_crit,
+            alpha=thresholds.alpha_row,
+            ess_floor=checks.ESS_PER_CHAIN * config.chains,
+        )
         rows["agree"], rows["reason"] = checks.sampler_verdicts(rows, thresholds)
         pooled = checks.pooled_tests(rows, pits, thresholds)
     elif against_target:

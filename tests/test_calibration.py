@@ -60,6 +60,31 @@ def test_the_table_and_the_promise_read_the_lines(tmp_path):
     assert plug_in.startswith("Not measured for my_engine on normal_normal")
 
 
+def test_an_earlier_verdicts_lines_count_where_the_change_left_them_alone(tmp_path):
+    """The heavy-tail rule moved only normal_inverse_gamma's samplers: their older lines stop counting."""
+    default = calibration.configuration(StudyConfig())
+    (older,) = calibration.CARRIED
+    path = tmp_path / "false_alarms.csv"
+    calibration.append(
+        [line | {"verdict": older} for line in _lines("nuts", "poisson_gamma", 0, 3, default)], path
+    )
+    nig = "normal_inverse_gamma"
+    calibration.append([line | {"verdict": older} for line in _lines("nuts", nig, 1, 4, default)], path)
+    laplace = [line | {"verdict": older, "row_ks_tests": 0} for line in _lines("laplace", nig, 0, 2, default)]
+    calibration.append(laplace, path)
+    calibration.append(_lines("nuts", "normal_inverse_gamma", 0, 2, default), path)  # remeasured: seeds 0, 1
+    frame = calibration.measured(path)
+    counted = frame.groupby(["engine", "family"]).size().to_dict()
+    assert counted == {("nuts", "poisson_gamma"): 3, ("laplace", "normal_inverse_gamma"): 2,
+                       ("nuts", "normal_inverse_gamma"): 2}  # fmt: skip
+    assert (
+        frame.loc[frame["family"] == "normal_inverse_gamma", "verdict"].iloc[-2:] == calibration.VERDICT
+    ).all()
+    assert not frame.loc[
+        (frame["engine"] == "nuts") & (frame["family"] == "normal_inverse_gamma"), "false_alarm"
+    ].any()
+
+
 def test_the_reading_names_what_was_measured(exact_run):
     from report.interpret import _agreement
 

@@ -220,3 +220,65 @@ def test_a_runaway_chains_z_is_written_in_three_figures_not_in_full():
     """A mean 1e148 MCSE off would print 150 digits with fixed decimals."""
     assert checks.signed(4.654, 2) == "+4.65" and checks.signed(-0.5, 3) == "-0.500"
     assert checks.signed(-2.856e148, 2) == "-2.86e+148"
+
+
+def test_the_heavy_tail_rule_moves_only_normal_inverse_gamma_sigma2_at_n10_in_the_default_studies():
+    """Where one draw alone can carry the sd's z past the limit, the sd is tested on normal scores.
+
+    At every family's default settings and N, with the effective sample size anywhere from
+    the study's floor (400) to 12,000, the rule fires only for sigma2's inverse-gamma posterior
+    of shape 8 at N = 10: there one draw passes the limit 4.46 with probability 2.8e-4 to
+    9e-4 per row, 70 to 230 times the test's one-sided alpha (the calibration's three upward
+    sd alarms on that row, docs/false_alarms.md); everywhere else it is orders of magnitude below.
+    """
+    t = checks.Thresholds(alpha=0.01, rows=120, groups=6)
+    limit = checks.SCORE_RISK_SHARE * t.alpha_row / 2
+    moved = set()
+    for key, family in FAMILIES.items():
+        settings = family.settings()
+        for n in (10, 100, 1000):
+            x = family.simulate(np.random.default_rng(7), n=n, reps=3, settings=settings)
+            for one in x:
+                for param, dens in family.densities(one, settings).items():
+                    for ess in (400, 4000, 12_000):  # NUTS's antithetic draws pass 4,000
+                        for moment in ("mean", "sd"):
+                            risk = checks.single_draw_risk(
+                                dens["posterior"], n=ess, z_crit=t.z_crit, moment=moment
+                            )
+                            if risk > limit:
+                                moved.add((key, param, n, moment))
+    assert moved == {("normal_inverse_gamma", "sigma2", 10, "sd")}
+    ig8 = stats.invgamma(8.0)
+    assert checks.single_draw_risk(ig8, n=4000, z_crit=t.z_crit, moment="sd") > 50 * t.alpha_row / 2
+    assert checks.single_draw_risk(stats.invgamma(3.5), n=4000, z_crit=t.z_crit, moment="sd") == np.inf
+    assert checks.single_draw_risk(stats.t(3), n=4000, z_crit=t.z_crit, moment="mean") > limit
+
+
+def test_normal_scores_of_a_normal_posterior_are_its_standardised_draws_and_keep_far_tails():
+    post = stats.norm(2.0, 0.5)
+    x = post.rvs(size=(4, 250), random_state=3)
+    np.testing.assert_allclose(checks.normal_scores(x, post), (x - 2.0) / 0.5, atol=1e-9)
+    ig = stats.invgamma(8.0)
+    far = checks.normal_scores(np.array([ig.isf(1e-30), ig.ppf(1e-30)]), ig)
+    np.testing.assert_allclose(far, [stats.norm.isf(1e-30), stats.norm.ppf(1e-30)], rtol=1e-6)
+
+
+def test_heavy_tailed_rows_are_judged_on_their_scores_and_say_so():
+    """A far draw that pushes the draws' sd past the limit leaves the scores' sd inside it."""
+    post = stats.invgamma(8.0, scale=7.0)
+    draws = post.ppf((np.arange(4000) + 0.5) / 4000)  # a perfect sample, in random order
+    draws = draws[np.random.default_rng(1).permutation(4000)].reshape(4, 1000)
+    draws[0, 0] = post.mean() + 40 * post.std()  # one far draw: probability about 1e-7 each
+    rows = pd.DataFrame({"post_mean": [draws.mean()], "post_sd": [draws.std(ddof=1)],
+                         "post_mean_exact": [post.mean()], "post_sd_exact": [post.std()],
+                         "kurtosis_exact": [checks.excess_kurtosis(post)], "mcse_sd": [np.nan],
+                         "ess_mean": [4000.0], "ess_sd": [4000.0]})  # fmt: skip
+    rows["se_mean"], rows["se_sd"] = checks.null_standard_errors(rows)
+    rows["z_mean"] = (rows["post_mean"] - rows["post_mean_exact"]) / rows["se_mean"]
+    rows["z_sd"] = (rows["post_sd"] - rows["post_sd_exact"]) / rows["se_sd"]
+    t = checks.Thresholds(alpha=0.01, rows=120, groups=6)
+    assert rows["z_sd"].iat[0] > t.z_crit  # the draws' sd: a false alarm from one draw
+    checks.score_heavy_tails(rows, [post], [draws], z_crit=t.z_crit, alpha=t.alpha_row, ess_floor=400)
+    assert rows["moments_on"].iat[0] == "normal scores (sd)"
+    assert abs(rows["z_sd"].iat[0]) < 1  # the scores' sd barely moves
+    assert rows["sd_se_rel"].iat[0] == pytest.approx(np.sqrt(2 / 4000) / 2, rel=0.2)

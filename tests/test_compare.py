@@ -266,6 +266,11 @@ def test_families_with_several_components_get_every_table_plot_and_file(tmp_path
         for kind in ("densities", "washout", "mse", "engines", "cost_accuracy"):
             assert (out / f"{kind}_{key}.png").exists()
     assert "sigma2 -" in text  # the slope line names each component
+    # sigma2's inverse-gamma posterior at N = 3 (shape 4.5) is heavy-tailed: its sd is tested on
+    # the normal scores; the Dirichlet's Beta marginals keep the draws (checks.score_heavy_tails)
+    ours = rows[rows["sampler"] == DEFAULT]
+    assert ours.loc[(ours["param"] == "sigma2") & (ours["n"] == 3), "moments_on"].str.contains("sd").all()
+    assert (ours.loc[ours["model"] == "categorical_dirichlet", "moments_on"] == "draws").all()
 
 
 @pytest.mark.statistical(1)
