@@ -213,7 +213,7 @@ def tabulate(
     # closed forms once per data set, shared by every component
     exact_by_n = {n: family.exact(x, config.settings) for n, x in datasets.items()}
     densities_by_n = {n: [family.densities(one, config.settings) for one in x] for n, x in datasets.items()}
-    row_posteriors, row_draws = [], []  # in the rows' order, for the heavy-tail rule
+    row_draws = []  # each judged row's draws (chain, draw), in the rows' order, for the heavy-tail rule
     for param, (variable, selection) in family.labels(config.settings).items():
         draws = idata["posterior"][variable].isel(selection)
         if judged:
@@ -239,7 +239,6 @@ def tabulate(
                 frame["ks_pvalue"] = [checks.ks_uniform_pvalue(u) for u in pits[(param, n)]]
             frame["kurtosis_exact"] = [checks.excess_kurtosis(post) for post in posts]
             frame["posterior"] = posts
-            row_posteriors.extend(posts)
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
     rows.insert(0, "sampler", sampler.name)
@@ -279,10 +278,11 @@ def tabulate(
         pair_groups=len(pairs.groupby(["param", "partner", "n"])) if len(pairs) else 0,
     )
     effective = np.minimum(rows["ess_bulk"].fillna(1), config.chains * config.draws)
+    posteriors = rows.pop("posterior").tolist()
     rows["mode_tol_sd"] = [
         mode_tolerance_sd(post, mode=mode, sd=sd, m=m, z_crit=thresholds.z_crit) if judged else np.nan
         for post, mode, sd, m in zip(
-            rows.pop("posterior"), rows["mode_target"], rows["post_sd_exact"], effective, strict=True
+            posteriors, rows["mode_target"], rows["post_sd_exact"], effective, strict=True
         )
     ]
     rows["r_hat_limit"] = checks.rhat_limit(
@@ -300,7 +300,7 @@ def tabulate(
     if sampler.check == "sampler":
         checks.score_heavy_tails(
             rows,
-            row_posteriors,
+            posteriors,
             row_draws,
             z_crit=thresholds.z_crit,
             alpha=thresholds.alpha_row,
