@@ -54,6 +54,31 @@ def install() -> None:
         signal.signal(signum, _on_signal)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.register_at_fork(before=_hold, after_in_parent=_release, after_in_child=_in_forked_child)
+
+
+def _hold() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+
+
+def _release() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
+def _in_forked_child() -> None:
+    """Leave stopping to the run in a process forked from it (PyMC's chain processes).
+
+    It would otherwise inherit :func:`_on_signal`: Ctrl-C to the process group would raise
+    :class:`Stopped` inside the chain, which PyMC's chain loop reports to a parent that is
+    already unwinding, and the chain dies printing a traceback. Instead it ignores SIGINT,
+    and SIGTERM (what :func:`end_children` sends) ends it at once, without a word. The run
+    stops it either way: PyMC aborts its chains as ``Stopped`` unwinds the sampler, and
+    :func:`finish` ends any left. The signals are held across the fork itself, so that
+    none reaches the child before this is in place.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _release()
 
 
 def _on_signal(signum: int, frame) -> None:

@@ -146,6 +146,29 @@ def test_ctrl_c_while_pymc_samples_chains_in_processes(out):
         assert "agree" not in printed.lower()
 
 
+FORKED = """
+import os, signal, sys, time
+from study import stopping
+stopping.install()
+pid = os.fork()
+if pid == 0:  # PyMC's chain processes are forked so
+    os.kill(os.getpid(), signal.SIGINT)  # ignored: no Stopped, no traceback
+    time.sleep(0.2)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    os._exit(0 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and not held else 3)
+_, status = os.waitpid(pid, 0)
+mine = all(signal.getsignal(s) is stopping._on_signal for s in stopping.SIGNALS)
+print(os.waitstatus_to_exitcode(status), mine, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+"""
+
+
+def test_a_forked_child_leaves_stopping_to_the_run():
+    """Chain processes ignore Ctrl-C and take SIGTERM's default; the run keeps its handlers and mask."""
+    run = [sys.executable, "-c", FORKED]
+    done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)
+    assert done.stdout.split() == ["0", "True", "[]"], done.stdout + done.stderr
+
+
 def test_ctrl_c_while_sbc_writes(out):
     """Every subcommand writes through the same staging folder (``report.files.write_all``): SBC for all."""
     sbc = ["sbc", "--sampler", "exact", "--sims", "8", "--n", "10", "--draws", "100", "--tune", "50"]
