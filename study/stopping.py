@@ -34,6 +34,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PAUSE_S = 120  # how long a paused run waits for its signal
 _received: int | None = None
 _written: str | None = None  # the output folder, once its files are all in place
+_mask_before_fork: set[signal.Signals] = set()  # this thread's signal mask before a fork (install)
 
 
 class Stopped(BaseException):  # noqa: N818 - not an error: the user asked for it
@@ -58,11 +59,13 @@ def install() -> None:
 
 
 def _hold() -> None:
-    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    global _mask_before_fork
+    _mask_before_fork = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
 
 
 def _release() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    """After a fork, in the run: the mask it had before (a fork inside :func:`held` stays held)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, _mask_before_fork)
 
 
 def _in_forked_child() -> None:
@@ -78,7 +81,7 @@ def _in_forked_child() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _release()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
 
 
 def _on_signal(signum: int, frame) -> None:
