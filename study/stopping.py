@@ -35,6 +35,7 @@ PAUSE_S = 120  # how long a paused run waits for its signal
 _received: int | None = None
 _written: str | None = None  # the output folder, once its files are all in place
 _mask_before_fork: set[signal.Signals] = set()  # this thread's signal mask before a fork (install)
+_fork_hooked = False  # install's fork hooks are registered (they cannot be removed)
 
 
 class Stopped(BaseException):  # noqa: N818 - not an error: the user asked for it
@@ -55,7 +56,10 @@ def install() -> None:
         signal.signal(signum, _on_signal)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    os.register_at_fork(before=_hold, after_in_parent=_release, after_in_child=_in_forked_child)
+    global _fork_hooked
+    if not _fork_hooked:  # once per process: stacked hooks would save and restore each other's mask
+        os.register_at_fork(before=_hold, after_in_parent=_release, after_in_child=_in_forked_child)
+        _fork_hooked = True
 
 
 def _hold() -> None:

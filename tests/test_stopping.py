@@ -150,6 +150,7 @@ FORKED = """
 import os, signal, sys, time
 from study import stopping
 stopping.install()
+stopping.install()  # as compare.main, called again in one process (the CLI tests)
 pid = os.fork()
 if pid == 0:  # PyMC's chain processes are forked so
     os.kill(os.getpid(), signal.SIGINT)  # ignored: no Stopped, no traceback
@@ -157,6 +158,7 @@ if pid == 0:  # PyMC's chain processes are forked so
     held = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     os._exit(0 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and not held else 3)
 _, status = os.waitpid(pid, 0)
+after = sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))  # the run's mask after a fork: as before
 mine = all(signal.getsignal(s) is stopping._on_signal for s in stopping.SIGNALS)
 with stopping.held():  # a fork while the outputs move: the run's signals stay held after it
     pid = os.fork()
@@ -164,7 +166,7 @@ with stopping.held():  # a fork while the outputs move: the run's signals stay h
         os._exit(0)
     os.waitpid(pid, 0)
     still = sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) == sorted(stopping.SIGNALS)
-print(os.waitstatus_to_exitcode(status), mine, still, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+print(os.waitstatus_to_exitcode(status), mine, still, after)
 """
 
 
