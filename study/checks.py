@@ -200,11 +200,6 @@ def _ess_tail(draws: np.ndarray) -> float:
     return float(array_stats.ess(draws, method="tail", prob=0.05, chain_axis=0, draw_axis=1))
 
 
-def _ess_bulk_tail(draws: np.ndarray) -> float:
-    """Return the smaller of ArviZ's bulk and tail (5%/95%) ESS of ``draws (chain, draw)``."""
-    return min(_ess_bulk(draws), _ess_tail(draws))
-
-
 def thin_factor(draws: np.ndarray) -> int:
     """Smallest factor at which the kept draws of ``draws (chain, draw)`` are nearly independent.
 
@@ -214,14 +209,18 @@ def thin_factor(draws: np.ndarray) -> int:
     is not enough.
     """
     total = draws.size
-    ess = _ess_bulk_tail(draws)
+    bulk, tail = _ess_bulk(draws), _ess_tail(draws)
+    ess = min(bulk, tail)
     factor = max(1, int(np.ceil(total / ess))) if np.isfinite(ess) and ess > 0 else 1
     while True:
         kept = draws[:, ::factor]
         if kept.size < MIN_KEPT:
             return max(1, factor - 1)
+        if factor == 1:  # the kept draws are all the draws: their ESS are the ones above
+            if bulk >= total and tail >= total:
+                return 1
         # min(bulk, tail) >= size, with the tail ESS computed only when the bulk ESS passes
-        if _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size:
+        elif _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size:
             return factor
         factor += 1
 
