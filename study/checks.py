@@ -217,10 +217,10 @@ def thin_factor(draws: np.ndarray) -> int:
         if kept.size < MIN_KEPT:
             return max(1, factor - 1)
         if factor == 1:  # the kept draws are all the draws: their ESS are the ones above
-            if bulk >= total and tail >= total:
-                return 1
-        # min(bulk, tail) >= size, with the tail ESS computed only when the bulk ESS passes
-        elif _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size:
+            independent = bulk >= total and tail >= total
+        else:  # min(bulk, tail) >= size, the tail ESS computed only when the bulk ESS passes
+            independent = _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size
+        if independent:
             return factor
         factor += 1
 
