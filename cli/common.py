@@ -142,30 +142,7 @@ def add_engine_flags(p: Parser, *, cores: bool, sampler: bool, prob: bool) -> No
             default=1,
             help="processes for the chains (default: 1; one batched model is faster in one process)",
         )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=whole("workers", 1),
-        default=None,
-        help="run the work units (families x engines; SBC blocks; power runs) on a local Dask cluster of "
-        "this many worker processes (default: in this process); the results do not depend on it",
-    )
-    where.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run the work units on an existing Dask cluster (started with 'dask scheduler' and "
-        "'dask worker ADDRESS', with this project importable on the workers)",
-    )
-    p.add_argument(
-        "--engine-timeout",
-        type=number("engine timeout", positive=True),
-        default=None,
-        metavar="SECONDS",
-        help="stop a work unit (one engine on one family; an SBC block; a power run) that runs longer "
-        "than this and report its engine as failed, the others going on; the units then run on a "
-        "Dask worker process (--workers, default 1) that can be stopped (default: no limit)",
-    )
+    add_where_flags(p)
     if sampler:
         p.add_argument(
             "--sampler",
@@ -184,6 +161,35 @@ def add_engine_flags(p: Parser, *, cores: bool, sampler: bool, prob: bool) -> No
             default=0.95,
             help="probability of the posterior intervals whose coverage is reported (default: 0.95)",
         )
+
+
+def add_where_flags(p: Parser) -> None:
+    """Add where the work units run (``--workers``, ``--scheduler``) and the time each may take."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=whole("workers", 0),
+        default=None,
+        help="run the work units (families x engines; SBC blocks; power, zoo and gradients runs) on a "
+        "local Dask cluster of this many worker processes; 0 runs them in this process (default: one per "
+        "core where a run has more than one unit, else this process); the results do not depend on it",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the work units on an existing Dask cluster (started with 'dask scheduler' and "
+        "'dask worker ADDRESS', with this project importable on the workers)",
+    )
+    p.add_argument(
+        "--engine-timeout",
+        type=number("engine timeout", positive=True),
+        default=None,
+        metavar="SECONDS",
+        help="stop a work unit (one engine on one family; an SBC block; a power run) that runs longer "
+        "than this and report its engine as failed, the others going on; the units then run on a "
+        "Dask worker process (at least one) that can be stopped (default: no limit)",
+    )
 
 
 def add_tail(p: Parser, *, progress: bool) -> Parser:
@@ -353,16 +359,23 @@ def bad_input(err: Exception) -> int:
     return 2
 
 
-def on_executor(args, body: Callable[[object], int]) -> int:
+def on_executor(args, body: Callable[[object], int], *, units: int) -> int:
     """Start where the work units run (this process, ``--workers`` or ``--scheduler``), run ``body`` there.
 
-    A scheduler that cannot be reached is bad input (exit 2). With Dask, say where, and
-    switch PyMC's progress bar off (``args.progress``). Returns ``body(executor)``.
+    ``units`` is how many work units the run has: without ``--workers`` or ``--scheduler``,
+    ``study.units.default_workers`` chooses from it and the cores. A scheduler that cannot be
+    reached is bad input (exit 2). With Dask, say where, and switch PyMC's progress bar off
+    (``args.progress``). Returns ``body(executor)``.
     """
-    from study.units import Executor
+    from study.units import Executor, default_workers
 
     try:
-        executor = Executor(workers=args.workers, scheduler=args.scheduler, unit_timeout=args.engine_timeout)
+        workers = args.workers
+        if workers is None and args.scheduler is None:
+            workers = default_workers(units)
+        executor = Executor(
+            workers=workers or None, scheduler=args.scheduler, unit_timeout=args.engine_timeout
+        )
         executor.start()
     except ValueError as err:
         return bad_input(err)

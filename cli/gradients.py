@@ -68,6 +68,7 @@ def build_parser() -> common.Parser:
     model_help = ("families with a Gaussian posterior: a key, a comma list or 'all' (default: all: "
                   "normal_normal, multivariate_normal_known_cov, linear_regression)")  # fmt: skip
     common.add_data_flags(p, reps=reps, model_default="all", model_help=model_help)
+    common.add_where_flags(p)
     return common.add_tail(p, progress=False)  # no sampler runs, so no progress bar to show
 
 
@@ -102,14 +103,26 @@ def parse(argv: list[str] | None) -> Plan:
 
 def run(plan: Plan) -> int:
     """Run the estimators, the beta-ELBO fits and Gumbel-softmax; exit 1 if a check fails."""
+    from study.gradients.units import plan_units
+
+    units = len(plan_units(plan.config))
+    return common.on_executor(plan.args, lambda executor: _run(plan, executor), units=units)
+
+
+def _run(plan: Plan, executor) -> int:
     from report.gradients import gradients_report, write_gradients
-    from study.gradients import judge_beta, judge_gradients, run_beta_elbo, run_gradients, run_gumbel
+    from study.gradients import judge_beta, judge_gradients
+    from study.gradients.units import run_all
 
     config, args = plan.config, plan.args
+    try:
+        measured, fitted, gumbel = run_all(config, executor=executor)
+    except RuntimeError as err:
+        common.log(f"error: a gradients unit failed: {err}")
+        return 1
     # one alpha for the run: half to the gradient rows, half to the beta-ELBO fits
-    gradients = judge_gradients(run_gradients(config, common.log), args.alpha / 2)
-    beta = judge_beta(run_beta_elbo(config, common.log), args.alpha / 2)
-    gumbel = run_gumbel(config)
+    gradients = judge_gradients(measured, args.alpha / 2)
+    beta = judge_beta(fitted, args.alpha / 2)
     report = gradients_report(gradients, beta, gumbel, args.alpha)
     record = {
         "families": list(config.families),

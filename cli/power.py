@@ -67,7 +67,10 @@ def parse(argv: list[str] | None) -> Plan:
 
 def run(plan: Plan) -> int:
     """Run the catalogue, print its table, write power.csv and the plot; exit 1 if a run failed."""
-    return common.on_executor(plan.args, lambda executor: _run(plan, executor))
+    from study.power import power_units
+
+    units = len(power_units(plan.study.configs, plan.defects, seeds=plan.args.seeds))
+    return common.on_executor(plan.args, lambda executor: _run(plan, executor), units=units)
 
 
 def _run(plan: Plan, executor) -> int:

@@ -96,7 +96,8 @@ def parse(argv: list[str] | None) -> Plan:
 
 def run(plan: Plan) -> int:
     """Run the simulations, the rank tests, the tables and files; exit 1 if a judged test fails."""
-    return common.on_executor(plan.args, lambda executor: _run(plan, executor))
+    units = sum(len(config.ns) * len(config.blocks()) for config, _ in plan.jobs)
+    return common.on_executor(plan.args, lambda executor: _run(plan, executor), units=units)
 
 
 def _run(plan: Plan, executor) -> int:

@@ -83,7 +83,8 @@ def run(plan: Plan) -> int:
     An engine that fails inside its run (raises, or returns what the engine protocol does
     not allow) is listed as failed; the other engines still run and are reported.
     """
-    return common.on_executor(plan.args, lambda executor: _run(plan, executor))
+    units = sum(len(family_configs) for family_configs in plan.configs.values())
+    return common.on_executor(plan.args, lambda executor: _run(plan, executor), units=units)
 
 
 def _run(plan: Plan, executor) -> int:

@@ -109,7 +109,14 @@ def run(plan: Plan) -> int:
         for b in BUGS.values():
             print(f"{b.name:16s} {b.source:32s} {', '.join(b.families)}\n{'':16s} {b.what}")
         return 0
-    return common.on_executor(plan.args, lambda executor: _run(plan, executor))
+    from study.zoo import plan_units
+
+    args = plan.args
+    sbcs, studies = plan_units(
+        plan.study.configs, plan.bugs, seeds=args.seeds, families=plan.families,
+        sbc_seeds=args.sbc_seeds, sbc_sims=args.sbc_sims,
+    )  # fmt: skip
+    return common.on_executor(args, lambda executor: _run(plan, executor), units=len(sbcs) + len(studies))
 
 
 def _run(plan: Plan, executor) -> int:

@@ -379,7 +379,7 @@ def run_power_study(
 ) -> PowerResult:
     """Run the null and every defect at every size over ``seeds`` study seeds (fewer for NUTS defects).
 
-    Every run is one work unit, run here or spread by ``executor`` (``study.units``).
+    Every run is one work unit (``power_units``), run here or spread by ``executor`` (``study.units``).
 
     Raises
     ------
@@ -389,6 +389,14 @@ def run_power_study(
     from study.units import run_all_or_raise
 
     first = next(iter(configs.values()))[0]
+    todo = power_units(configs, defects, seeds=seeds)
+    label = lambda u: f"{u[0]} {u[1]} {u[3]:g} seed {u[6].seed}"  # noqa: E731
+    rows = run_all_or_raise(_power_unit, todo, prefix="power", label=label, executor=executor)
+    return PowerResult(pd.DataFrame(rows), first.alpha, seeds, first)
+
+
+def power_units(configs: dict[str, list[StudyConfig]], defects: list[Defect], *, seeds: int) -> list[tuple]:
+    """Every run of a power study, one work unit each: the nulls, then each defect at each size and seed."""
     model_seeds = max(2, seeds // MODEL_SEED_DIVISOR)
     todo = []
     for key, family_configs in configs.items():
@@ -423,9 +431,7 @@ def run_power_study(
             for s in range(n_seeds):
                 config = replace(base, seed=power_run_seed(base.seed, s), sampler=engine.name)
                 todo.append((key, name, kind, size, defect, engine, config))
-    label = lambda u: f"{u[0]} {u[1]} {u[3]:g} seed {u[6].seed}"  # noqa: E731
-    rows = run_all_or_raise(_power_unit, todo, prefix="power", label=label, executor=executor)
-    return PowerResult(pd.DataFrame(rows), first.alpha, seeds, first)
+    return todo
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:

@@ -5,10 +5,13 @@ SBC block); ``Executor.map`` maps one function over the units and returns the re
 the units' order, whatever order they finished in and wherever they ran. Every unit
 derives its seeds from its own key, so the results depend on the flags only.
 
-* ``Executor()``: in this process, one unit after the other (the default);
+* ``Executor()``: in this process, one unit after the other;
 * ``Executor(workers=K)``: a local Dask cluster of ``K`` single-threaded worker processes;
 * ``Executor(scheduler=ADDRESS)``: an existing Dask cluster (``dask scheduler`` and
   ``dask worker ADDRESS``; the workers need this project importable).
+
+The command line runs a run of several units on one worker per core unless told otherwise
+(``default_workers``).
 
 Dask reschedules the units of a worker that dies (up to its ``allowed-failures``); a
 unit that raises is returned as a ``UnitFailure`` naming the unit and its error, and the
@@ -26,6 +29,7 @@ another; in this process, where nothing can be restarted, the executor says so o
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -35,8 +39,31 @@ from typing import Any
 from study import stopping
 
 CONNECT_TIMEOUT_S = 5
+WORKERS_ENV = "CONJUGATE_CHECK_WORKERS"  # overrides the default number of worker processes
 RECYCLE_SHARE = 0.5  # a worker past this share of the kernel's memory-map limit is restarted
 RESTART_TIMEOUT_S = 180  # a busy machine takes a while to end a big process and start another
+
+
+def default_workers(units: int) -> int:
+    """Worker processes for a run of ``units`` work units when neither --workers nor --scheduler is given.
+
+    One per core this process may use, and at most one per unit; 0 (the units run in this
+    process) where that is one, since a cluster's start-up buys nothing then. The
+    environment variable ``CONJUGATE_CHECK_WORKERS`` sets the number instead (the test suite
+    sets 0: its runner already runs one test file per core). The results do not depend on it.
+
+    Raises
+    ------
+    ValueError
+        When ``CONJUGATE_CHECK_WORKERS`` is not a whole number of at least 0.
+    """
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text:
+        if not text.isdigit():
+            raise ValueError(f"{WORKERS_ENV} must be a whole number of at least 0, not {text!r}")
+        return int(text)
+    workers = min(len(os.sched_getaffinity(0)), units)
+    return workers if workers > 1 else 0
 
 
 class SchedulerUnreachable(ValueError):

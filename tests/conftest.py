@@ -4,6 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest runs one test file per core already: the command lines under test run their work units in
+# their own process unless a test says otherwise (study.units.default_workers)
+os.environ.setdefault("CONJUGATE_CHECK_WORKERS", "0")
 
 import pytest  # noqa: E402
 

@@ -305,7 +305,7 @@ def test_sbc_files_hold_what_the_issue_names(tmp_path):
     [
         (["--sims", "0"], "sims must be >= 2"),
         (["--block", "0"], "block must be >= 1"),
-        (["--workers", "0"], "workers must be >= 1"),
+        (["--workers", "-1"], "workers must be >= 0"),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "not allowed with argument"),
         (["--sampler", "find_map"], "returns a point, not draws"),
         (["--model", "nope"], "unknown model 'nope'"),
@@ -318,6 +318,33 @@ def test_bad_sbc_input_gets_one_line_and_exit_2(args, message, tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert err.startswith("compare.py: error:") and message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_run_of_several_units_takes_one_worker_per_core_unless_told(monkeypatch):
+    from study import units
+
+    monkeypatch.delenv(units.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(units.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert [units.default_workers(k) for k in (1, 2, 3, 745)] == [0, 2, 3, 4]
+    monkeypatch.setattr(units.os, "sched_getaffinity", lambda pid: {0})
+    assert units.default_workers(745) == 0
+    monkeypatch.setenv(units.WORKERS_ENV, "3")
+    assert units.default_workers(1) == 3
+    monkeypatch.setenv(units.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="CONJUGATE_CHECK_WORKERS must be a whole number"):
+        units.default_workers(5)
+
+
+def test_sbc_says_where_its_units_run_by_default(tmp_path, monkeypatch, capsys):
+    from study import units
+
+    monkeypatch.setattr(units, "default_workers", lambda k: 0 if k < 12 else 2)
+    # the exit status is the SBC verdict's (a statistical claim this test does not make)
+    assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "a")]) in (0, 1)
+    assert "work units run on" not in capsys.readouterr().err  # 6 units: in this process
+    monkeypatch.setattr(units, "default_workers", lambda k: 2 if k == 6 else 0)
+    assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "b")]) in (0, 1)
+    assert "a local Dask cluster of 2 worker process(es)" in capsys.readouterr().err
 
 
 def _die_once(unit):

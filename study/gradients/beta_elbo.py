@@ -26,47 +26,61 @@ def run_beta_elbo(config: GradientConfig, log: Callable[[str], None] = lambda m:
     (model, n, weight, param) with the errors in target sd averaged over the seeds, and their
     standard error from the seeds' spread.
     """
-    rows = []
-    for key in config.families:
-        family, settings = FAMILIES[key], config.settings[key]
-        prior_mean, prior_cov = family.gaussian_prior(settings)
-        for n in config.ns:
-            problem = GaussianProblem.build(key, settings, n, config.seed)
-            model = problem.model()
-            post = problem.posterior
-            for w in config.weights:
-                start = time.perf_counter()
-                t_mean, t_cov = va.tempered(prior_mean, prior_cov, post.mean, post.cov, w)
-                target_mean, target_sd = va.mean_field_projection(t_mean, t_cov)
-                fits = [
-                    fit_beta_elbo(model, w, seeds.below_2_31(config.seed, "beta", key, n, w, k))
-                    for k in range(BETA_SEEDS)
-                ]
-                mean_err = np.array([(m - target_mean) / target_sd for m, _ in fits])
-                log_sd = np.array([np.log(s / target_sd) for _, s in fits])
-                for j in range(post.dim):
-                    rows.append(
-                        {
-                            "model": key,
-                            "n": n,
-                            "weight": w,
-                            "param": f"{family.params[0]}[{j}]" if post.dim > 1 else family.params[0],
-                            "seeds": BETA_SEEDS,
-                            "post_mean_exact": post.mean[j],
-                            "post_sd_exact": np.sqrt(post.cov[j, j]),
-                            "tempered_mean": target_mean[j],
-                            "tempered_sd": target_sd[j],
-                            "fit_mean": np.mean([m[j] for m, _ in fits]),
-                            "fit_sd": np.mean([s[j] for _, s in fits]),
-                            "mean_error_sd": mean_err[:, j].mean(),
-                            "mean_error_se": mean_err[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
-                            "log_sd_ratio": log_sd[:, j].mean(),
-                            "log_sd_ratio_se": log_sd[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
-                            "seconds": (time.perf_counter() - start) / BETA_SEEDS,
-                        }
-                    )
-                log(f"beta-ELBO: {key} N={n} w={w}: {time.perf_counter() - start:.1f} s")
+    rows = [
+        row
+        for key in config.families
+        for n in config.ns
+        for w in config.weights
+        for row in beta_rows(config, key, n, w, log)
+    ]
     return pd.DataFrame(rows)
+
+
+def beta_rows(
+    config: GradientConfig, key: str, n: int, w: float, log: Callable[[str], None] = lambda m: None
+) -> list[dict]:
+    """Return the rows of one family, N and weight (one work unit): its fits, one row per parameter.
+
+    Seeded by ``(config.seed, key, n, w, k)`` alone, so a unit gives the same rows wherever it runs.
+    """
+    family, settings = FAMILIES[key], config.settings[key]
+    prior_mean, prior_cov = family.gaussian_prior(settings)
+    problem = GaussianProblem.build(key, settings, n, config.seed)
+    model = problem.model()
+    post = problem.posterior
+    start = time.perf_counter()
+    t_mean, t_cov = va.tempered(prior_mean, prior_cov, post.mean, post.cov, w)
+    target_mean, target_sd = va.mean_field_projection(t_mean, t_cov)
+    fits = [
+        fit_beta_elbo(model, w, seeds.below_2_31(config.seed, "beta", key, n, w, k))
+        for k in range(BETA_SEEDS)
+    ]
+    mean_err = np.array([(m - target_mean) / target_sd for m, _ in fits])
+    log_sd = np.array([np.log(s / target_sd) for _, s in fits])
+    rows = []
+    for j in range(post.dim):
+        rows.append(
+            {
+                "model": key,
+                "n": n,
+                "weight": w,
+                "param": f"{family.params[0]}[{j}]" if post.dim > 1 else family.params[0],
+                "seeds": BETA_SEEDS,
+                "post_mean_exact": post.mean[j],
+                "post_sd_exact": np.sqrt(post.cov[j, j]),
+                "tempered_mean": target_mean[j],
+                "tempered_sd": target_sd[j],
+                "fit_mean": np.mean([m[j] for m, _ in fits]),
+                "fit_sd": np.mean([s[j] for _, s in fits]),
+                "mean_error_sd": mean_err[:, j].mean(),
+                "mean_error_se": mean_err[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
+                "log_sd_ratio": log_sd[:, j].mean(),
+                "log_sd_ratio_se": log_sd[:, j].std(ddof=1) / np.sqrt(BETA_SEEDS),
+                "seconds": (time.perf_counter() - start) / BETA_SEEDS,
+            }
+        )
+    log(f"beta-ELBO: {key} N={n} w={w}: {time.perf_counter() - start:.1f} s")
+    return rows
 
 
 def judge_beta(df: pd.DataFrame, alpha: float) -> pd.DataFrame:

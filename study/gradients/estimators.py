@@ -177,22 +177,30 @@ def judge_gradients(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 def run_gradients(config: GradientConfig, log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
     """Measure every estimator at every point; a row per (model, n, q family, point, param, estimator, S)."""
+    keys = [(key, n) for key in config.families for n in config.ns]
+    return pd.DataFrame([row for key, n in keys for row in gradient_rows(config, key, n, log)])
+
+
+def gradient_rows(
+    config: GradientConfig, key: str, n: int, log: Callable[[str], None] = lambda m: None
+) -> list[dict]:
+    """Return the rows of one family and N (one work unit): each q family, point, estimator and S.
+
+    Seeded by ``(config.seed, key, n, ...)`` alone, so a unit gives the same rows wherever it runs.
+    """
+    problem = GaussianProblem.build(key, config.settings[key], n, config.seed)
+    model = problem.model()
     rows = []
-    for key in config.families:
-        settings = config.settings[key]
-        for n in config.ns:
-            problem = GaussianProblem.build(key, settings, n, config.seed)
-            model = problem.model()
-            for full_rank in (False, True) if problem.posterior.dim > 1 else (False,):
-                q_family = "full_rank" if full_rank else "mean_field"
-                start = time.perf_counter()
-                pathwise = PyMCPathwise(
-                    model,
-                    full_rank=full_rank,
-                    seed=seeds.below_2_31(config.seed, "pathwise_compile", key, n, q_family),
-                )
-                for point in POINTS:
-                    q = q_at(problem.posterior, point, full_rank=full_rank)
-                    rows += measure_point(problem, q, point, config, pathwise)
-                log(f"gradients: {key} N={n} {q_family}: {time.perf_counter() - start:.1f} s")
-    return pd.DataFrame(rows)
+    for full_rank in (False, True) if problem.posterior.dim > 1 else (False,):
+        q_family = "full_rank" if full_rank else "mean_field"
+        start = time.perf_counter()
+        pathwise = PyMCPathwise(
+            model,
+            full_rank=full_rank,
+            seed=seeds.below_2_31(config.seed, "pathwise_compile", key, n, q_family),
+        )
+        for point in POINTS:
+            q = q_at(problem.posterior, point, full_rank=full_rank)
+            rows += measure_point(problem, q, point, config, pathwise)
+        log(f"gradients: {key} N={n} {q_family}: {time.perf_counter() - start:.1f} s")
+    return rows
