@@ -359,11 +359,11 @@ def bad_input(err: Exception) -> int:
     return 2
 
 
-def on_executor(args, body: Callable[[object], int], *, units: int) -> int:
+def on_executor(args, body: Callable[[object], int], *, units: int, least: int = 2) -> int:
     """Start where the work units run (this process, ``--workers`` or ``--scheduler``), run ``body`` there.
 
     ``units`` is how many work units the run has: without ``--workers`` or ``--scheduler``,
-    ``study.units.default_workers`` chooses from it and the cores. A scheduler that cannot be
+    ``study.units.default_workers`` chooses from it, ``least`` and the cores. A scheduler that cannot be
     reached is bad input (exit 2). With Dask, say where, and switch PyMC's progress bar off
     (``args.progress``). Returns ``body(executor)``.
     """
@@ -372,7 +372,7 @@ def on_executor(args, body: Callable[[object], int], *, units: int) -> int:
     try:
         workers = args.workers
         if workers is None and args.scheduler is None:
-            workers = default_workers(units)
+            workers = default_workers(units, least=least)
         executor = Executor(
             workers=workers or None, scheduler=args.scheduler, unit_timeout=args.engine_timeout
         )

@@ -44,11 +44,12 @@ RECYCLE_SHARE = 0.5  # a worker past this share of the kernel's memory-map limit
 RESTART_TIMEOUT_S = 180  # a busy machine takes a while to end a big process and start another
 
 
-def default_workers(units: int) -> int:
+def default_workers(units: int, *, least: int = 2) -> int:
     """Worker processes for a run of ``units`` work units when neither --workers nor --scheduler is given.
 
     One per core this process may use, and at most one per unit; 0 (the units run in this
-    process) where that is one, since a cluster's start-up buys nothing then. The
+    process) where that is one, or where there are fewer than ``least`` units: a cluster's
+    start-up (2 to 3 s) buys nothing then. The
     environment variable ``CONJUGATE_CHECK_WORKERS`` sets the number instead (the test suite
     sets 0: its runner already runs one test file per core). The results do not depend on it.
 
@@ -63,7 +64,7 @@ def default_workers(units: int) -> int:
             raise ValueError(f"{WORKERS_ENV} must be a whole number of at least 0, not {text!r}")
         return int(text)
     workers = min(len(os.sched_getaffinity(0)), units)
-    return workers if workers > 1 else 0
+    return workers if workers > 1 and units >= least else 0
 
 
 class SchedulerUnreachable(ValueError):

@@ -326,6 +326,7 @@ def test_a_run_of_several_units_takes_one_worker_per_core_unless_told(monkeypatc
     monkeypatch.delenv(units.WORKERS_ENV, raising=False)
     monkeypatch.setattr(units.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     assert [units.default_workers(k) for k in (1, 2, 3, 745)] == [0, 2, 3, 4]
+    assert [units.default_workers(k, least=8) for k in (4, 7, 8)] == [0, 0, 4]
     monkeypatch.setattr(units.os, "sched_getaffinity", lambda pid: {0})
     assert units.default_workers(745) == 0
     monkeypatch.setenv(units.WORKERS_ENV, "3")
@@ -338,11 +339,11 @@ def test_a_run_of_several_units_takes_one_worker_per_core_unless_told(monkeypatc
 def test_sbc_says_where_its_units_run_by_default(tmp_path, monkeypatch, capsys):
     from study import units
 
-    monkeypatch.setattr(units, "default_workers", lambda k: 0 if k < 12 else 2)
+    monkeypatch.setattr(units, "default_workers", lambda k, least: 0 if k < 12 else 2)
     # the exit status is the SBC verdict's (a statistical claim this test does not make)
     assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "a")]) in (0, 1)
     assert "work units run on" not in capsys.readouterr().err  # 6 units: in this process
-    monkeypatch.setattr(units, "default_workers", lambda k: 2 if k == 6 else 0)
+    monkeypatch.setattr(units, "default_workers", lambda k, least: 2 if k == 6 else 0)
     assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "b")]) in (0, 1)
     assert "a local Dask cluster of 2 worker process(es)" in capsys.readouterr().err
 
