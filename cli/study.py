@@ -107,7 +107,8 @@ def _run(plan: Plan, executor) -> int:
     for note in plan.skipped:
         common.log(f"skipping {note}")
     # the plots of each study's draws are drawn while its comparison runs
-    with plot_pool.workers_kept(), EarlyPlots() as early:
+    firsts = {family: configs[0].sampler for family, configs in plan.configs.items()}
+    with plot_pool.workers_kept(), EarlyPlots(firsts) as early:
         outcomes = run_studies(
             [c for fc in plan.configs.values() for c in fc], plan.engines, executor=executor,
             progress=plan.args.progress, on_draws=early,

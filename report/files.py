@@ -223,14 +223,17 @@ def draws_outputs(result, folder: Path, *, first: bool) -> list[tuple[tuple, plo
 class EarlyPlots:
     """The plots of each study's draws, drawn by the plot workers while the comparison runs.
 
-    Called with each study's draws (``study.run.Sampled``, by ``run_studies(on_draws=...)``),
-    it hands that study's ``draws_outputs`` to the workers (``plot_pool.draw_later``), which
-    draw them into a private folder; ``_figures`` takes them from there rather than drawing
-    them again. Use it as a context manager: on leaving, it waits for its plots and removes
-    the folder. The first study of each family to arrive counts as the family's first.
+    Called with each study's draws (``study.run.Sampled``, or the ``StudyResult`` of a unit
+    that ran on a cluster, by ``run_studies(on_draws=...)``), it hands that study's
+    ``draws_outputs`` to the workers (``plot_pool.draw_later``), which draw them into a
+    private folder; ``_figures`` takes them from there rather than drawing them again. Use it
+    as a context manager: on leaving, it waits for its plots and removes the folder. A
+    family's first engine is ``firsts[family]`` (the first it runs), else the first of the
+    family to arrive; a plot ``_figures`` does not want is not taken, and drawn again there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, firsts: dict[str, str] | None = None) -> None:
+        self.firsts = firsts
         self.folder: Path | None = None
         self._pending: dict[tuple, tuple[Future, int]] = {}  # (family, sampler, role...) -> plot
 
@@ -251,7 +254,10 @@ class EarlyPlots:
             except OSError:
                 return  # no private folder: _figures draws these plots itself
         family, sampler = sampled.config.family, sampled.config.sampler
-        first = not any(key[0] == family for key in self._pending)
+        if self.firsts is not None:
+            first = self.firsts.get(family) == sampler
+        else:
+            first = not any(key[0] == family for key in self._pending)
         wanted = draws_outputs(sampled, self.folder, first=first)
         future = plot_pool.draw_later([plot for _, plot in wanted])
         for i, (where, _) in enumerate(wanted):

@@ -452,15 +452,24 @@ def run_studies(
 
     Returns each config's result, or why its engine failed (raised, returned what the engine
     protocol does not allow, or its unit failed on the cluster). ``on_draws`` gets each
-    study's draws before its comparison (``run_study``), when the units run in this process;
-    on a cluster it is not called.
+    study's draws before its comparison (``run_study``) when the units run in this process;
+    on a cluster it gets each study's result as it comes back (``StudyResult`` holds the
+    draws too), so that their plots are drawn while the other units run.
     """
     from study.units import Executor
 
     engines = engines or {}
     executor = executor or Executor()
-    if executor.client is not None:
-        on_draws = None  # the units run in other processes
+    on_result = None
+    if executor.client is not None and on_draws is not None:
+        draws_of = on_draws  # the units run in other processes: their results come back here
+
+        def on_result(unit, result) -> None:
+            if isinstance(result, StudyResult):
+                draws_of(result)
+
+        on_draws = None
     todo = [(c, engines.get(c.sampler), progress, on_draws) for c in configs]
-    out = executor.map(_study_unit, todo, label=lambda u: f"{u[0].family} {u[0].sampler}")
+    label = lambda u: f"{u[0].family} {u[0].sampler}"  # noqa: E731
+    out = executor.map(_study_unit, todo, label=label, on_result=on_result)
     return {c: r if isinstance(r, StudyResult) else str(r) for c, r in zip(configs, out, strict=True)}

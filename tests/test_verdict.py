@@ -58,3 +58,23 @@ def test_smallest_detected_size_is_read_on_each_side_of_the_defects_null():
     found = smallest_detected(summary)
     assert found["m", "noise_var_scaled"] == "0.9 and 1.1"
     assert found["m", "mean_shift"] == "0.02"
+
+
+def test_remembered_densities_are_those_of_the_same_family_settings_and_data():
+    """The densities remembered across runs (study.run._densities) are never another data set's or prior's."""
+    import dataclasses
+
+    import numpy as np
+
+    from study.run import _densities
+
+    family = FAMILIES["normal_normal"]
+    settings = family.settings()
+    x = np.array([1.0, 2.5, -0.5])
+    first = _densities(family, x, settings)
+    assert _densities(family, x.copy(), settings) is first
+    for other_x, other_settings in ((x + 1e-12, settings), (x, dataclasses.replace(settings, prior_var=3.0))):
+        fresh = family.densities(other_x, other_settings)["mu"]["posterior"]
+        remembered = _densities(family, other_x, other_settings)["mu"]["posterior"]
+        assert remembered is not first["mu"]["posterior"]
+        assert (remembered.mean(), remembered.std()) == (fresh.mean(), fresh.std())
