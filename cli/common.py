@@ -172,7 +172,8 @@ def add_where_flags(p: Parser) -> None:
         default=None,
         help="run the work units (families x engines; SBC blocks; power, zoo and gradients runs) on a "
         "local Dask cluster of this many worker processes; 0 runs them in this process (default: one per "
-        "core where a run has more than one unit, else this process); the results do not depend on it",
+        "core where a run has several units, a study 8 or more, else this process); the results do not "
+        "depend on it",
     )
     where.add_argument(
         "--scheduler",

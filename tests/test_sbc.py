@@ -336,16 +336,32 @@ def test_a_run_of_several_units_takes_one_worker_per_core_unless_told(monkeypatc
         units.default_workers(5)
 
 
-def test_sbc_says_where_its_units_run_by_default(tmp_path, monkeypatch, capsys):
+def test_the_command_line_starts_the_workers_default_workers_chooses(monkeypatch):
+    """Without --workers or --scheduler, ``on_executor`` uses ``default_workers(units, least)``."""
+    import argparse
+
+    from cli import common
     from study import units
 
-    monkeypatch.setattr(units, "default_workers", lambda k, least: 0 if k < 12 else 2)
-    # the exit status is the SBC verdict's (a statistical claim this test does not make)
-    assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "a")]) in (0, 1)
-    assert "work units run on" not in capsys.readouterr().err  # 6 units: in this process
-    monkeypatch.setattr(units, "default_workers", lambda k, least: 2 if k == 6 else 0)
-    assert compare.main([*SBC_ARGS, "--model", "normal_normal", "--out", str(tmp_path / "b")]) in (0, 1)
-    assert "a local Dask cluster of 2 worker process(es)" in capsys.readouterr().err
+    started = []
+
+    class Recorded(units.Executor):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            started.append(self.workers)
+
+        def start(self):  # no cluster: where it would run is all this test reads
+            return self
+
+    def args(workers=None):
+        return argparse.Namespace(workers=workers, scheduler=None, engine_timeout=None)
+
+    monkeypatch.setattr(units, "Executor", Recorded)
+    monkeypatch.setattr(units, "default_workers", lambda k, least: 2 if k >= least else 0)
+    cases = ((args(), 12, 2), (args(), 4, 8), (args(workers=0), 12, 2), (args(workers=3), 1, 2))
+    for namespace, k, least in cases:
+        assert common.on_executor(namespace, lambda executor: 0, units=k, least=least) == 0
+    assert started == [2, None, None, 3]
 
 
 def _die_once(unit):
