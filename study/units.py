@@ -168,13 +168,17 @@ class Executor:
         label: Callable[[Any], str] = str,
         log: Callable[[str], None] | None = None,
         on_result: Callable[[Any, Any], None] | None = None,
+        long: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
         """Return ``[fn(unit) for unit in units]``, run here or on the cluster, logging each finished unit.
 
         A unit that raises does not stop the others: its place in the list holds a
         ``UnitFailure`` naming the unit (``label(unit)``) and the error, for the caller to
         report. ``on_result(unit, result)`` is called as each unit finishes, in the order
-        they finish (a long measurement keeps what it has when it is stopped).
+        they finish (a long measurement keeps what it has when it is stopped). On a
+        cluster, the units for which ``long(unit)`` holds are handed out first, so that the
+        others fill the workers around them rather than wait behind them at the end; the
+        results keep the units' order.
         """
         log = log or (lambda msg: print(msg, file=sys.stderr))
         start, total = time.perf_counter(), len(units)
@@ -198,9 +202,10 @@ class Executor:
                         "with 'LLVM ERROR'. Run with --workers K, whose processes are restarted."
                     )
             return out
-        return self._map_on_cluster(fn, units, label, done, log)
+        order = sorted(range(len(units)), key=lambda i: not long(units[i])) if long else range(len(units))
+        return self._map_on_cluster(fn, units, label, done, log, list(order))
 
-    def _map_on_cluster(self, fn, units, label, done, log) -> list[Any]:
+    def _map_on_cluster(self, fn, units, label, done, log, order: list[int]) -> list[Any]:
         """``map`` on the cluster: each unit stopped after ``unit_timeout`` s, workers recycled.
 
         No more units are handed out than the cluster has threads, so that each starts as it
@@ -212,7 +217,7 @@ class Executor:
         """
         slots = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         results: list[Any] = [None] * len(units)
-        waiting, running, k = list(range(len(units)))[::-1], {}, 0
+        waiting, running, k = order[::-1], {}, 0
         self._workerless_since = None
         while waiting or running:
             while waiting and len(running) < slots:

@@ -384,13 +384,22 @@ def _pid(unit) -> int:
     return os.getpid()
 
 
+def _times_ten(unit: int) -> int:
+    return unit * 10
+
+
 def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
-    """Compiled models are never freed: a worker holding too many memory maps gets a new process before
-    its next unit; below the share it keeps its process. A nanny closed (as the scheduler closes one whose
-    restart timed out) leaves no worker: the cluster starts another, or the units would wait for ever."""
+    """Long units go first. Compiled models are never freed: a worker holding too many memory maps gets a
+    new process before its next unit; below the share it keeps its process. A nanny closed (as the
+    scheduler closes one whose restart timed out) leaves no worker: the cluster starts another, or the
+    units would wait for ever."""
     said = []
     with Executor(workers=1) as executor:
         assert len(set(executor.map(_pid, range(3), log=quiet))) == 1  # far below the default share
+        # the long units are handed out first (one worker: they run first), the results in order
+        assert executor.map(_times_ten, range(4), log=said.append, long=lambda u: u == 3) == [0, 10, 20, 30]
+        assert [line.split(" done")[0] for line in said] == ["[1/4] 3", "[2/4] 0", "[3/4] 1", "[4/4] 2"]
+        said.clear()
         executor.recycle_share = 0.0  # every worker is past a share of 0
         assert len(set(executor.map(_pid, range(3), log=said.append))) == 3
         assert sum("restarting the worker that ran 1" in line for line in said) == 1
