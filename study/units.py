@@ -49,9 +49,9 @@ def default_workers(units: int, *, least: int = 2) -> int:
 
     One per core this process may use, and at most one per unit; 0 (the units run in this
     process) where that is one, or where there are fewer than ``least`` units: a cluster's
-    start-up (2 to 3 s) buys nothing then. The
-    environment variable ``CONJUGATE_CHECK_WORKERS`` sets the number instead (the test suite
-    sets 0: its runner already runs one test file per core). The results do not depend on it.
+    start-up (2 to 3 s) buys nothing then. The environment variable
+    ``CONJUGATE_CHECK_WORKERS`` sets the number instead (the test suite sets 0: its runner
+    already runs one test file per core). The results do not depend on it.
 
     Raises
     ------
