@@ -61,6 +61,8 @@ def run_all(config: GradientConfig, *, executor=None) -> tuple[pd.DataFrame, pd.
 
     units = plan_units(config)
     out = run_all_or_raise(run_unit, units, prefix="gradients", label=label, executor=executor)
-    gradients = [row for unit, rows in zip(units, out, strict=True) if unit[0] == "gradients" for row in rows]
-    beta = [row for unit, rows in zip(units, out, strict=True) if unit[0] == "beta" for row in rows]
-    return pd.DataFrame(gradients), pd.DataFrame(beta), out[-1]
+    done = list(zip(units, out, strict=True))
+    gradients = [row for unit, rows in done if unit[0] == "gradients" for row in rows]
+    beta = [row for unit, rows in done if unit[0] == "beta" for row in rows]
+    (gumbel,) = [frame for unit, frame in done if unit[0] == "gumbel"]
+    return pd.DataFrame(gradients), pd.DataFrame(beta), gumbel
