@@ -86,8 +86,15 @@ def log_posterior(lam, *, x, a, b) -> np.ndarray:
 
 def _expect(fn, n: int, rate: float) -> float:
     """E[fn(S)] for S ~ Gamma(n, rate), by quadrature."""
-    total = stats.gamma(n, scale=1 / rate)
-    return integrate.quad(lambda s: fn(s) * total.pdf(s), 0, np.inf, limit=200)[0]
+    scale, log_norm = 1 / rate, special.gammaln(n)
+
+    def density(s: float) -> float:
+        # SciPy's gamma(n, scale=scale).pdf(s), computed as it does (the same floats) without
+        # its per-call checks, which took 2.2 s of the 2.6 s MSE crossover search
+        y = s / scale
+        return np.exp(special.xlogy(n - 1.0, y) - y - log_norm) / scale if y > 0 else 0.0
+
+    return integrate.quad(lambda s: fn(s) * density(s), 0, np.inf, limit=200)[0]
 
 
 def mle_risk(*, n, true_rate) -> EstimatorRisk:
