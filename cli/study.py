@@ -106,17 +106,28 @@ def _run(plan: Plan, executor) -> int:
     plot_pool.start_server()  # loads the plotting code on another core while the engines run
     for note in plan.skipped:
         common.log(f"skipping {note}")
-    # the plots of each study's draws are drawn while its comparison runs
+    # the plots of each study's draws are drawn while its comparison runs, and each family's own
+    # plots as soon as its last study is judged, while the other families' studies run
     firsts = {family: configs[0].sampler for family, configs in plan.configs.items()}
+    outcomes: dict = {}
+    judged: dict[str, object] = {}  # family -> its report, printed below in the families' order
+
+    def on_outcome(config, outcome) -> None:
+        outcomes[config] = outcome
+        family_configs = plan.configs[config.family]
+        if all(c in outcomes for c in family_configs):
+            studies = family_studies(family_configs, [outcomes[c] for c in family_configs])
+            judged[config.family] = family_report(studies, echo=False)
+            early.family(judged[config.family])
+
     with plot_pool.workers_kept(), EarlyPlots(firsts) as early:
-        outcomes = run_studies(
+        run_studies(
             [c for fc in plan.configs.values() for c in fc], plan.engines, executor=executor,
-            progress=plan.args.progress, on_draws=early,
+            progress=plan.args.progress, on_draws=early, on_outcome=on_outcome,
         )  # fmt: skip
-        reports = [
-            family_report(family_studies(family_configs, [outcomes[c] for c in family_configs]))
-            for family_configs in plan.configs.values()
-        ]
+        reports = [judged[family] for family in plan.configs]
+        for report in reports:
+            print(report.terminal)
         failures = failure_lines(reports)
         written = common.write_and_list(
             lambda: write_outputs(reports, out, command=plan.command_line, failures=failures, early=early),

@@ -220,8 +220,32 @@ def draws_outputs(result, folder: Path, *, first: bool) -> list[tuple[tuple, plo
     return wanted
 
 
+def family_outputs(report: FamilyReport, folder: Path) -> list[tuple[tuple, plot_pool.Plot]]:
+    """List the plots of one family's judged studies (``report.results``), each with its role.
+
+    The washout and MSE plots; with several engines, the plots across engines too.
+    """
+    results, first = report.results, report.results[0]
+    across_engines = [
+        ("engines", "engines_density_plot", (results, folder), False),
+        ("cost_accuracy", "cost_accuracy_plot", (results, folder), False),
+        ("cost_accuracy_bokeh", "cost_accuracy_bokeh", (results,), True),
+    ]  # with one engine, its draws are the density plot's and its cost and accuracy the tables'
+    return [
+        ((role,), plot_pool.plot(plot_name, args, embed))
+        for role, plot_name, args, embed in [
+            ("washout", "washout_plot", (first, report.agg, report.wash, folder), False),
+            ("mse", "mse_plot", (first, report.agg, folder), False),
+            *(across_engines if len(results) > 1 else []),
+        ]
+    ]
+
+
 class EarlyPlots:
     """The plots of each study's draws, drawn by the plot workers while the comparison runs.
+
+    ``family(report)`` hands out a family's own plots (``family_outputs``) as soon as its
+    studies are judged, while the other families' studies run.
 
     Called with each study's draws (``study.run.Sampled``, or the ``StudyResult`` of a unit
     that ran on a cluster, by ``run_studies(on_draws=...)``), it hands that study's
@@ -248,17 +272,32 @@ class EarlyPlots:
 
     def __call__(self, sampled) -> None:
         """Hand the plots of one study's draws (``study.run.Sampled``) to the workers."""
-        if self.folder is None:
-            try:
-                self.folder = Path(tempfile.mkdtemp(prefix="conjugate-check-plots-"))
-            except OSError:
-                return  # no private folder: _figures draws these plots itself
+        if not self._has_folder():
+            return  # no private folder: _figures draws these plots itself
         family, sampler = sampled.config.family, sampled.config.sampler
         if self.firsts is not None:
             first = self.firsts.get(family) == sampler
         else:
             first = not any(key[0] == family for key in self._pending)
-        wanted = draws_outputs(sampled, self.folder, first=first)
+        self._hand_out(family, sampler, draws_outputs(sampled, self.folder, first=first))
+
+    def family(self, report: FamilyReport) -> None:
+        """Hand one family's own plots (washout, MSE, across engines) to the workers, once it is judged.
+
+        ``report`` must be the one ``_figures`` is given later: the plots are drawn from it.
+        """
+        if report.results and self._has_folder():
+            self._hand_out(report.family, "", family_outputs(report, self.folder))
+
+    def _has_folder(self) -> bool:
+        if self.folder is None:
+            try:
+                self.folder = Path(tempfile.mkdtemp(prefix="conjugate-check-plots-"))
+            except OSError:
+                return False
+        return True
+
+    def _hand_out(self, family: str, sampler: str, wanted: list[tuple[tuple, plot_pool.Plot]]) -> None:
         future = plot_pool.draw_later([plot for _, plot in wanted])
         for i, (where, _) in enumerate(wanted):
             self._pending[(family, sampler, *where)] = (future, i)
@@ -293,17 +332,8 @@ def _figures(reports: list[FamilyReport], stage: Path, early: EarlyPlots | None 
         for r in results:
             for where, plot in draws_outputs(r, stage, first=r is first):
                 wanted.append((family, r.config.sampler, where, plot))
-        across_engines = [
-            ("engines", "engines_density_plot", (results, stage), False),
-            ("cost_accuracy", "cost_accuracy_plot", (results, stage), False),
-            ("cost_accuracy_bokeh", "cost_accuracy_bokeh", (results,), True),
-        ]  # with one engine, its draws are the density plot's and its cost and accuracy the tables'
-        for role, plot_name, args, embed in [
-            ("washout", "washout_plot", (first, report.agg, report.wash, stage), False),
-            ("mse", "mse_plot", (first, report.agg, stage), False),
-            *(across_engines if len(results) > 1 else []),
-        ]:
-            wanted.append((family, "", (role,), plot_pool.plot(plot_name, args, embed)))
+        for where, plot in family_outputs(report, stage):
+            wanted.append((family, "", where, plot))
     early_keys = early.keys() if early else set()
     drawn_now = iter(plot_pool.draw([plot for family, sampler, where, plot in wanted
                                      if (family, sampler, *where) not in early_keys]))  # fmt: skip

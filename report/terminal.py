@@ -37,16 +37,18 @@ class FamilyReport:
         return "\n" + render(self.blocks)
 
 
-def family_report(studies: FamilyStudies) -> FamilyReport:
+def family_report(studies: FamilyStudies, *, echo: bool = True) -> FamilyReport:
     """Print one family's tables and reading, from its judged studies (``study.aggregate.family_studies``).
 
-    An engine that failed in its run is reported here and left out of the tables.
+    An engine that failed in its run is reported here and left out of the tables. With
+    ``echo`` False the report is built but not printed (``print(report.terminal)`` later).
     """
     results, broken, family = studies.results, studies.failures, studies.family
     if not results:
         report = FamilyReport(family, [], None, None, "", broken, studies.ns,
                               [Block(f"{family}: every engine failed; nothing to compare")])  # fmt: skip
-        print(report.terminal)
+        if echo:
+            print(report.terminal)
         return report
     first, config, agg, wash = results[0], results[0].config, studies.agg, studies.wash
     text = interpret(results, agg, wash)
@@ -83,7 +85,8 @@ def family_report(studies: FamilyStudies) -> FamilyReport:
         Block("Reading", [text]),
     ]
     report = FamilyReport(family, results, agg, wash, text, broken, config.ns, blocks)
-    print(report.terminal)
+    if echo:
+        print(report.terminal)
     return report
 
 

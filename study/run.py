@@ -447,6 +447,7 @@ def run_studies(
     executor=None,
     progress: bool = False,
     on_draws: Callable[[Sampled], None] | None = None,
+    on_outcome: Callable[[StudyConfig, StudyResult | str], None] | None = None,
 ) -> dict[StudyConfig, StudyResult | str]:
     """Run every study (family x engine) as one work unit each, here or on ``executor`` (``study.units``).
 
@@ -454,21 +455,22 @@ def run_studies(
     protocol does not allow, or its unit failed on the cluster). ``on_draws`` gets each
     study's draws before its comparison (``run_study``) when the units run in this process;
     on a cluster it gets each study's result as it comes back (``StudyResult`` holds the
-    draws too), so that their plots are drawn while the other units run.
+    draws too), so that their plots are drawn while the other units run. ``on_outcome(config,
+    outcome)`` gets each study's outcome, as returned, as soon as its unit ends, either way.
     """
     from study.units import Executor
 
     engines = engines or {}
     executor = executor or Executor()
-    on_result = None
-    if executor.client is not None and on_draws is not None:
-        draws_of = on_draws  # the units run in other processes: their results come back here
+    draws_of = on_draws if executor.client is not None else None  # on a cluster: drawn as results return
+    on_draws = None if draws_of is not None else on_draws
 
-        def on_result(unit, result) -> None:
-            if isinstance(result, StudyResult):
-                draws_of(result)
+    def on_result(unit, result) -> None:
+        if draws_of is not None and isinstance(result, StudyResult):
+            draws_of(result)
+        if on_outcome is not None:
+            on_outcome(unit[0], result if isinstance(result, StudyResult) else str(result))
 
-        on_draws = None
     todo = [(c, engines.get(c.sampler), progress, on_draws) for c in configs]
     label = lambda u: f"{u[0].family} {u[0].sampler}"  # noqa: E731
     # an engine that fits each data set in a model of its own (SMC, DEMetropolisZ, full-rank

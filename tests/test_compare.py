@@ -132,6 +132,31 @@ def test_a_study_hands_over_its_draws_before_the_comparison(monkeypatch):
         result.config, result.idata, result.datasets, result.engine)  # fmt: skip
 
 
+def test_each_family_is_judged_and_its_plots_handed_out_before_the_next_family_runs(tmp_path, monkeypatch):
+    """A family's own plots (washout, MSE) go to the plot workers as soon as its studies are judged."""
+    from report import files
+    from study import run as study_run
+
+    order = []
+    real_study, real_family = study_run.run_study, files.EarlyPlots.family
+
+    def run_study(config, **kwargs):
+        order.append(("runs", config.family))
+        return real_study(config, **kwargs)
+
+    def family(self, report):
+        order.append(("plots", report.family))
+        return real_family(self, report)
+
+    monkeypatch.setattr(study_run, "run_study", run_study)
+    monkeypatch.setattr(files.EarlyPlots, "family", family)
+    families = ["normal_normal", "binomial_beta"]
+    code, _ = run([*TINY, "--sampler", "exact", "--model", ",".join(families), "--workers", "0"], tmp_path)
+    assert code in (0, 1)  # agreement is not what this test reads
+    assert order == [(step, family) for family in families for step in ("runs", "plots")]
+    assert {f"washout_{family}.png" for family in families} <= {p.name for p in tmp_path.iterdir()}
+
+
 @pytest.mark.statistical(2)
 def test_exact_iid_draws_agree_and_shifted_draws_do_not():
     """The verdict machinery itself: iid exact draws pass, draws off by 0.2 sd (12.6 se per row) fail."""
