@@ -92,7 +92,7 @@ def _expect(fn, n: int, rate: float) -> float:
         # SciPy's gamma(n, scale=scale).pdf(s), computed as it does (the same floats) without
         # its per-call checks, which took 2.2 s of the 2.6 s MSE crossover search
         y = s / scale
-        return np.exp(special.xlogy(n - 1.0, y) - y - log_norm) / scale if y > 0 else 0.0
+        return np.exp(special.xlogy(n - 1.0, y) - y - log_norm) / scale if 0 < y < np.inf else 0.0
 
     return integrate.quad(lambda s: fn(s) * density(s), 0, np.inf, limit=200)[0]
 

@@ -244,9 +244,6 @@ def family_outputs(report: FamilyReport, folder: Path) -> list[tuple[tuple, plot
 class EarlyPlots:
     """The plots of each study's draws, drawn by the plot workers while the comparison runs.
 
-    ``family(report)`` hands out a family's own plots (``family_outputs``) as soon as its
-    studies are judged, while the other families' studies run.
-
     Called with each study's draws (``study.run.Sampled``, or the ``StudyResult`` of a unit
     that ran on a cluster, by ``run_studies(on_draws=...)``), it hands that study's
     ``draws_outputs`` to the workers (``plot_pool.draw_later``), which draw them into a
@@ -254,6 +251,8 @@ class EarlyPlots:
     as a context manager: on leaving, it waits for its plots and removes the folder. A
     family's first engine is ``firsts[family]`` (the first it runs), else the first of the
     family to arrive; a plot ``_figures`` does not want is not taken, and drawn again there.
+    ``family(report)`` hands out a family's own plots (``family_outputs``) as soon as its
+    studies are judged, while the other families' studies run.
     """
 
     def __init__(self, firsts: dict[str, str] | None = None) -> None:
