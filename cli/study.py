@@ -110,14 +110,14 @@ def _run(plan: Plan, executor) -> int:
     # plots as soon as its last study is judged, while the other families' studies run
     firsts = {family: configs[0].sampler for family, configs in plan.configs.items()}
     outcomes: dict = {}
-    judged: dict[str, object] = {}  # family -> its report, printed below in the families' order
+    judged: dict = {}  # family -> its report, printed below in the families' order
 
     def on_outcome(config, outcome) -> None:
         outcomes[config] = outcome
         family_configs = plan.configs[config.family]
         if all(c in outcomes for c in family_configs):
             studies = family_studies(family_configs, [outcomes[c] for c in family_configs])
-            judged[config.family] = family_report(studies, echo=False)
+            judged[config.family] = family_report(studies)
             early.family(judged[config.family])
 
     with plot_pool.workers_kept(), EarlyPlots(firsts) as early:

@@ -37,19 +37,16 @@ class FamilyReport:
         return "\n" + render(self.blocks)
 
 
-def family_report(studies: FamilyStudies, *, echo: bool = True) -> FamilyReport:
-    """Print one family's tables and reading, from its judged studies (``study.aggregate.family_studies``).
+def family_report(studies: FamilyStudies) -> FamilyReport:
+    """Build one family's tables and reading, from its judged studies (``study.aggregate.family_studies``).
 
-    An engine that failed in its run is reported here and left out of the tables. With
-    ``echo`` False the report is built but not printed (``print(report.terminal)`` later).
+    An engine that failed in its run is reported here and left out of the tables. The caller
+    prints ``report.terminal``.
     """
     results, broken, family = studies.results, studies.failures, studies.family
     if not results:
-        report = FamilyReport(family, [], None, None, "", broken, studies.ns,
-                              [Block(f"{family}: every engine failed; nothing to compare")])  # fmt: skip
-        if echo:
-            print(report.terminal)
-        return report
+        return FamilyReport(family, [], None, None, "", broken, studies.ns,
+                            [Block(f"{family}: every engine failed; nothing to compare")])  # fmt: skip
     first, config, agg, wash = results[0], results[0].config, studies.agg, studies.wash
     text = interpret(results, agg, wash)
     if broken:
@@ -84,10 +81,7 @@ def family_report(studies: FamilyStudies, *, echo: bool = True) -> FamilyReport:
         ),
         Block("Reading", [text]),
     ]
-    report = FamilyReport(family, results, agg, wash, text, broken, config.ns, blocks)
-    if echo:
-        print(report.terminal)
-    return report
+    return FamilyReport(family, results, agg, wash, text, broken, config.ns, blocks)
 
 
 def failure_lines(reports: list[FamilyReport]) -> list[tuple[str, str, int | None, str]]:

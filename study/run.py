@@ -469,7 +469,7 @@ def run_studies(
         if draws_of is not None and isinstance(result, StudyResult):
             draws_of(result)
         if on_outcome is not None:
-            on_outcome(unit[0], result if isinstance(result, StudyResult) else str(result))
+            on_outcome(unit[0], _outcome(result))
 
     todo = [(c, engines.get(c.sampler), progress, on_draws) for c in configs]
     label = lambda u: f"{u[0].family} {u[0].sampler}"  # noqa: E731
@@ -477,4 +477,9 @@ def run_studies(
     # ADVI) takes minutes where the others take seconds: on a cluster it starts first
     long = lambda u: (u[1] or SAMPLERS[u[0].sampler]).separately  # noqa: E731
     out = executor.map(_study_unit, todo, label=label, on_result=on_result, long=long)
-    return {c: r if isinstance(r, StudyResult) else str(r) for c, r in zip(configs, out, strict=True)}
+    return {c: _outcome(r) for c, r in zip(configs, out, strict=True)}
+
+
+def _outcome(result) -> StudyResult | str:
+    """Return a unit's result as ``run_studies`` does: the study, or why its engine failed."""
+    return result if isinstance(result, StudyResult) else str(result)
