@@ -200,16 +200,18 @@ def _ess_tail(draws: np.ndarray) -> float:
     return float(array_stats.ess(draws, method="tail", prob=0.05, chain_axis=0, draw_axis=1))
 
 
-def thin_factor(draws: np.ndarray) -> int:
+def thin_factor(draws: np.ndarray, *, ess_bulk: float | None = None) -> int:
     """Smallest factor at which the kept draws of ``draws (chain, draw)`` are nearly independent.
 
     Start from ``ceil(draws / min(bulk ESS, tail ESS))`` and grow it until the bulk and
     tail ESS of the kept draws themselves reach their number, or until fewer than
     ``MIN_KEPT`` draws would be left. See the module docstring for why the count alone
-    is not enough.
+    is not enough. ``ess_bulk`` is the bulk ESS of ``draws`` where the caller has it
+    already (ArviZ's, as computed here), so that it is not computed twice.
     """
     total = draws.size
-    bulk, tail = _ess_bulk(draws), _ess_tail(draws)
+    bulk = _ess_bulk(draws) if ess_bulk is None else float(ess_bulk)
+    tail = _ess_tail(draws)
     ess = min(bulk, tail)
     factor = max(1, int(np.ceil(total / ess))) if np.isfinite(ess) and ess > 0 else 1
     while True:

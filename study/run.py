@@ -252,7 +252,8 @@ def tabulate(
             frame["ks_thin"], frame["ks_pvalue"] = 0, np.nan
             if judged:
                 per_rep = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
-                factors = [checks.thin_factor(d) for d in per_rep]
+                bulk = sampled["ess_bulk"].sel(n=n).transpose("rep", ...).values
+                factors = [checks.thin_factor(d, ess_bulk=e) for d, e in zip(per_rep, bulk, strict=True)]
                 pits[(param, n)] = [
                     checks.pit_values(d, post.cdf, f)
                     for d, post, f in zip(per_rep, posts, factors, strict=True)

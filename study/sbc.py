@@ -127,7 +127,8 @@ def _rank(kept: np.ndarray, truth: float, rng: np.random.Generator) -> tuple[int
 
 def _ranked(draws: np.ndarray, truth: float, rng: np.random.Generator) -> dict[str, float]:
     """Rank columns and diagnostics of one scalar's ``draws (chain, draw)`` against ``truth``."""
-    thin = checks.thin_factor(draws)
+    ess_bulk = float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1))
+    thin = checks.thin_factor(draws, ess_bulk=ess_bulk)
     rank, n_ranks, pit = _rank(draws[:, ::thin].ravel(), truth, rng)
     return {
         "true_value": float(truth),
@@ -137,7 +138,7 @@ def _ranked(draws: np.ndarray, truth: float, rng: np.random.Generator) -> dict[s
         "post_mean": float(draws.mean()),
         "post_sd": float(draws.std(ddof=1)),
         "thin": thin,
-        "ess_bulk": float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1)),
+        "ess_bulk": ess_bulk,
         "r_hat": float(array_stats.rhat(draws, chain_axis=0, draw_axis=1)) if draws.shape[0] > 1 else np.nan,
     }
 
