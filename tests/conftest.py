@@ -1,4 +1,6 @@
+import json
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -78,58 +80,61 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     )
 
 
+def shared_run(tmp_path_factory, name: str, args: list[str], **samplers) -> tuple[int, Path, str]:
+    """Run compare.py with ``args`` once per test session, whichever process asks first.
+
+    Under pytest-xdist each worker builds its own session fixtures, and the test files that
+    read these runs land on different workers: the first to ask runs it into the session's
+    shared temporary folder while the others wait on a file lock, then all read its output
+    folder and printed text (pytest-xdist's recipe for a session fixture run once). The run
+    is the same whichever process makes it: same flags, same seed. ``samplers`` are test
+    doubles added to the registry for the run. Returns (exit status, output folder, text).
+    """
+    from filelock import FileLock
+
+    from models.engines import SAMPLERS
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's folder lies in the session's
+        root = root.parent
+    out, record = root / name / "results", root / name / "run.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not record.exists():
+            out.parent.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as mp:
+                for key, sampler in samplers.items():
+                    mp.setitem(SAMPLERS, key, sampler)
+                code, text = run(args, out)
+            record.write_text(json.dumps({"code": code, "text": text}))
+        done = json.loads(record.read_text())
+    return done["code"], out, done["text"]
+
+
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory):
     """Two families, an engine with draws and a point engine: (exit status, output folder, printed text)."""
-    out = tmp_path_factory.mktemp("report") / "results"
-    code, text = run([*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "exact,find_map"], out)
-    return code, out, text
+    args = [*TINY, "--model", "normal_normal,binomial_beta", "--sampler", "exact,find_map"]
+    return shared_run(tmp_path_factory, "report", args)
 
 
 @pytest.fixture(scope="session")
 def failing_run(tmp_path_factory):
     """The study with an engine whose draws are shifted by half a posterior sd, beside the exact one."""
-    from models.engines import SAMPLERS
-
-    out = tmp_path_factory.mktemp("failing") / "results"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(SAMPLERS, "shifted", shifted_engine())
-        code, text = run([*TINY, "--sampler", "exact,shifted"], out)
-    return code, out, text
+    args = [*TINY, "--sampler", "exact,shifted"]
+    return shared_run(tmp_path_factory, "failing", args, shifted=shifted_engine())
 
 
 @pytest.fixture(scope="session")
 def sbc_run(tmp_path_factory):
     """A tiny SBC run of the exact engine."""
-    out = tmp_path_factory.mktemp("sbc") / "results"
     args = ["sbc", "--n", "10", "--sims", "20", "--sampler", "exact", "--draws", "200", "--tune", "100",
             "--chains", "2", "--seed", str(budget.seed(2026)), "--alpha", str(budget.ALPHA)]  # fmt: skip
-    code, text = run(args, out)
-    return code, out, text
+    return shared_run(tmp_path_factory, "sbc", args)
 
 
 @pytest.fixture(scope="session")
 def gradients_run(tmp_path_factory):
     """A tiny gradients run: one family, one N, single-sample estimates, one beta-ELBO weight."""
-    out = tmp_path_factory.mktemp("gradients") / "results"
-    code, text = run(
-        [
-            "gradients",
-            "--model",
-            "normal_normal",
-            "--n",
-            "10",
-            "--samples",
-            "1",
-            "--reps",
-            "100",
-            "--weights",
-            "2",
-            "--seed",
-            str(budget.seed(2026)),
-            "--alpha",
-            str(budget.ALPHA),
-        ],
-        out,
-    )
-    return code, out, text
+    args = ["gradients", "--model", "normal_normal", "--n", "10", "--samples", "1", "--reps", "100",
+            "--weights", "2", "--seed", str(budget.seed(2026)), "--alpha", str(budget.ALPHA)]  # fmt: skip
+    return shared_run(tmp_path_factory, "gradients", args)
