@@ -9,8 +9,9 @@ of ``--repeats`` in this process with everything imported and warm:
   per (family, engine, N) study of 20 rows, per row and per draw;
 * its parts, each timed alone on the same draws: ArviZ's summaries of every parameter
   (``_posterior_stats``: means, sds, MCSE, five ESS, R-hat, ETI, mode), the thinning factor
-  of every row (``checks.thin_factor``: ESS of the kept draws per candidate factor), PIT
-  and KS, the closed forms and frozen SciPy posteriors, and the mode's tolerance;
+  of every row (``checks.thin_factor``: ESS of the kept draws per candidate factor, the
+  row's bulk ESS taken from the summaries, as the verdict does), PIT and KS, the closed
+  forms and frozen SciPy posteriors, and the mode's tolerance;
 * the floor ArviZ sets: one bulk ESS of one row (4 x 1,000 draws), and of 20 rows in one
   batched call (ArviZ's array functions take batch axes, and loop over them inside).
 
@@ -71,13 +72,20 @@ def main() -> None:
             study_run._posterior_stats(idata["posterior"][variable].isel(selection), config.prob)
 
     per_row = []  # (draws (chain, draw), frozen exact posterior) of every row
+    bulk = []  # every row's bulk ESS, which the summaries compute and the thinning search reuses
     for param, (variable, selection) in labels.items():
         draws = idata["posterior"][variable].isel(selection)
+        ess = study_run._posterior_stats(draws, config.prob)["ess_bulk"]
         for n, x in datasets.items():
             block = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
             posts = [family.densities(one, config.settings)[param]["posterior"] for one in x]
             per_row += list(zip(block, posts, strict=True))
-    factors = [checks.thin_factor(d) for d, _ in per_row]
+            bulk += list(ess.sel(n=n).transpose("rep", ...).values)
+
+    def thinning() -> list[int]:
+        return [checks.thin_factor(d, ess_bulk=e) for (d, _), e in zip(per_row, bulk, strict=True)]
+
+    factors = thinning()
 
     def closed_forms() -> None:
         for x in datasets.values():
@@ -99,7 +107,7 @@ def main() -> None:
     parts = {
         "tabulate (the whole verdict)": lambda: study_run.tabulate(family, sampler, config, datasets, idata),
         "  ArviZ's summaries": summaries,
-        "  thinning factors": lambda: [checks.thin_factor(d) for d, _ in per_row],
+        "  thinning factors": thinning,
         "  PIT and KS": pit_ks,
         "  closed forms, frozen posteriors": closed_forms,
         "  mode tolerances": mode_tolerances,
