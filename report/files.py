@@ -22,6 +22,7 @@ import xarray as xr
 from report import plot_pool
 from report.terminal import FamilyReport
 from study import checks, stopping
+from study.lazy_jax import jax_left_unloaded
 
 
 def jsonable(value):
@@ -172,7 +173,7 @@ def write_all(out: Path, fill: Callable[[Path], None]) -> list[Path]:
     done = False
     try:
         stopping.checkpoint("plots")
-        with plot_pool.jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
+        with jax_left_unloaded():  # the plots need no JAX; Matplotlib would load it
             fill(stage)
         stopping.checkpoint("writing")
         written = []

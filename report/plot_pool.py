@@ -24,7 +24,6 @@ import importlib.util
 import multiprocessing
 import os
 import signal
-import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from study import stopping
+from study.lazy_jax import jax_left_unloaded
 
 WORKERS = 2
 SERVER_MODULES = ["report.plot_server"]
@@ -132,10 +132,14 @@ def draw(plots: Sequence[Plot]) -> list[Any]:
     if n == 0 or (len(plots) < 2 and _kept is None):
         return [draw_one(plot) for plot in plots]
     import dask
+    import dask.multiprocessing
 
     tasks = [dask.delayed(draw_one, pure=False, traverse=False)(plot) for plot in plots]
+    # the processes scheduler given as its function: named by its string ("processes"), Dask
+    # first imports dask.distributed to look for a client (0.2 s of a default study)
+    processes = dask.multiprocessing.get
     with nullcontext(_kept) if _kept is not None else _new_pool(n) as pool:
-        return list(dask.compute(*tasks, scheduler="processes", pool=pool, num_workers=n, chunksize=1))
+        return list(dask.compute(*tasks, scheduler=processes, pool=pool, num_workers=n, chunksize=1))
 
 
 def draw_later(plots: Sequence[Plot]) -> Future:
@@ -169,24 +173,3 @@ def drawer(target: str):
     """Return the function ``"module:function"`` names (importing its module)."""
     module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
-
-
-@contextmanager
-def jax_left_unloaded() -> Iterator[None]:
-    """Keep Matplotlib from loading JAX while it plots.
-
-    arviz_base registers ``jax`` lazily: an unloaded module object in ``sys.modules``.
-    Matplotlib asks of every array it plots whether it is a JAX array by reading
-    ``sys.modules["jax"].Array``, which loads the whole of JAX: 0.46 s of a default study
-    that never uses it. While that stub is still unloaded it is taken out of
-    ``sys.modules`` for the duration and put back after, unless JAX was imported meanwhile.
-    """
-    stub = sys.modules.get("jax")
-    if not isinstance(stub, getattr(importlib.util, "_LazyModule", ())):
-        yield
-        return
-    del sys.modules["jax"]
-    try:
-        yield
-    finally:
-        sys.modules.setdefault("jax", stub)

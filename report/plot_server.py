@@ -25,10 +25,10 @@ from bokeh.settings import settings  # noqa: E402
 # carry the same ids into one page, and its JavaScript would mix them up. Unique ids instead.
 settings.simple_ids.set_value(False)
 
-from report.plot_pool import jax_left_unloaded  # noqa: E402
 from report.plots import plt  # noqa: E402 (Matplotlib's pyplot, on the Agg backend)
+from study.lazy_jax import jax_left_unloaded  # noqa: E402
 
-with jax_left_unloaded():  # drawing, Matplotlib would load the whole of JAX (report.plot_pool)
+with jax_left_unloaded():  # drawing, Matplotlib would load the whole of JAX (study.lazy_jax)
     _figure, _axes = plt.subplots()
     _axes.set(title="fonts", xlabel="x", ylabel="y")
     _figure.tight_layout()

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from study.lazy_jax import jax_left_unloaded
+
 MEASURED = Path(__file__).with_name("false_alarms.csv")
 # Lines measured with another version of the verdict are kept but not counted, except those
 # an earlier verdict's change left alone (``CARRIED``).
@@ -121,8 +123,13 @@ def binomial_bound(runs: int, level: float, confidence: float = 0.99) -> int:
 
 
 def interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval of a rate of ``k`` in ``n``."""
-    ci = stats.binomtest(k, n).proportion_ci(confidence, method="exact")
+    """Clopper-Pearson interval of a rate of ``k`` in ``n``.
+
+    SciPy's ``binomtest`` asks of its arrays whether they are JAX arrays, which would load
+    the whole of JAX into every study's run only to print this interval (``study.lazy_jax``).
+    """
+    with jax_left_unloaded():
+        ci = stats.binomtest(k, n).proportion_ci(confidence, method="exact")
     return float(ci.low), float(ci.high)
 
 

@@ -58,6 +58,30 @@ def test_workers_start_without_jax():
     assert plot_pool.draw([plot_pool.Plot("tests.test_plot_pool:jax_loaded", ())] * 2) == [False, False]
 
 
+RUN_AND_SAY_WHAT_LOADED = """
+import sys
+import compare
+compare.main([*sys.argv[2:], "--sampler", "exact", "--out", sys.argv[1]])
+print("jax loaded:", "jax._src" in sys.modules, "distributed loaded:", "distributed" in sys.modules)
+"""
+
+
+def test_a_study_in_process_loads_neither_jax_nor_dask_distributed(tmp_path):
+    """Neither is needed, and each cost a default study time (study.lazy_jax; plot_pool.draw).
+
+    SciPy's binomtest (the reading's measured false-alarm interval) loaded JAX through the
+    stub arviz_base registers, and Dask's processes scheduler, named by its string, imported
+    dask.distributed to look for a client.
+    """
+    import subprocess
+
+    run = [sys.executable, "-c", RUN_AND_SAY_WHAT_LOADED, str(tmp_path / "o"), *TINY]
+    env = os.environ | {"CONJUGATE_CHECK_WORKERS": "0"}  # the units in this process, no cluster
+    done = subprocess.run(run, capture_output=True, text=True, env=env, cwd=Path(compare.__file__).parent)
+    assert done.returncode in (0, 1), done.stderr[-2000:]  # 1: a disagreement, not what this test asks
+    assert done.stdout.splitlines()[-1] == "jax loaded: False distributed loaded: False"
+
+
 def test_an_error_in_a_worker_comes_back_as_itself():
     failing = plot_pool.Plot("tests.test_plot_pool:fails_to_write", ("disk full",))
     plots = [plot_pool.Plot("os:getpid", ()), failing]
