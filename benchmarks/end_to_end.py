@@ -10,6 +10,9 @@ study: N = 10, 100, 1000, 20 data sets each, 4 chains x 1000 draws after 1000 tu
 - ``floor``: a fresh process that starts Python, imports PyMC, builds the batched model,
   compiles its log density and gradient (what every gradient engine needs) and draws the
   same number of exact iid posterior draws from the closed form. No engine can do less.
+- ``imports`` and the engine's own time: issue 29's floor, a fresh process that imports
+  PyMC, nutpie and arviz_stats, plus nutpie's compile and sampling as each timed
+  ``compare.py`` run's summary.csv reports them.
 - ``cold``: the first ``compare.py`` on a fresh machine: PyTensor's and numba's compile
   caches (``PYTENSOR_FLAGS=base_compiledir=...``, ``NUMBA_CACHE_DIR``) and Matplotlib's
   font cache (``MPLCONFIGDIR``) in empty temporary folders; once more with only the compile
@@ -101,6 +104,17 @@ def compile_seconds(out: Path) -> float:
     return float(rows["compile_time"].fillna(0).sum())
 
 
+def engine_seconds(out: Path) -> float:
+    """Return the engines' own compile and sampling time, as a study's summary.csv records it."""
+    import pandas as pd
+
+    rows = pd.read_csv(out / "summary.csv").drop_duplicates(["model", "sampler"])
+    return float(rows["compile_time"].fillna(0).sum() + rows["sampling_time"].fillna(0).sum())
+
+
+IMPORTS = [sys.executable, "-c", "import pymc, nutpie, arviz_stats"]
+
+
 def main() -> None:
     """Time the naive loop, compare.py (warm and cold) and the floor; print medians and ratios."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -134,7 +148,8 @@ def main() -> None:
         print("warming up (one untimed run of compare.py and of the floor) ...", flush=True)
         compare_py(tmp / "warm")
         run_process(floor_args)
-        times: dict[str, list[float]] = {"compare.py": [], "floor": []}
+        times: dict[str, list[float]] = {"compare.py": [], "floor": [], "imports": []}
+        engine: list[float] = []  # the engine's own seconds in each timed compare.py run
         if args.before:
             times["before"] = []
             compare_py(tmp / "before", cwd=args.before)  # its own warm-up
@@ -142,7 +157,9 @@ def main() -> None:
             times["naive"] = []
         for i in range(args.repeats):
             times["compare.py"].append(compare_py(tmp / "warm"))
+            engine.append(engine_seconds(tmp / "warm"))
             times["floor"].append(run_process(floor_args))
+            times["imports"].append(run_process(IMPORTS))
             if args.before:
                 times["before"].append(compare_py(tmp / "before", cwd=args.before))
             if not args.no_naive:
@@ -162,6 +179,11 @@ def main() -> None:
         for k, v in med.items():
             print(f"{k:12s} {v:7.2f} s   median of {len(times[k])}")
         print(f"\ncompare.py / floor: {med['compare.py'] / med['floor']:.2f}x  (aim: within 2x)")
+        own = med["imports"] + statistics.median(engine)
+        print(
+            f"compare.py / (imports + the engine's compile and sampling, {med['imports']:.2f} + "
+            f"{statistics.median(engine):.2f} s): {med['compare.py'] / own:.2f}x  (issue 29: within 1.25x)"
+        )
         if "before" in med:
             print(f"before ({args.before}) / compare.py: {med['before'] / med['compare.py']:.2f}x")
         if "naive" in med:
