@@ -96,20 +96,15 @@ def empty_caches(folder: Path, *, fonts: bool) -> dict[str, str]:
     return env | ({"MPLCONFIGDIR": str(folder / "matplotlib")} if fonts else {})
 
 
-def compile_seconds(out: Path) -> float:
-    """Return the compile time of a study's engines, as summary.csv records it (0 where none is recorded)."""
+def engine_seconds(out: Path, *columns: str) -> float:
+    """Return the engines' time in ``columns`` (compile_time, sampling_time), as summary.csv records it.
+
+    One row per engine and family; 0 where none is recorded.
+    """
     import pandas as pd
 
     rows = pd.read_csv(out / "summary.csv").drop_duplicates(["model", "sampler"])
-    return float(rows["compile_time"].fillna(0).sum())
-
-
-def engine_seconds(out: Path) -> float:
-    """Return the engines' own compile and sampling time, as a study's summary.csv records it."""
-    import pandas as pd
-
-    rows = pd.read_csv(out / "summary.csv").drop_duplicates(["model", "sampler"])
-    return float(rows["compile_time"].fillna(0).sum() + rows["sampling_time"].fillna(0).sum())
+    return float(sum(rows[c].fillna(0).sum() for c in columns))
 
 
 IMPORTS = [sys.executable, "-c", "import pymc, nutpie, arviz_stats"]
@@ -157,7 +152,7 @@ def main() -> None:
             times["naive"] = []
         for i in range(args.repeats):
             times["compare.py"].append(compare_py(tmp / "warm"))
-            engine.append(engine_seconds(tmp / "warm"))
+            engine.append(engine_seconds(tmp / "warm", "compile_time", "sampling_time"))
             times["floor"].append(run_process(floor_args))
             times["imports"].append(run_process(IMPORTS))
             if args.before:
@@ -168,11 +163,11 @@ def main() -> None:
                 f"repeat {i + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
             )
         med = {k: statistics.median(v) for k, v in times.items()}
-        warm_compile = compile_seconds(tmp / "warm")
+        warm_compile = engine_seconds(tmp / "warm", "compile_time")
 
         print("cold caches (first run on a fresh machine) ...", flush=True)
         cold = compare_py(tmp / "cold", env=empty_caches(tmp / "cold-caches", fonts=True))
-        cold_compile = compile_seconds(tmp / "cold")
+        cold_compile = engine_seconds(tmp / "cold", "compile_time")
         cold_compile_only = compare_py(tmp / "cold2", env=empty_caches(tmp / "cold-caches-2", fonts=False))
 
         print()
