@@ -15,6 +15,7 @@ from pymc.pytensorf import compile as pm_compile
 from pymc.pytensorf import find_rng_nodes, reseed_rngs
 
 from analytic import variational as va
+from models.engines import numba_calls
 from models.engines.protocol import quiet_pymc
 
 
@@ -37,6 +38,7 @@ class PyMCPathwise:
         names = ["mu", "L_tril"] if full_rank else ["mu", "rho"]
         grads = pytensor.grad(loss, [self.params[k] for k in names])
         self.rngs = find_rng_nodes(grads)
+        numba_calls.install()  # each call draws from a Generator: see numba_calls
         self.fn = pm_compile([nmc], grads, random_seed=seed)
 
     def _set(self, q: va.GaussianQ) -> np.ndarray:
@@ -90,6 +92,7 @@ def fit_beta_elbo(
     0.022): a constant rate of 0.02 had not arrived after 3000 steps (sd 27% too large), a
     constant 0.1 arrives in 1000 and then wanders by 7%; this schedule lands within 1%.
     """
+    numba_calls.install()  # each step draws from a Generator: see numba_calls
     approx = pm.MeanField(model=model, random_seed=seed)
     inference = pm.variational.KLqp(approx, beta=weight)
     mu, rho = approx.groups[0].params_dict["mu"], approx.groups[0].params_dict["rho"]

@@ -21,6 +21,7 @@ from pymc.pytensorf import compile as pm_compile
 from pymc.pytensorf import find_rng_nodes, reseed_rngs
 from pymc.variational import Approximation
 
+from models.engines import numba_calls
 from models.engines.protocol import (
     CORRELATION_ERRORS,
     ERROR_GROUP,
@@ -182,6 +183,7 @@ def fit_averaged(
     for ``draws`` draws (with correlations for full rank). The tuned engines' fit, shared
     with ``benchmarks/fit_spread.py``, which checks those errors against refits.
     """
+    numba_calls.install()  # each step draws from a Generator: see numba_calls
     rate = pytensor.shared(float(learning_rate))
     average = IterateAverage(steps, averaged, max(1, SNAPSHOT_EVERY * averaged // ADVI_AVERAGED),
                              rate=rate, slow=slow)  # fmt: skip
@@ -235,6 +237,7 @@ def _advi_pymc_optimiser(method: str, steps: int | None, name: str) -> Callable:
     def run(model: pm.Model, b: Budget) -> xr.DataTree:
         start = time.perf_counter()
         options = {} if steps is None else {"n": steps}
+        numba_calls.install()
         with quiet_pymc():  # pm.fit logs "Finished" even without a progress bar
             approx = pm.fit(method=method, model=model, random_seed=b.seed, progressbar=b.progress, **options)
         idata = approx.sample(draws=b.chains * b.draws, random_seed=b.seed + 1)
