@@ -1,7 +1,8 @@
 """What judging a study's draws costs: the verdict alone, per study, per row and per draw, and where it goes.
 
 Draws a family's default study from the ``exact`` engine (iid draws from the closed-form
-posterior: 20 data sets per N, 4 chains x 1,000 draws each), then times, each as the median
+posterior: 20 data sets per N, 4 chains x 1,000 draws each; ``--sampler`` another engine),
+then times, each as the median
 of ``--repeats`` in this process with everything imported and warm:
 
 * ``tabulate``: the whole verdict of one run (``study.run.tabulate``: ArviZ's summaries,
@@ -17,6 +18,10 @@ of ``--repeats`` in this process with everything imported and warm:
 
     .venv/bin/python benchmarks/verdict_cost.py                      # normal_normal, about a minute
     .venv/bin/python benchmarks/verdict_cost.py --model binomial_beta --repeats 5
+    .venv/bin/python benchmarks/verdict_cost.py --sampler nutpie     # the default study's draws
+
+The thinning search also counts its ESS calls: with the exact engine's iid draws it mostly
+stops at the first factor it tries, with an MCMC engine's it may try several.
 """
 
 from __future__ import annotations
@@ -53,11 +58,12 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="normal_normal", choices=list(FAMILIES))
+    p.add_argument("--sampler", default="exact", choices=[n for n, s in SAMPLERS.items() if s.available])
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     family = FAMILIES[args.model]
-    config = study_run.StudyConfig(family=args.model, sampler="exact")
-    sampler = SAMPLERS["exact"]
+    config = study_run.StudyConfig(family=args.model, sampler=args.sampler)
+    sampler = SAMPLERS[args.sampler]
     datasets = study_run.simulate_datasets(family, config.settings, config.ns, config.reps, config.seed)
     drawn: list = []
     study_run.run_study(config, log=lambda _: None, on_draws=lambda sampled: drawn.append(sampled.idata))
@@ -85,7 +91,12 @@ def main() -> None:
     def thinning() -> list[int]:
         return [checks.thin_factor(d, ess_bulk=e) for (d, _), e in zip(per_row, bulk, strict=True)]
 
-    factors = thinning()
+    calls = {"bulk": 0, "tail": 0}
+    own = {"bulk": checks._ess_bulk, "tail": checks._ess_tail}
+    checks._ess_bulk = lambda d: (calls.__setitem__("bulk", calls["bulk"] + 1), own["bulk"](d))[1]
+    checks._ess_tail = lambda d: (calls.__setitem__("tail", calls["tail"] + 1), own["tail"](d))[1]
+    factors = thinning()  # counted once, then timed with ArviZ's calls as they are
+    checks._ess_bulk, checks._ess_tail = own["bulk"], own["tail"]
 
     def closed_forms() -> None:
         for x in datasets.values():
@@ -118,7 +129,7 @@ def main() -> None:
             block, method="bulk", chain_axis=1, draw_axis=2
         ),
     }
-    print(f"{args.model}: {rows} rows in {studies} studies of {config.reps} rows, "
+    print(f"{args.model}, {args.sampler}'s draws: {rows} rows in {studies} studies of {config.reps} rows, "
           f"{draws_per_row} draws a row; median of {args.repeats}")  # fmt: skip
     seconds = {name: median_seconds(fn, args.repeats) for name, fn in parts.items()}
     whole = seconds["tabulate (the whole verdict)"]
@@ -127,6 +138,9 @@ def main() -> None:
     per_draw = 1e6 * whole / (rows * draws_per_row)
     print(f"per (family, engine, N) study of {config.reps} rows: {1000 * whole / studies:.0f} ms "
           f"(target: 20 ms); per row {1000 * whole / rows:.1f} ms; per draw {per_draw:.2f} us")  # fmt: skip
+    spread = f"factors {min(factors)} to {max(factors)}, mean {np.mean(factors):.1f}"
+    print(f"thinning: {calls['bulk']} bulk and {calls['tail']} tail ESS of ArviZ for {rows} rows "
+          f"(their own bulk ESS reused), {spread}")  # fmt: skip
     ess_row = seconds[f"floor: one bulk ESS of one row ({draws_per_row} draws)"]
     print(f"one ArviZ ESS per row alone: {1000 * ess_row * config.reps:.0f} ms a study of {config.reps} rows")
 
