@@ -220,8 +220,9 @@ def thin_factor(draws: np.ndarray, *, ess_bulk: float | None = None) -> int:
             return max(1, factor - 1)
         if factor == 1:  # the kept draws are all the draws: their ESS are the ones above
             independent = bulk >= total and tail >= total
-        else:  # min(bulk, tail) >= size, the tail ESS computed only when the bulk ESS passes
-            independent = _ess_bulk(kept) >= kept.size and _ess_tail(kept) >= kept.size
+        else:  # min(bulk, tail) >= size; the tail ESS first: it is the cheaper (no ranks) and
+            # fails more often, so the bulk ESS is computed only where the tail's passes
+            independent = _ess_tail(kept) >= kept.size and _ess_bulk(kept) >= kept.size
         if independent:
             return factor
         factor += 1

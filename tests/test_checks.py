@@ -185,6 +185,28 @@ def test_thinning_leaves_nearly_independent_draws():
     assert checks.thin_factor(antithetic) != 2
 
 
+def test_the_thinning_factor_is_the_first_from_its_start_whose_kept_draws_pass_both_ess():
+    """Its definition, whatever order the search computes the two ESS in: AR chains from antithetic to slow.
+
+    The factor starts at ceil(draws / min(bulk, tail ESS)); every factor from there up to the
+    one returned keeps draws whose bulk or tail ESS falls short of their number, and the one
+    returned keeps draws that reach it with both (or leaves fewer than MIN_KEPT after it).
+    """
+
+    def passes(draws: np.ndarray, f: int) -> bool:
+        kept = draws[:, ::f]
+        return checks._ess_bulk(kept) >= kept.size and checks._ess_tail(kept) >= kept.size
+
+    rng = np.random.default_rng(5)
+    for rho in (-0.5, 0.0, 0.0, 0.3, 0.8):
+        draws = ar1(rho, 4000, rng)
+        factor = checks.thin_factor(draws)
+        start = max(1, int(np.ceil(draws.size / min(checks._ess_bulk(draws), checks._ess_tail(draws)))))
+        assert factor >= start
+        assert not any(passes(draws, f) for f in range(start, factor)), rho
+        assert passes(draws, factor) or draws[:, :: factor + 1].size < checks.MIN_KEPT, rho
+
+
 def test_each_data_set_depends_only_on_seed_and_its_cell():
     family = FAMILIES["normal_normal"]
     settings = family.settings()
