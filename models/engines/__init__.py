@@ -6,6 +6,8 @@
 - ``external``: nutpie (compiled through ``nutpie_lean``) and NumPyro;
 - ``approximations``: ADVI, full-rank ADVI, Laplace, find_MAP;
 - ``exact``: iid draws from the closed forms, the control;
+- ``numba_calls``: a memo of numba's typing of a call's arguments, which the ADVI fits install
+  (each step's call holds a NumPy Generator, which numba otherwise types in Python);
 - ``registry``: ``SAMPLERS``, every built-in engine by name;
 - ``plugins``: engines from outside (``module:callable``, entry points) and the checks of
   what any engine returns.
