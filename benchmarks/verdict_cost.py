@@ -92,11 +92,18 @@ def main() -> None:
         return [checks.thin_factor(d, ess_bulk=e) for (d, _), e in zip(per_row, bulk, strict=True)]
 
     calls = {"bulk": 0, "tail": 0}
-    own = {"bulk": checks._ess_bulk, "tail": checks._ess_tail}
-    checks._ess_bulk = lambda d: (calls.__setitem__("bulk", calls["bulk"] + 1), own["bulk"](d))[1]
-    checks._ess_tail = lambda d: (calls.__setitem__("tail", calls["tail"] + 1), own["tail"](d))[1]
+
+    def counted(kind: str, ess: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], float]:
+        def count(draws: np.ndarray) -> float:
+            calls[kind] += 1
+            return ess(draws)
+
+        return count
+
+    own_bulk, own_tail = checks._ess_bulk, checks._ess_tail
+    checks._ess_bulk, checks._ess_tail = counted("bulk", own_bulk), counted("tail", own_tail)
     factors = thinning()  # counted once, then timed with ArviZ's calls as they are
-    checks._ess_bulk, checks._ess_tail = own["bulk"], own["tail"]
+    checks._ess_bulk, checks._ess_tail = own_bulk, own_tail
 
     def closed_forms() -> None:
         for x in datasets.values():
