@@ -24,6 +24,17 @@ default) aborts with ``LLVM ERROR: Unable to allocate section memory!``. Engines
 data set at a time get there after about 2,000 fits. So a worker that holds more than
 ``recycle_share`` of that limit after a unit is restarted by its nanny before it is given
 another; in this process, where nothing can be restarted, the executor says so once.
+
+The local cluster's workers run without Dask's statistical profiler
+(``distributed.worker.profile``; ``WORKER_CONFIG``). It samples the running unit's stack
+every 10 ms and keeps what it saw, a tree per one-second cycle for the last 1,000 cycles,
+for the dashboard this suite does not start. On a unit of minutes that walks PyTensor's
+deep and varied stacks it grows and then slows the unit itself: full-rank ADVI's fits,
+one data set after another in one unit, took 2 to 3 s each for about 30 s, then 9 to 13 s
+each, the worker growing by about 30 MB a fit, against 2 to 3 s and 3 MB a fit without it
+(``benchmarks/worker_profiler.py``). Workers of an existing cluster
+(``--scheduler``) are started by their owner: start them with
+``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` for the same speed.
 """
 
 from __future__ import annotations
@@ -42,6 +53,10 @@ CONNECT_TIMEOUT_S = 5
 WORKERS_ENV = "CONJUGATE_CHECK_WORKERS"  # overrides the default number of worker processes
 RECYCLE_SHARE = 0.5  # a worker past this share of the kernel's memory-map limit is restarted
 RESTART_TIMEOUT_S = 180  # a busy machine takes a while to end a big process and start another
+# Dask settings each of the local cluster's nannies gives its worker, restarted or new (the module
+# docstring says why); nested, as dask.config.merge takes them. A nanny's own merge of its config
+# is shallow, so it is given the whole of this process's configuration with these merged in.
+WORKER_CONFIG = {"distributed": {"worker": {"profile": {"enabled": False}}}}
 
 
 def default_workers(units: int, *, least: int = 2) -> int:
@@ -124,6 +139,7 @@ class Executor:
         """
         if self.scheduler is None and self.workers is None:
             return self
+        import dask
         from distributed import Client, LocalCluster
 
         if self.scheduler is not None:
@@ -145,6 +161,7 @@ class Executor:
                 dashboard_address=None,
                 scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.CRITICAL,  # a unit's error comes back as its UnitFailure
+                config=dask.config.merge(dask.config.config, WORKER_CONFIG),  # to each worker's nanny
             )
         self.client = Client(self._cluster)
         return self

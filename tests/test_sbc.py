@@ -388,13 +388,20 @@ def _times_ten(unit: int) -> int:
     return unit * 10
 
 
+def _profilers(executor: Executor) -> list[bool]:
+    """Whether each worker of the cluster runs Dask's statistical profiler."""
+    running = executor.client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+    return list(running.values())
+
+
 def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
     """Long units go first. Compiled models are never freed: a worker holding too many memory maps gets a
     new process before its next unit; below the share it keeps its process. A nanny closed (as the
     scheduler closes one whose restart timed out) leaves no worker: the cluster starts another, or the
-    units would wait for ever."""
+    units would wait for ever. Every worker, first, restarted or new, runs without Dask's profiler."""
     said = []
     with Executor(workers=1) as executor:
+        assert _profilers(executor) == [False]
         assert len(set(executor.map(_pid, range(3), log=quiet))) == 1  # far below the default share
         # the long units are handed out first (one worker: they run first), the results in order
         assert executor.map(_times_ten, range(4), log=said.append, long=lambda u: u == 3) == [0, 10, 20, 30]
@@ -403,10 +410,12 @@ def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
         executor.recycle_share = 0.0  # every worker is past a share of 0
         assert len(set(executor.map(_pid, range(3), log=said.append))) == 3
         assert sum("restarting the worker that ran 1" in line for line in said) == 1
+        assert _profilers(executor) in ([False], [])  # [] where the last restart has not come back yet
         executor.recycle_share, executor.workerless_s = 1.0, 2
         nannies = list(executor._cluster.workers.values())
         if nannies:  # on a loaded machine the last restart may already have timed out and closed it
             executor._cluster.sync(nannies[0].close)
         assert not executor.client.scheduler_info()["workers"]
         assert all(isinstance(pid, int) for pid in executor.map(_pid, range(2), log=said.append))
+        assert _profilers(executor) and not any(_profilers(executor))
     assert any("no worker for 2 s: starting new ones" in line for line in said)
