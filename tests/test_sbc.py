@@ -417,5 +417,6 @@ def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
             executor._cluster.sync(nannies[0].close)
         assert not executor.client.scheduler_info()["workers"]
         assert all(isinstance(pid, int) for pid in executor.map(_pid, range(2), log=said.append))
-        assert _profilers(executor) and not any(_profilers(executor))
+        profilers = _profilers(executor)
+        assert profilers and not any(profilers)
     assert any("no worker for 2 s: starting new ones" in line for line in said)
