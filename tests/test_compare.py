@@ -338,12 +338,18 @@ def test_boundary_mles_are_counted_in_the_reading(tmp_path, capsys):
 
 
 def test_a_short_configuration_is_warned_about_in_results_and_reading(smoke):
-    """The smoke run (2 reps of 2 x 500 draws) is too short for its pass to rule out small errors."""
+    """The smoke run (2 reps of 2 x 500 draws) is too short for its pass to rule out small errors.
+
+    That warning comes from the configuration alone. The R-hat limit's warning may join it: the
+    limit is derived from the draws' own ESS, which differ from machine to machine.
+    """
     _, out = smoke
     family = json.loads((out / "results.json").read_text())["families"]["normal_normal"]
     warnings = family["samplers"][DEFAULT]["warnings"]
-    assert len(warnings) == 1 and warnings[0].startswith("too short for its verdicts to mean much")
-    assert f"Warning: {warnings[0]}." in family["interpretation"]
+    assert warnings[0].startswith("too short for its verdicts to mean much")
+    assert all(w.startswith("R-hat limit up to") for w in warnings[1:]) and len(warnings) <= 2, warnings
+    for warning in warnings:
+        assert f"Warning: {warning}." in family["interpretation"]
 
 
 def test_pooled_csv_has_one_row_per_param_n_and_test(smoke):
