@@ -8,11 +8,14 @@ of ``--repeats`` in this process with everything imported and warm:
 * ``tabulate``: the whole verdict of one run (``study.run.tabulate``: ArviZ's summaries,
   the thinning, PIT and KS, the closed forms, the mode's tolerance, the tests), and that
   per (family, engine, N) study of 20 rows, per row and per draw;
-* its parts, each timed alone on the same draws: ArviZ's summaries of every parameter
+* its parts, each timed alone on the same draws: the summaries of every parameter
   (``_posterior_stats``: means, sds, MCSE, five ESS, R-hat, ETI, mode), the thinning factor
-  of every row (``checks.thin_factor``: ESS of the kept draws per candidate factor, the
+  of every row (``checks.thin_factors``: ESS of the kept draws per candidate factor, the
   row's bulk ESS taken from the summaries, as the verdict does), PIT and KS, the closed
   forms and frozen SciPy posteriors, and the mode's tolerance;
+* side by side, the summaries' MCSE, ESS and R-hat and the thinning as ArviZ's functions
+  give them row by row (what the verdict called before ``study.batched_diagnostics``), with
+  the ratio, after checking that both give the same numbers;
 * the floor ArviZ sets: one bulk ESS of one row (4 x 1,000 draws), and of 20 rows in one
   batched call (ArviZ's array functions take batch axes, and loop over them inside).
 
@@ -20,7 +23,7 @@ of ``--repeats`` in this process with everything imported and warm:
     .venv/bin/python benchmarks/verdict_cost.py --model binomial_beta --repeats 5
     .venv/bin/python benchmarks/verdict_cost.py --sampler nutpie     # the default study's draws
 
-The thinning search also counts its ESS calls: with the exact engine's iid draws it mostly
+The thinning search also counts its ESS: with the exact engine's iid draws it mostly
 stops at the first factor it tries, with an MCMC engine's it may try several.
 """
 
@@ -33,6 +36,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import arviz_base
+import arviz_stats as azs
 import numpy as np
 from arviz_stats.base import array_stats
 
@@ -40,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.engines import SAMPLERS  # noqa: E402
 from models.families import FAMILIES  # noqa: E402
-from study import checks  # noqa: E402
+from study import batched_diagnostics, checks  # noqa: E402
 from study import run as study_run  # noqa: E402
 from study.mode_tolerance import mode_tolerance_sd  # noqa: E402
 
@@ -77,33 +82,81 @@ def main() -> None:
         for variable, selection in labels.values():
             study_run._posterior_stats(idata["posterior"][variable].isel(selection), config.prob)
 
+    def arviz_summaries() -> list[dict[str, object]]:
+        """Compute the summaries' MCSE, ESS and R-hat with ArviZ's DataArray functions, row by row."""
+        prob = arviz_base.rcParams["stats.ci_prob"]
+        out = []
+        for variable, selection in labels.values():
+            d = idata["posterior"][variable].isel(selection)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out.append({
+                    "mcse_mean": azs.mcse(d, method="mean"), "mcse_sd": azs.mcse(d, method="sd"),
+                    "ess_mean": azs.ess(d, method="mean"), "ess_sd": azs.ess(d, method="sd"),
+                    "ess_bulk": azs.ess(d, method="bulk"), "ess_tail": azs.ess(d, method="tail", prob=prob),
+                    "ess_folded": azs.ess(d, method="folded"), "r_hat": azs.rhat(d),
+                })  # fmt: skip
+        return out
+
+    def batched_summaries() -> None:
+        prob = arviz_base.rcParams["stats.ci_prob"]
+        wanted = list(study_run._DIAGNOSTICS.values())
+        for variable, selection in labels.values():
+            d = idata["posterior"][variable].isel(selection).transpose(..., "chain", "draw").values
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                batched_diagnostics.diagnostics(d, wanted, tail_prob=prob)
+
+    for (variable, selection), theirs in zip(labels.values(), arviz_summaries(), strict=True):
+        ours = study_run._posterior_stats(idata["posterior"][variable].isel(selection), config.prob)
+        for name, value in theirs.items():
+            assert np.array_equal(ours[name].values, value.values, equal_nan=True), name
+
     per_row = []  # (draws (chain, draw), frozen exact posterior) of every row
-    bulk = []  # every row's bulk ESS, which the summaries compute and the thinning search reuses
+    blocks = []  # (draws (row, chain, draw), their bulk ESS) of every parameter, all N: one search each
     for param, (variable, selection) in labels.items():
         draws = idata["posterior"][variable].isel(selection)
         ess = study_run._posterior_stats(draws, config.prob)["ess_bulk"]
+        every_n = draws.transpose("n", "rep", "chain", "draw", ...)
+        rows_of = every_n.values.reshape(-1, *every_n.shape[2:])
+        blocks.append((rows_of, ess.transpose("n", "rep", ...).values.ravel()))
         for n, x in datasets.items():
             block = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
             posts = [family.densities(one, config.settings)[param]["posterior"] for one in x]
             per_row += list(zip(block, posts, strict=True))
-            bulk += list(ess.sel(n=n).transpose("rep", ...).values)
 
     def thinning() -> list[int]:
-        return [checks.thin_factor(d, ess_bulk=e) for (d, _), e in zip(per_row, bulk, strict=True)]
+        return [int(f) for b, e in blocks for f in checks.thin_factors(b, ess_bulk=e)]
 
-    calls = {"bulk": 0, "tail": 0}
+    calls = {"bulk": 0, "tail": 0, "bulk rows": 0, "tail rows": 0}
+    own_bulk, own_tail = checks._ess_bulk, checks._ess_tail
 
-    def counted(kind: str, ess: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], float]:
-        def count(draws: np.ndarray) -> float:
+    def counted(kind: str, ess: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        def count(draws: np.ndarray) -> np.ndarray:
             calls[kind] += 1
+            calls[f"{kind} rows"] += len(draws)
             return ess(draws)
 
         return count
 
-    own_bulk, own_tail = checks._ess_bulk, checks._ess_tail
+    def arviz_rows(method: str) -> Callable[[np.ndarray], np.ndarray]:
+        def ess(draws: np.ndarray) -> np.ndarray:  # ArviZ's array function, one call per row
+            prob = {"prob": batched_diagnostics.TAIL_PROB} if method == "tail" else {}
+            return np.array(
+                [array_stats.ess(d, method=method, chain_axis=0, draw_axis=1, **prob) for d in draws]
+            )
+
+        return ess
+
+    def arviz_thinning() -> list[int]:
+        checks._ess_bulk, checks._ess_tail = arviz_rows("bulk"), arviz_rows("tail")
+        try:
+            return thinning()
+        finally:
+            checks._ess_bulk, checks._ess_tail = own_bulk, own_tail
+
     checks._ess_bulk, checks._ess_tail = counted("bulk", own_bulk), counted("tail", own_tail)
-    factors = thinning()  # counted once, then timed with ArviZ's calls as they are
+    factors = thinning()  # counted once, then timed with the calls as they are
     checks._ess_bulk, checks._ess_tail = own_bulk, own_tail
+    assert factors == arviz_thinning()
 
     def closed_forms() -> None:
         for x in datasets.values():
@@ -124,11 +177,14 @@ def main() -> None:
     block = np.stack([d for d, _ in per_row[: config.reps]])
     parts = {
         "tabulate (the whole verdict)": lambda: study_run.tabulate(family, sampler, config, datasets, idata),
-        "  ArviZ's summaries": summaries,
+        "  summaries": summaries,
+        "    of which MCSE, ESS, R-hat": batched_summaries,
         "  thinning factors": thinning,
         "  PIT and KS": pit_ks,
         "  closed forms, frozen posteriors": closed_forms,
         "  mode tolerances": mode_tolerances,
+        "side by side: MCSE, ESS, R-hat, ArviZ row by row": arviz_summaries,
+        "side by side: thinning, ArviZ row by row": arviz_thinning,
         f"floor: one bulk ESS of one row ({draws_per_row} draws)": lambda: array_stats.ess(
             one, method="bulk", chain_axis=0, draw_axis=1
         ),
@@ -146,8 +202,16 @@ def main() -> None:
     print(f"per (family, engine, N) study of {config.reps} rows: {1000 * whole / studies:.0f} ms "
           f"(target: 20 ms); per row {1000 * whole / rows:.1f} ms; per draw {per_draw:.2f} us")  # fmt: skip
     spread = f"factors {min(factors)} to {max(factors)}, mean {np.mean(factors):.1f}"
-    print(f"thinning: {calls['bulk']} bulk and {calls['tail']} tail ESS of ArviZ for {rows} rows "
-          f"(their own bulk ESS reused), {spread}")  # fmt: skip
+    print(f"thinning: {calls['bulk rows']} bulk and {calls['tail rows']} tail ESS for {rows} rows "
+          f"(their own bulk ESS reused) in {calls['bulk']} and {calls['tail']} batched calls, "
+          f"{spread}")  # fmt: skip
+    ours = seconds["    of which MCSE, ESS, R-hat"]
+    ratios = {
+        "MCSE, ESS, R-hat": seconds["side by side: MCSE, ESS, R-hat, ArviZ row by row"] / ours,
+        "thinning": seconds["side by side: thinning, ArviZ row by row"] / seconds["  thinning factors"],
+    }
+    for name, r in ratios.items():
+        print(f"ArviZ row by row / batched, {name}: {r:.2f}x (the same numbers, checked)")
     ess_row = seconds[f"floor: one bulk ESS of one row ({draws_per_row} draws)"]
     print(f"one ArviZ ESS per row alone: {1000 * ess_row * config.reps:.0f} ms a study of {config.reps} rows")
 

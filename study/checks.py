@@ -85,6 +85,8 @@ import pandas as pd
 from arviz_stats.base import array_stats
 from scipy import stats
 
+from study import batched_diagnostics
+
 ESS_PER_CHAIN = 100
 CALIBRATED = ("sampler", "target")  # the checks whose tests share the run's alpha
 ROW_TESTS = ("mean", "sd", "mode", "ks", "rhat")
@@ -192,40 +194,70 @@ def signed(x: float, decimals: int) -> str:
     return f"{x:+.{decimals}f}" if abs(x) < 1e6 else f"{x:+.3g}"
 
 
-def _ess_bulk(draws: np.ndarray) -> float:
-    return float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1))
+def _ess_bulk(draws: np.ndarray) -> np.ndarray:
+    """ArviZ's bulk ESS of each row of ``draws (row, chain, draw)``."""
+    return batched_diagnostics.ess(draws, "bulk")
 
 
-def _ess_tail(draws: np.ndarray) -> float:
-    return float(array_stats.ess(draws, method="tail", prob=0.05, chain_axis=0, draw_axis=1))
+def _ess_tail(draws: np.ndarray) -> np.ndarray:
+    """ArviZ's tail ESS (5% and 95% quantiles) of each row of ``draws (row, chain, draw)``."""
+    return batched_diagnostics.ess(draws, "tail")
 
 
 def thin_factor(draws: np.ndarray, *, ess_bulk: float | None = None) -> int:
     """Smallest factor at which the kept draws of ``draws (chain, draw)`` are nearly independent.
 
+    One row of ``thin_factors``, which see.
+    """
+    return int(thin_factors(draws[None], ess_bulk=None if ess_bulk is None else np.array([ess_bulk]))[0])
+
+
+def thin_factors(draws: np.ndarray, *, ess_bulk: np.ndarray | None = None) -> np.ndarray:
+    """Find each row's smallest factor at which its kept draws are nearly independent.
+
+    ``draws`` is ``(row, chain, draw)``.
+
     Start from ``ceil(draws / min(bulk ESS, tail ESS))`` and grow it until the bulk and
     tail ESS of the kept draws themselves reach their number, or until fewer than
     ``MIN_KEPT`` draws would be left. See the module docstring for why the count alone
-    is not enough. ``ess_bulk`` is the bulk ESS of ``draws`` where the caller has it
-    already (ArviZ's, as computed here), so that it is not computed twice.
+    is not enough. ``ess_bulk`` is the rows' bulk ESS where the caller has it already
+    (ArviZ's, as computed here), so that it is not computed twice.
+
+    The rows are searched together: at each step the rows still searching are grouped by
+    their candidate factor and each group's ESS computed in one batched call
+    (``study.batched_diagnostics``, ArviZ's numbers to the bit), so each row's factor is the
+    one its own search alone would find.
     """
-    total = draws.size
-    bulk = _ess_bulk(draws) if ess_bulk is None else float(ess_bulk)
+    draws = np.asarray(draws)
+    rows, _, n_draw = draws.shape
+    total = draws[0].size if rows else 0
+    bulk = _ess_bulk(draws) if ess_bulk is None else np.asarray(ess_bulk, dtype=float).reshape(rows)
     tail = _ess_tail(draws)
-    ess = min(bulk, tail)
-    factor = max(1, int(np.ceil(total / ess))) if np.isfinite(ess) and ess > 0 else 1
-    while True:
-        kept = draws[:, ::factor]
-        if kept.size < MIN_KEPT:
-            return max(1, factor - 1)
-        if factor == 1:  # the kept draws are all the draws: their ESS are the ones above
-            independent = bulk >= total and tail >= total
-        else:  # min(bulk, tail) >= size; the tail ESS first: it is the cheaper (no ranks) and
-            # fails more often, so the bulk ESS is computed only where the tail's passes
-            independent = _ess_tail(kept) >= kept.size and _ess_bulk(kept) >= kept.size
-        if independent:
-            return factor
-        factor += 1
+    ess = np.where(tail < bulk, tail, bulk)  # Python's min(bulk, tail)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = np.ceil(total / ess)
+    usable = np.isfinite(ess) & (ess > 0)
+    factor = np.where(usable, np.maximum(1, np.where(usable, start, 1)), 1).astype(int)
+    found = np.zeros(rows, dtype=int)
+    searching = np.ones(rows, dtype=bool)
+    while searching.any():
+        for f in np.unique(factor[searching]):
+            group = np.flatnonzero(searching & (factor == f))
+            kept = draws[group][:, :, ::f]
+            if kept[0].size < MIN_KEPT:
+                found[group], searching[group] = max(1, f - 1), False
+                continue
+            if f == 1:  # the kept draws are all the draws: their ESS are the ones above
+                independent = (bulk[group] >= total) & (tail[group] >= total)
+            else:  # min(bulk, tail) >= size; the tail ESS first: it is the cheaper (no ranks) and
+                # fails more often, so the bulk ESS is computed only where the tail's passes
+                independent = _ess_tail(kept) >= kept[0].size
+                if independent.any():
+                    independent[independent] = _ess_bulk(kept[independent]) >= kept[0].size
+            done = group[independent]
+            found[done], searching[done] = f, False
+            factor[group[~independent]] += 1
+    return found
 
 
 def pit_values(draws: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], factor: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import arviz_base
 import arviz_stats as azs
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ import xarray as xr
 from models.engines import SAMPLERS, Problem, Sampler, map_groups
 from models.engines.plugins import EngineFailure
 from models.families import FAMILIES, Family
-from study import checks, seeds, stopping, targets
+from study import batched_diagnostics, checks, seeds, stopping, targets
 from study.checks import CALIBRATED
 from study.evidence import engine_evidence, exact_log_evidence, judge_evidence
 from study.fitting import fit
@@ -157,20 +158,33 @@ def _posterior_stats(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray
         return _summaries(draws, prob)
 
 
+_DIAGNOSTICS = {
+    "mcse_mean": ("mcse", "mean"),
+    "mcse_sd": ("mcse", "sd"),
+    "ess_mean": ("ess", "mean"),
+    "ess_sd": ("ess", "sd"),
+    "ess_bulk": ("ess", "bulk"),
+    "ess_tail": ("ess", "tail"),
+    "ess_folded": ("ess", "folded"),
+    "r_hat": ("rhat", None),
+}
+
+
 def _summaries(draws: xr.DataArray, prob: float) -> dict[str, xr.DataArray]:
+    """Summarise each row's draws; the MCSE, ESS and R-hat are ArviZ's numbers, for all rows at once."""
     eti = azs.eti(draws, prob=prob)
+    rows = draws.transpose(..., "chain", "draw")
+    lead = rows.isel(chain=0, draw=0, drop=True)
+    # ArviZ's DataArray tail ESS takes its quantiles from the credible interval's default
+    # probability (rcParams "stats.ci_prob", 0.89: the 11% and 89% quantiles), not 5% and 95%
+    found = batched_diagnostics.diagnostics(
+        rows.values, list(_DIAGNOSTICS.values()), tail_prob=arviz_base.rcParams["stats.ci_prob"]
+    )
     return {
         "post_mean": draws.mean(("chain", "draw")),
         "post_sd": draws.std(("chain", "draw"), ddof=1),
         "post_mode": azs.mode(draws, round_to="none"),
-        "mcse_mean": azs.mcse(draws, method="mean"),
-        "mcse_sd": azs.mcse(draws, method="sd"),
-        "ess_mean": azs.ess(draws, method="mean"),
-        "ess_sd": azs.ess(draws, method="sd"),
-        "ess_bulk": azs.ess(draws, method="bulk"),
-        "ess_tail": azs.ess(draws, method="tail"),
-        "ess_folded": azs.ess(draws, method="folded"),
-        "r_hat": azs.rhat(draws),
+        **{name: lead.copy(data=found[key]) for name, key in _DIAGNOSTICS.items()},
         "eti_low": eti.sel(ci_bound="lower", drop=True),
         "eti_high": eti.sel(ci_bound="upper", drop=True),
     }
@@ -241,6 +255,13 @@ def tabulate(
         draws = idata["posterior"][variable].isel(selection)
         if judged:
             sampled = _posterior_stats(draws, config.prob)
+            # every row's thinning factor, all N in one search (their draws have one shape)
+            every_n = draws.transpose("n", "rep", "chain", "draw", ...)
+            factors_all = checks.thin_factors(
+                every_n.values.reshape(-1, *every_n.shape[2:]),
+                ess_bulk=sampled["ess_bulk"].transpose("n", "rep", ...).values.ravel(),
+            ).reshape(every_n.shape[:2])
+            factors_by_n = dict(zip(every_n["n"].values.tolist(), factors_all, strict=True))
         else:
             sampled = {"post_mode": draws.isel(chain=0, draw=0, drop=True)}
         for n, x in datasets.items():
@@ -252,8 +273,7 @@ def tabulate(
             frame["ks_thin"], frame["ks_pvalue"] = 0, np.nan
             if judged:
                 per_rep = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
-                bulk = sampled["ess_bulk"].sel(n=n).transpose("rep", ...).values
-                factors = [checks.thin_factor(d, ess_bulk=e) for d, e in zip(per_rep, bulk, strict=True)]
+                factors = factors_by_n[n]
                 pits[(param, n)] = [
                     checks.pit_values(d, post.cdf, f)
                     for d, post, f in zip(per_rep, posts, factors, strict=True)

@@ -35,11 +35,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from arviz_stats.base import array_stats
 
 from models.engines import SAMPLERS, Problem, Sampler
 from models.families import FAMILIES, Family
-from study import checks, seeds, stopping
+from study import batched_diagnostics, checks, seeds, stopping
 from study.fitting import fit
 from study.run import count_divergences
 
@@ -127,20 +126,37 @@ def _rank(kept: np.ndarray, truth: float, rng: np.random.Generator) -> tuple[int
 
 def _ranked(draws: np.ndarray, truth: float, rng: np.random.Generator) -> dict[str, float]:
     """Rank columns and diagnostics of one scalar's ``draws (chain, draw)`` against ``truth``."""
-    ess_bulk = float(array_stats.ess(draws, method="bulk", chain_axis=0, draw_axis=1))
-    thin = checks.thin_factor(draws, ess_bulk=ess_bulk)
-    rank, n_ranks, pit = _rank(draws[:, ::thin].ravel(), truth, rng)
-    return {
-        "true_value": float(truth),
-        "rank": rank,
-        "n_ranks": n_ranks,
-        "pit": pit,
-        "post_mean": float(draws.mean()),
-        "post_sd": float(draws.std(ddof=1)),
-        "thin": thin,
-        "ess_bulk": ess_bulk,
-        "r_hat": float(array_stats.rhat(draws, chain_axis=0, draw_axis=1)) if draws.shape[0] > 1 else np.nan,
-    }
+    return _ranked_rows([draws], [truth], [rng])[0]
+
+
+def _ranked_rows(
+    draws: list[np.ndarray], truths: list[float], rngs: list[np.random.Generator]
+) -> list[dict[str, float]]:
+    """``_ranked`` of every row's ``draws (chain, draw)``, their ESS, R-hat and thinning computed together.
+
+    Rows of one shape and dtype go to ``study.batched_diagnostics`` and ``checks.thin_factors``
+    together (ArviZ's numbers, each row's own). The rows are then ranked in their order,
+    each with its ``rngs`` entry for ties, so a generator shared by several rows is drawn
+    from as it would be row by row.
+    """
+    ess_bulk, r_hat, thin = np.empty(len(draws)), np.empty(len(draws)), np.empty(len(draws), dtype=int)
+    groups: dict[tuple, list[int]] = {}
+    for i, d in enumerate(draws):
+        groups.setdefault((d.shape, d.dtype.str), []).append(i)
+    for index in groups.values():
+        block = np.stack([draws[i] for i in index])
+        found = batched_diagnostics.diagnostics(block, [("ess", "bulk"), ("rhat", None)])
+        ess_bulk[index], r_hat[index] = found[("ess", "bulk")], found[("rhat", None)]
+        thin[index] = checks.thin_factors(block, ess_bulk=found[("ess", "bulk")])
+    out = []
+    for d, truth, rng, e, r, f in zip(draws, truths, rngs, ess_bulk, r_hat, thin, strict=True):
+        rank, n_ranks, pit = _rank(d[:, :: int(f)].ravel(), truth, rng)
+        out.append({
+            "true_value": float(truth), "rank": rank, "n_ranks": n_ranks, "pit": pit,
+            "post_mean": float(d.mean()), "post_sd": float(d.std(ddof=1)), "thin": int(f),
+            "ess_bulk": float(e), "r_hat": float(r) if d.shape[0] > 1 else np.nan,
+        })  # fmt: skip
+    return out
 
 
 def _components(family: Family, settings: Any, values: dict[str, np.ndarray], lead: int) -> np.ndarray:
@@ -204,7 +220,7 @@ def run_unit(unit: Unit) -> UnitResult:
     # every variable as (chain, draw, rep, ...)
     draws = {v: post[v].isel(n=0).transpose("chain", "draw", "rep", ...).values for v in family.params}
     exact = family.exact(x, settings)
-    rows = []
+    pending = []  # (columns, draws (chain, draw), truth, tie generator) of every row, in the rows' order
     joint = len(labels) > 1
     for i, s in enumerate(sims):
         ties = seeds.rng(config.seed, "sbc_ties", family.key, engine.name, n, s)
@@ -214,21 +230,19 @@ def run_unit(unit: Unit) -> UnitResult:
         for label, (variable, selection) in labels.items():
             d = here[variable][(slice(None), slice(None), *selection.values())]
             t = float(np.asarray(truths[i][variable])[tuple(selection.values())])
-            rows.append(
-                {
-                    "sim": s, "param": label, "kind": "param", **_ranked(d, t, ties),
-                    "pit_exact": float(dens[label]["posterior"].cdf(t)),
-                    "post_mean_exact": float(exact[label]["post_mean_exact"][i]),
-                    "post_sd_exact": float(exact[label]["post_sd_exact"][i]),
-                }
-            )  # fmt: skip
+            columns = {
+                "sim": s, "param": label, "kind": "param",
+                "pit_exact": float(dens[label]["posterior"].cdf(t)),
+                "post_mean_exact": float(exact[label]["post_mean_exact"][i]),
+                "post_sd_exact": float(exact[label]["post_sd_exact"][i]),
+            }  # fmt: skip
+            pending.append((columns, d, t, ties))
         chains, ndraw = next(iter(here.values())).shape[:2]
         flat = {v: d.reshape(chains * ndraw, *d.shape[2:]) for v, d in here.items()}
         truth1 = {v: np.asarray(t)[None] for v, t in truths[i].items()}
         loglik = family.log_likelihood(flat, x[i], settings).reshape(chains, ndraw)
-        rows.append(
-            _quantity(s, "loglik", loglik, float(family.log_likelihood(truth1, x[i], settings)[0]), ties)
-        )
+        truth_loglik = float(family.log_likelihood(truth1, x[i], settings)[0])
+        pending.append((_quantity(s, "loglik"), loglik, truth_loglik, ties))
         if joint:
             ref = family.posterior_draws(
                 seeds.rng(config.seed, "sbc_joint", family.key, n, s), one, settings, MAHALANOBIS_DRAWS
@@ -240,7 +254,18 @@ def run_unit(unit: Unit) -> UnitResult:
                 diff = _components(family, settings, values, lead) - mean
                 return np.einsum("...i,ij,...j->...", diff, precision, diff)
 
-            rows.append(_quantity(s, "mahalanobis", distance(here, 2), float(distance(truth1, 1)[0]), ties))
+            truth_distance = float(distance(truth1, 1)[0])
+            pending.append((_quantity(s, "mahalanobis"), distance(here, 2), truth_distance, ties))
+    ranked = _ranked_rows(
+        [np.asarray(d) for _, d, _, _ in pending],
+        [t for _, _, t, _ in pending],
+        [rng for _, _, _, rng in pending],
+    )
+    # the columns in the order the rows always had them: sim, param, kind, the ranks, the exact ones
+    rows = [
+        {**{k: c[k] for k in ("sim", "param", "kind")}, **r, **c}
+        for (c, _, _, _), r in zip(pending, ranked, strict=True)
+    ]
     frame = pd.DataFrame(rows)
     frame.insert(0, "n", n)
     frame.insert(0, "sampler", engine.name)
@@ -249,10 +274,10 @@ def run_unit(unit: Unit) -> UnitResult:
     return UnitResult(frame, count_divergences(idata), time.perf_counter() - start)
 
 
-def _quantity(sim: int, name: str, values: np.ndarray, truth: float, rng: np.random.Generator) -> dict:
-    """Rank row of a test quantity (no closed form: the exact columns are NaN)."""
+def _quantity(sim: int, name: str) -> dict:
+    """Columns of a test quantity's rank row (no closed form: the exact columns are NaN)."""
     return {
-        "sim": sim, "param": name, "kind": "quantity", **_ranked(values, truth, rng),
+        "sim": sim, "param": name, "kind": "quantity",
         "pit_exact": np.nan, "post_mean_exact": np.nan, "post_sd_exact": np.nan,
     }  # fmt: skip
 
