@@ -110,11 +110,25 @@ def _chain_mean(a: np.ndarray) -> np.ndarray:
 
 
 def _ess(x: np.ndarray) -> np.ndarray:
-    """ArviZ's ``_ess`` (Geyer's initial monotone sequence) of each row of ``x (rows, chain, draw)``."""
+    """ArviZ's ``_ess`` (Geyer's initial monotone sequence) of each row of ``x (rows, chain, draw)``.
+
+    A constant row's ESS is its size, before any autocovariance (as ArviZ returns early,
+    so that no division by its zero variance happens, or warns).
+    """
     x = np.asarray(x, dtype=float)
-    rows, n_chain, n_draw = x.shape
     flat = _whole(x)
     constant = (flat.max(axis=-1) - flat.min(axis=-1)) < np.finfo(float).resolution
+    if not constant.any():
+        return _geyer(x)
+    out = np.full(x.shape[0], float(x[0].size))
+    if not constant.all():
+        out[~constant] = _geyer(x[~constant])
+    return out
+
+
+def _geyer(x: np.ndarray) -> np.ndarray:
+    """Compute the body of ArviZ's ``_ess`` for rows that are not constant."""
+    rows, n_chain, n_draw = x.shape
     acov = array_stats.autocov(x, axis=-1)
     chain_mean = x.mean(axis=-1)
     mean_acov = _chain_mean(acov)  # (rows, lag)
@@ -176,8 +190,7 @@ def _ess(x: np.ndarray) -> np.ndarray:
     floor = 1 / np.log10(size)
     tau = np.where(floor > tau, floor, tau)  # Python's max(tau, floor), NaN kept
     ess = size / tau
-    ess = np.where(np.isnan(rho[:, 1]), np.nan, ess)  # ArviZ: NaN where any kept rho is NaN
-    return np.where(constant, float(size), ess)
+    return np.where(np.isnan(rho[:, 1]), np.nan, ess)  # ArviZ: NaN where any kept rho is NaN
 
 
 def _quantile_ess(x: np.ndarray, prob: float) -> np.ndarray:

@@ -135,3 +135,32 @@ def test_the_batched_thinning_finds_each_rows_own_factor(case):
         bulk = batched_diagnostics.ess(x, "bulk")
         assert checks.thin_factors(x, ess_bulk=bulk).tolist() == expected
         assert [checks.thin_factor(r) for r in x] == expected
+
+
+def _warns(compute) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            compute()
+        except Warning:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_no_warning_where_arviz_gives_none(case):
+    """A row ArviZ judges quietly (a constant one, say) is judged quietly here: tests make warnings errors."""
+    x = CASES[case]
+    for key in WANTED:
+        if not _warns(lambda key=key: [_arviz_loud(r, *key) for r in x]):
+            assert not _warns(lambda key=key: batched_diagnostics.diagnostics(x, [key])), key
+
+
+def _arviz_loud(row: np.ndarray, what: str, method: str | None) -> float:
+    axes = {"chain_axis": 0, "draw_axis": 1}
+    if what == "rhat":
+        return array_stats.rhat(row, **axes)
+    if what == "mcse":
+        return array_stats.mcse(row, method=method, **axes)
+    prob = {"prob": batched_diagnostics.TAIL_PROB} if method == "tail" else {}
+    return array_stats.ess(row, method=method, **axes, **prob)
