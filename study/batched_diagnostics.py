@@ -31,6 +31,10 @@ from scipy import special
 TAIL_PROB = 0.05  # the tail ESS at the 5% and 95% quantiles (ArviZ's array functions need a prob)
 _BLOM = 3 / 8
 _MIN_DRAWS = 4  # ArviZ's shape check for ESS, R-hat and MCSE
+# Rows are taken this many draws at a time (about 32 MB of float64), so that the FFTs and
+# ranks of a large SBC block never hold more than a few hundred MB; each row's numbers are
+# its own whichever rows it is computed with.
+CHUNK_DRAWS = 1 << 22
 
 
 def _rows(draws: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -301,8 +305,19 @@ def diagnostics(
     """
     x, lead = _rows(draws)
     out = {key: np.empty(x.shape[0]) for key in wanted}
-    if x.shape[0] == 0:
-        return {key: v.reshape(lead) for key, v in out.items()}
+    step = max(1, CHUNK_DRAWS // max(1, x[0].size)) if x.shape[0] else 1
+    for start in range(0, x.shape[0], step):
+        part = slice(start, start + step)
+        for key, found in _diagnostics(x[part], wanted, tail_prob).items():
+            out[key][part] = found
+    return {key: v.reshape(lead) for key, v in out.items()}
+
+
+def _diagnostics(
+    x: np.ndarray, wanted: list[tuple[str, str | None]], tail_prob: float
+) -> dict[tuple[str, str | None], np.ndarray]:
+    """``diagnostics`` of the rows of ``x (rows, chain, draw)``, all at once."""
+    out = {key: np.empty(x.shape[0]) for key in wanted}
     finite = np.isfinite(_whole(x)).all(axis=-1) if x.shape[-1] >= _MIN_DRAWS else np.zeros(x.shape[0], bool)
     if finite.any():
         rows = _Rows(x[finite] if not finite.all() else x, tail_prob)
@@ -311,7 +326,7 @@ def diagnostics(
     if not finite.all():
         for what, method in wanted:
             out[(what, method)][~finite] = _arviz(x[~finite], what, method, tail_prob)
-    return {key: v.reshape(lead) for key, v in out.items()}
+    return out
 
 
 def ess(draws: np.ndarray, method: str = "bulk", *, tail_prob: float = TAIL_PROB) -> np.ndarray:

@@ -229,7 +229,7 @@ def thin_factors(draws: np.ndarray, *, ess_bulk: np.ndarray | None = None) -> np
     one its own search alone would find.
     """
     draws = np.asarray(draws)
-    rows, _, n_draw = draws.shape
+    rows = draws.shape[0]
     total = draws[0].size if rows else 0
     bulk = _ess_bulk(draws) if ess_bulk is None else np.asarray(ess_bulk, dtype=float).reshape(rows)
     tail = _ess_tail(draws)
@@ -237,7 +237,8 @@ def thin_factors(draws: np.ndarray, *, ess_bulk: np.ndarray | None = None) -> np
     with np.errstate(divide="ignore", invalid="ignore"):
         start = np.ceil(total / ess)
     usable = np.isfinite(ess) & (ess > 0)
-    factor = np.where(usable, np.maximum(1, np.where(usable, start, 1)), 1).astype(int)
+    factor = np.ones(rows, dtype=int)
+    factor[usable] = np.maximum(1, start[usable]).astype(int)
     found = np.zeros(rows, dtype=int)
     searching = np.ones(rows, dtype=bool)
     while searching.any():

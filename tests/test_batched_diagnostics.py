@@ -92,6 +92,14 @@ def test_leading_dimensions_are_kept():
     assert np.array_equal(batched_diagnostics.ess(x).ravel(), batched_diagnostics.ess(CASES["iid"]))
 
 
+def test_rows_taken_a_few_at_a_time_give_the_same_numbers(monkeypatch):
+    x = np.concatenate([CASES["correlated"], CASES["antithetic"]])
+    whole = batched_diagnostics.diagnostics(x, WANTED)
+    monkeypatch.setattr(batched_diagnostics, "CHUNK_DRAWS", 3 * x[0].size)  # three rows a chunk
+    for key, value in batched_diagnostics.diagnostics(x, WANTED).items():
+        assert np.array_equal(value, whole[key]), key
+
+
 def test_an_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown ESS method"):
         batched_diagnostics.ess(CASES["iid"], "median")
