@@ -2,20 +2,21 @@
 
 ArviZ's array functions (``arviz_stats.base.array_stats.ess`` and its kin) take batch
 axes but loop over them in Python (``arviz_stats.base.stats_utils.make_ufunc``): one call
-of the whole computation per row, about 1 ms for 4,000 draws, most of it overhead around
-NumPy calls on small arrays. A study's verdict needs a dozen such numbers per row, and the
-thinning search more (``study.checks.thin_factor``).
+of the whole computation per row, about 1 ms for 4,000 draws, dozens of NumPy calls on
+small arrays. A study's verdict needs a dozen such numbers per row, and the thinning
+search more (``study.checks.thin_factors``).
 
 Here every step of ArviZ's computation runs over all rows at once, in the same
 floating-point operations in the same order: the split chains, the ranks (SciPy's
-``rankdata``), Blom's back-transform, the Normal quantile (SciPy's ``norm.ppf``), ArviZ's
+``rankdata``'s, by NumPy's faster sort), Blom's back-transform, the Normal quantile (what
+SciPy's ``norm.ppf`` computes, without its checks), ArviZ's
 own FFT autocovariance (``array_stats.autocov``), the chain means, and Geyer's initial
 positive and monotone sequences, whose sequential loops become a first-failure index and a
 running minimum. Only the last sum of each row's autocorrelations is taken row by row,
 so that NumPy sums the same slice in the same pairwise order. So each row's number is
 ArviZ's own, to the last bit: ``tests/test_batched_diagnostics.py`` compares them on
-thousands of rows of every kind (iid, autocorrelated, antithetic, constant, tied,
-discrete, thinned, one chain or eight). ArviZ stays the definition; this module is its
+rows of every kind (iid, autocorrelated, antithetic, constant, tied, discrete, thinned,
+float32, one chain or eight). ArviZ stays the definition; this module is its
 schedule. Rows with a NaN or an infinity, and arrays of fewer than 4 draws, are handed to
 ArviZ itself, row by row.
 
@@ -38,7 +39,7 @@ CHUNK_DRAWS = 1 << 22
 
 
 def _rows(draws: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``draws (..., chain, draw)`` as a contiguous float ``(rows, chain, draw)`` and its leading shape."""
+    """Return ``draws (..., chain, draw)`` as contiguous ``(rows, chain, draw)``, and the leading shape."""
     draws = np.asarray(draws)
     lead = draws.shape[:-2]
     return np.ascontiguousarray(draws.reshape(-1, *draws.shape[-2:])), lead
