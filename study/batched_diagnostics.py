@@ -25,6 +25,8 @@ Shapes: ``draws`` is ``(..., chain, draw)``; every function returns the leading 
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from arviz_stats.base import array_stats
 from scipy import special
@@ -225,59 +227,64 @@ def _rhat(z: np.ndarray) -> np.ndarray:
 
 
 class _Rows:
-    """One array of rows and the pieces its diagnostics share (split chains, ranks, folds)."""
+    """One array of rows and the pieces its diagnostics share (split chains, ranks, folds, squares)."""
 
     def __init__(self, x: np.ndarray, tail_prob: float):
         self.x, self.tail_prob = x, tail_prob
-        self._cache: dict[str, np.ndarray] = {}
+        self._ess_of: dict[str, np.ndarray] = {}
 
-    def _get(self, name: str, make) -> np.ndarray:
-        if name not in self._cache:
-            self._cache[name] = make()
-        return self._cache[name]
-
+    @cached_property
     def split(self) -> np.ndarray:
-        return self._get("split", lambda: _split(self.x))
+        return _split(self.x)
 
+    @cached_property
     def z_split(self) -> np.ndarray:
-        return self._get("z_split", lambda: _z_scale(self.split()))
+        return _z_scale(self.split)
 
+    @cached_property
     def z_folded(self) -> np.ndarray:
-        return self._get("z_folded", lambda: _z_scale(_fold(self.split())))
+        return _z_scale(_fold(self.split))
 
+    @cached_property
     def centred(self) -> np.ndarray:
-        return self._get("centred", lambda: self.x - _whole(self.x).mean(axis=-1)[:, None, None])
+        return self.x - _whole(self.x).mean(axis=-1)[:, None, None]
+
+    @cached_property
+    def squares(self) -> np.ndarray:
+        """The squared deviations from each row's mean: the sd's ESS and MCSE both read them."""
+        return self.centred**2
 
     def ess(self, method: str) -> np.ndarray:
-        return self._get(f"ess_{method}", lambda: self._ess(method))
+        if method not in self._ess_of:
+            self._ess_of[method] = self._ess(method)
+        return self._ess_of[method]
 
     def _ess(self, method: str) -> np.ndarray:
         if method == "bulk":
-            return _ess(self.z_split())
+            return _ess(self.z_split)
         if method == "tail":
             low, high = sorted((self.tail_prob, 1 - self.tail_prob))
             return _python_min(_quantile_ess(self.x, low), _quantile_ess(self.x, high))
         if method == "mean":
-            return _ess(self.split())
+            return _ess(self.split)
         if method == "sd":
-            return _ess(_split(self.centred() ** 2))
+            return _ess(_split(self.squares))
         if method == "folded":
-            return _ess(self.z_folded())
+            return _ess(self.z_folded)
         raise ValueError(f"unknown ESS method {method!r}")
 
     def rhat(self) -> np.ndarray:
         if self.x.shape[1] < 2:
             return np.full(self.x.shape[0], np.nan)
-        return _python_max(_rhat(self.z_split()), _rhat(self.z_folded()))
+        return _python_max(_rhat(self.z_split), _rhat(self.z_folded))
 
     def mcse(self, method: str) -> np.ndarray:
         flat = _whole(self.x)
         if method == "mean":
             return np.std(flat, axis=-1, ddof=1) / np.sqrt(self.ess("mean"))
         if method == "sd":
-            squares = _whole(self.centred() ** 2)
-            evar = squares.mean(axis=-1)
-            varvar = (_whole(self.centred() ** 4).mean(axis=-1) - evar**2) / self.ess("sd")
+            evar = _whole(self.squares).mean(axis=-1)
+            varvar = (_whole(self.centred**4).mean(axis=-1) - evar**2) / self.ess("sd")
             return np.sqrt(varvar / evar / 4)
         raise ValueError(f"unknown MCSE method {method!r}")
 

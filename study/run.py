@@ -272,7 +272,7 @@ def tabulate(
             posts = [dens[param]["posterior"] for dens in densities_by_n[n]]
             frame["ks_thin"], frame["ks_pvalue"] = 0, np.nan
             if judged:
-                per_rep = draws.sel(n=n).transpose("rep", "chain", "draw", ...).values
+                per_rep = every_n.sel(n=n).values
                 factors = factors_by_n[n]
                 pits[(param, n)] = [
                     checks.pit_values(d, post.cdf, f)
