@@ -280,11 +280,12 @@ def tabulate(
                 ]
                 frame["ks_thin"] = factors
                 row_draws.extend(per_rep)
-                frame["ks_pvalue"] = [checks.ks_uniform_pvalue(u) for u in pits[(param, n)]]
             frame["kurtosis_exact"] = [checks.excess_kurtosis(post) for post in posts]
             frame["posterior"] = posts
             frames.append(frame)
     rows = pd.concat(frames, ignore_index=True)
+    if judged:  # every row's KS test at once, in the rows' order (pits holds them in it)
+        rows["ks_pvalue"] = checks.ks_uniform_pvalues([u for group in pits.values() for u in group])
     rows.insert(0, "sampler", sampler.name)
     rows.insert(0, "model", family.key)
     rows["divergences"] = count_divergences(idata)

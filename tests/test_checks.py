@@ -185,6 +185,23 @@ def test_thinning_leaves_nearly_independent_draws():
     assert checks.thin_factor(antithetic) != 2
 
 
+def test_ks_pvalues_of_many_rows_are_each_rows_own():
+    """The rows' KS tests in one SciPy call per length equal the tests one row at a time, to the bit.
+
+    Lengths from 3 (SciPy's exact small-sample branches) to 4,000, rows that pass and rows that
+    fail (a p-value near 1e-30), ties, a row with a NaN (SciPy propagates it), in mixed order.
+    """
+    rng = np.random.default_rng(5)
+    pits = [rng.uniform(size=n) for n in (4000, 3, 40, 4000, 141, 1000, 40)]
+    skewed, tied = rng.uniform(size=1000) ** 3, np.round(rng.uniform(size=200), 1)
+    pits += [skewed, tied, np.r_[rng.uniform(size=39), np.nan]]
+    batched = checks.ks_uniform_pvalues(pits)
+    one_by_one = np.array([checks.ks_uniform_pvalue(u) for u in pits])
+    np.testing.assert_array_equal(batched, one_by_one)
+    assert one_by_one[7] < 1e-20 and np.isnan(one_by_one[-1])
+    assert checks.ks_uniform_pvalues([]).shape == (0,)
+
+
 def test_the_thinning_factor_is_the_first_from_its_start_whose_kept_draws_pass_both_ess():
     """Its definition, whatever order the search computes the two ESS in: AR chains from antithetic to slow.
 
