@@ -39,6 +39,7 @@ exactly. In one dimension the module also gives the derived closed forms
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import product
 
@@ -195,12 +196,20 @@ def _score(q: GaussianQ, eps: np.ndarray, l_inv_t_eps: np.ndarray) -> np.ndarray
     return _pack(q, l_inv_t_eps, lower * (l_inv_t_eps[..., :, None] * eps[..., None, :]) - inv_diag)
 
 
+@functools.cache
 def hermite_grid(d: int, nodes: int = GAUSS_HERMITE_NODES) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``(M, d)`` and weights ``(M,)`` of the tensor Gauss-Hermite rule for ``Normal(0, I_d)``."""
+    """Nodes ``(M, d)`` and weights ``(M,)`` of the tensor Gauss-Hermite rule for ``Normal(0, I_d)``.
+
+    Computed once per ``(d, nodes)`` and returned read-only: NumPy finds the nodes as a
+    matrix's eigenvalues at every call (about 0.5 ms, a tenth of an approximation's verdict
+    in the power study, which asks for the same rule thousands of times).
+    """
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
     points = np.array(list(product(x, repeat=d)))
     weights = np.prod(np.array(list(product(w, repeat=d))), axis=1)
+    points.setflags(write=False)
+    weights.setflags(write=False)
     return points, weights
 
 

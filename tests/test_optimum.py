@@ -260,3 +260,17 @@ def test_constrained_pairs_on_the_simplex_against_another_quadrature():
     want = r**2 / 4 * (m[(4, 0)] + m[(0, 4)] + 2 * m[(2, 2)]) - r * (m[(3, 1)] + m[(1, 3)]) + m[(2, 2)]
     assert r < -0.3  # the simplex's components pull against each other
     np.testing.assert_allclose([rho, factor], [r, want], rtol=1e-7)
+
+
+def test_the_gauss_hermite_rule_is_computed_once_and_cannot_be_changed_in_place():
+    """The rule every optimum and moment reads is remembered per (dimension, nodes): the same
+    arrays each call, equal to a fresh computation, and read-only, so that no caller can alter
+    the next caller's rule."""
+    points, weights = op.gauss_hermite(2, 7)
+    assert op.gauss_hermite(2, 7)[0] is points
+    fresh = op.hermite_grid.__wrapped__(2, 7)
+    np.testing.assert_array_equal(points, fresh[0])
+    np.testing.assert_array_equal(weights, fresh[1])
+    assert points.shape == (49, 2) and np.isclose(weights.sum(), 1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        points[0, 0] = 1.0
