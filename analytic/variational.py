@@ -196,13 +196,14 @@ def _score(q: GaussianQ, eps: np.ndarray, l_inv_t_eps: np.ndarray) -> np.ndarray
     return _pack(q, l_inv_t_eps, lower * (l_inv_t_eps[..., :, None] * eps[..., None, :]) - inv_diag)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def hermite_grid(d: int, nodes: int = GAUSS_HERMITE_NODES) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``(M, d)`` and weights ``(M,)`` of the tensor Gauss-Hermite rule for ``Normal(0, I_d)``.
 
-    Computed once per ``(d, nodes)`` and returned read-only: NumPy finds the nodes as a
-    matrix's eigenvalues at every call (about 0.5 ms, a tenth of an approximation's verdict
-    in the power study, which asks for the same rule thousands of times).
+    Remembered per ``(d, nodes)`` and returned read-only: NumPy finds the nodes as a matrix's
+    eigenvalues and Python builds the tensor product (0.4 ms in one dimension at 40 nodes,
+    34 ms in three), and every data set's optimum and moments ask for the same rule: a power
+    run of draws off an optimum took 326 ms with it computed each time, 290 ms remembered.
     """
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
