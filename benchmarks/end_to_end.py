@@ -13,6 +13,12 @@ study: N = 10, 100, 1000, 20 data sets each, 4 chains x 1000 draws after 1000 tu
 - ``imports`` and the engine's own time: issue 29's floor, a fresh process that imports
   PyMC, nutpie and arviz_stats, plus nutpie's compile and sampling as each timed
   ``compare.py`` run's summary.csv reports them.
+- ``exact`` against ``suite``: ``python compare.py --sampler exact`` (the exact engine's iid
+  draws: the study with no sampler's cost) against issue 29's floor for it, a fresh process
+  that imports the suite's study (``study.run`` and the families, which bring PyMC and
+  ArviZ's stats) and simulates the default study's data sets. The plotting libraries the
+  run's plot workers import on the other core are not in that floor: ``plots``, a fresh
+  process that imports what their server does (``report.plot_server``), times them apart.
 - ``cold``: the first ``compare.py`` on a fresh machine: PyTensor's and numba's compile
   caches (``PYTENSOR_FLAGS=base_compiledir=...``, ``NUMBA_CACHE_DIR``) and Matplotlib's
   font cache (``MPLCONFIGDIR``) in empty temporary folders; once more with only the compile
@@ -108,6 +114,11 @@ def engine_seconds(out: Path, *columns: str) -> float:
 
 
 IMPORTS = [sys.executable, "-c", "import pymc, nutpie, arviz_stats"]
+SUITE = [sys.executable, "-c", (
+    "from models.families import FAMILIES; from study.run import StudyConfig, simulate_datasets; "
+    "c = StudyConfig(); simulate_datasets(FAMILIES[c.family], c.settings, c.ns, c.reps, c.seed)"
+)]  # fmt: skip
+PLOTS = [sys.executable, "-c", "import report.plot_server"]
 
 
 def main() -> None:
@@ -143,11 +154,14 @@ def main() -> None:
         print("warming up (one untimed run of compare.py and of the floor) ...", flush=True)
         compare_py(tmp / "warm")
         run_process(floor_args)
-        times: dict[str, list[float]] = {"compare.py": [], "floor": [], "imports": []}
+        compare_py(tmp / "exact", "--sampler", "exact")
+        timed = ("compare.py", "floor", "imports", "exact", "suite", "plots")
+        times: dict[str, list[float]] = {k: [] for k in timed}
         engine: list[float] = []  # the engine's own seconds in each timed compare.py run
         if args.before:
-            times["before"] = []
+            times["before"], times["before exact"] = [], []
             compare_py(tmp / "before", cwd=args.before)  # its own warm-up
+            compare_py(tmp / "before", "--sampler", "exact", cwd=args.before)
         if not args.no_naive:
             times["naive"] = []
         for i in range(args.repeats):
@@ -155,8 +169,13 @@ def main() -> None:
             engine.append(engine_seconds(tmp / "warm", "compile_time", "sampling_time"))
             times["floor"].append(run_process(floor_args))
             times["imports"].append(run_process(IMPORTS))
+            times["exact"].append(compare_py(tmp / "exact", "--sampler", "exact"))
+            times["suite"].append(run_process(SUITE))
+            times["plots"].append(run_process(PLOTS))
             if args.before:
                 times["before"].append(compare_py(tmp / "before", cwd=args.before))
+                before_exact = compare_py(tmp / "before", "--sampler", "exact", cwd=args.before)
+                times["before exact"].append(before_exact)
             if not args.no_naive:
                 times["naive"].append(naive(config, datasets))
             print(
@@ -172,15 +191,24 @@ def main() -> None:
 
         print()
         for k, v in med.items():
-            print(f"{k:12s} {v:7.2f} s   median of {len(times[k])}")
+            print(f"{k:13s} {v:7.2f} s   median of {len(times[k])}")
         print(f"\ncompare.py / floor: {med['compare.py'] / med['floor']:.2f}x  (aim: within 2x)")
         own = med["imports"] + statistics.median(engine)
         print(
             f"compare.py / (imports + the engine's compile and sampling, {med['imports']:.2f} + "
             f"{statistics.median(engine):.2f} s): {med['compare.py'] / own:.2f}x  (issue 29: within 1.25x)"
         )
+        print(
+            f"compare.py --sampler exact / (the suite's import and its data, {med['suite']:.2f} s): "
+            f"{med['exact'] / med['suite']:.2f}x  (issue 29: within 1.3x)"
+        )
+        print(
+            f"  the plot workers' imports alone (report.plot_server, on the other core): "
+            f"{med['plots']:.2f} s; the drawing and writing after them: {med['exact'] - med['plots']:.2f} s"
+        )
         if "before" in med:
             print(f"before ({args.before}) / compare.py: {med['before'] / med['compare.py']:.2f}x")
+            print(f"before --sampler exact / this checkout's: {med['before exact'] / med['exact']:.2f}x")
         if "naive" in med:
             ratio = med["naive"] / med["compare.py"]
             print(f"naive / compare.py end to end: {ratio:.1f}x  (target >= 20x)")
