@@ -495,9 +495,15 @@ def run_studies(
 
     todo = [(c, engines.get(c.sampler), progress, on_draws) for c in configs]
     label = lambda u: f"{u[0].family} {u[0].sampler}"  # noqa: E731
+
     # an engine that fits each data set in a model of its own (SMC, DEMetropolisZ, full-rank
-    # ADVI) takes minutes where the others take seconds: on a cluster it starts first
-    long = lambda u: (u[1] or SAMPLERS[u[0].sampler]).separately  # noqa: E731
+    # ADVI) takes minutes where the others take seconds: on a cluster it starts first; then the
+    # families whose posteriors have the most components (categorical_dirichlet's nutpie unit is
+    # the longest of --model all)
+    def long(unit) -> tuple[bool, int]:
+        config, engine = unit[0], unit[1] or SAMPLERS[unit[0].sampler]
+        return engine.separately, len(FAMILIES[config.family].labels(config.settings))
+
     out = executor.map(_study_unit, todo, label=label, on_result=on_result, long=long)
     return {c: _outcome(r) for c, r in zip(configs, out, strict=True)}
 

@@ -185,7 +185,7 @@ class Executor:
         label: Callable[[Any], str] = str,
         log: Callable[[str], None] | None = None,
         on_result: Callable[[Any, Any], None] | None = None,
-        long: Callable[[Any], bool] | None = None,
+        long: Callable[[Any], Any] | None = None,
     ) -> list[Any]:
         """Return ``[fn(unit) for unit in units]``, run here or on the cluster, logging each finished unit.
 
@@ -193,9 +193,10 @@ class Executor:
         ``UnitFailure`` naming the unit (``label(unit)``) and the error, for the caller to
         report. ``on_result(unit, result)`` is called as each unit finishes, in the order
         they finish (a long measurement keeps what it has when it is stopped). On a
-        cluster, the units for which ``long(unit)`` holds are handed out first, so that the
-        others fill the workers around them rather than wait behind them at the end; the
-        results keep the units' order.
+        cluster, the units are handed out longest first by ``long(unit)`` (a bool, a number or
+        a tuple of them; ties keep their order), so that the shorter ones fill the workers
+        around the long ones rather than leave one worker alone with a long one at the end;
+        the results keep the units' order.
         """
         log = log or (lambda msg: print(msg, file=sys.stderr))
         start, total = time.perf_counter(), len(units)
@@ -219,8 +220,10 @@ class Executor:
                         "with 'LLVM ERROR'. Run with --workers K, whose processes are restarted."
                     )
             return out
-        order = sorted(range(len(units)), key=lambda i: not long(units[i])) if long else range(len(units))
-        return self._map_on_cluster(fn, units, label, done, log, list(order))
+        order = list(range(len(units)))
+        if long:
+            order.sort(key=lambda i: long(units[i]), reverse=True)
+        return self._map_on_cluster(fn, units, label, done, log, order)
 
     def _map_on_cluster(self, fn, units, label, done, log, order: list[int]) -> list[Any]:
         """``map`` on the cluster: each unit stopped after ``unit_timeout`` s, workers recycled.

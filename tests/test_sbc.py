@@ -407,6 +407,12 @@ def test_workers_are_recycled_past_their_share_of_maps_and_replaced_when_lost():
         assert executor.map(_times_ten, range(4), log=said.append, long=lambda u: u == 3) == [0, 10, 20, 30]
         assert [line.split(" done")[0] for line in said] == ["[1/4] 3", "[2/4] 0", "[3/4] 1", "[4/4] 2"]
         said.clear()
+        # by a tuple: the long one, then the odd before the even, ties in their order
+        assert executor.map(_times_ten, range(4), log=said.append, long=lambda u: (u == 3, u % 2)) == [
+            0, 10, 20, 30,
+        ]  # fmt: skip
+        assert [line.split(" done")[0] for line in said] == ["[1/4] 3", "[2/4] 1", "[3/4] 0", "[4/4] 2"]
+        said.clear()
         executor.recycle_share = 0.0  # every worker is past a share of 0
         assert len(set(executor.map(_pid, range(3), log=said.append))) == 3
         assert sum("restarting the worker that ran 1" in line for line in said) == 1
