@@ -234,33 +234,39 @@ class Executor:
 
         No more units are handed out than the cluster has threads, so that each starts as it
         is submitted and its clock runs from then, and a worker is idle when its unit comes
-        back. A unit over its time is reported as a ``UnitFailure`` and its worker restarted
-        by its nanny (which ends the process, whatever the unit is doing); a worker that holds
-        more than ``recycle_share`` of the kernel's memory maps after its unit is restarted
-        the same way before it gets another. The other units go on.
+        back; it gets its next unit before ``done`` reads the result (a study's caller judges
+        a family and hands out its plots there, a second or more). A unit over its time is
+        reported as a ``UnitFailure`` and its worker restarted by its nanny (which ends the
+        process, whatever the unit is doing); a worker that holds more than ``recycle_share``
+        of the kernel's memory maps after its unit is restarted the same way before it gets
+        another. The other units go on.
         """
         slots = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         results: list[Any] = [None] * len(units)
         waiting, running, k = order[::-1], {}, 0
         self._workerless_since = None
-        while waiting or running:
+
+        def hand_out() -> None:
             while waiting and len(running) < slots:
                 i = waiting.pop()
                 future = self.client.submit(_run_counted, fn, units[i], label, pure=False)
                 running[future] = (i, time.monotonic())
+
+        while waiting or running:
+            hand_out()
             finished = [f for f in running if f.done()]
             if not finished:
                 _first_done(list(running), POLL_S)
                 self._keep_workers(log)
                 finished = [f for f in running if f.done()]
+            landed = []
             for future in finished:
                 i, _ = running.pop(future)
                 try:
                     results[i], worker, share = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker, or a failure outside fn
                     results[i], worker, share = _failure(units[i], label, err), None, 0.0
-                k += 1
-                done(k, units[i], results[i])
+                landed.append(i)
                 if worker is not None and share > self.recycle_share:
                     log(f"restarting the worker that ran {label(units[i])}: it holds {share:.0%} of its maps")
                     status = self.client.restart_workers(
@@ -268,6 +274,10 @@ class Executor:
                     )
                     if status.get(worker) != "OK":
                         log(f"the restart of {worker} ended {status.get(worker)!r}")
+            hand_out()  # the freed workers get their next units before the caller reads these results
+            for i in landed:
+                k += 1
+                done(k, units[i], results[i])
             limit = self.unit_timeout or float("inf")
             late = [f for f, (_, t) in running.items() if time.monotonic() - t > limit]
             for future in late:
