@@ -354,9 +354,9 @@ def _failure(unit: Any, label: Callable[[Any], str], err: BaseException) -> Unit
 def _first_done(futures: list, timeout: float) -> None:
     """Return as soon as one of ``futures`` is done, or after ``timeout`` seconds.
 
-    A unit of power or SBC takes a fraction of a second: the loop that hands out the units
-    used to look every 0.1 s, which left each worker idle about 0.05 s a unit, waiting to be
-    seen (100 units of 0.3 s on 2 workers took 19.1 s, 15 s of work).
+    A unit of power takes a fraction of a second: the loop that hands out the units used to
+    look every 0.1 s, which left each worker idle about 0.05 s a unit, waiting to be seen
+    (``benchmarks/unit_dispatch.py``: 100 units of 0.3 s on 2 workers took 18.8 s, 15 s of work).
     """
     from distributed import wait
 
