@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from checkouts import run_in_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,15 +49,8 @@ def measure(kinds: list[str], repeats: int) -> list[float]:
 
 def in_checkout(checkout: Path, kinds: str, repeats: int) -> list[float]:
     """``measure`` in a fresh process that imports the suite from ``checkout``."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(checkout)!r}); "
-        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import power_run_cost as p; "
-        f"print(*p.measure({kinds.split(',')!r}, {repeats}))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the run in {checkout} failed:\n{done.stderr[-2000:]}")
-    return [float(v) for v in done.stdout.split()]
+    printed = run_in_checkout(checkout, "power_run_cost", f"measure({kinds.split(',')!r}, {repeats})")
+    return [float(v) for v in printed]
 
 
 def main() -> None:

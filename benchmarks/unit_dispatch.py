@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from checkouts import run_in_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,15 +45,7 @@ def measure(units: int, seconds: float, workers: int) -> float:
 
 def in_checkout(checkout: Path, units: int, seconds: float, workers: int) -> float:
     """``measure`` in a fresh process that imports the suite from ``checkout``."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(checkout)!r}); "
-        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-        f"import unit_dispatch as u; print(u.measure({units}, {seconds}, {workers}))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the run in {checkout} failed:\n{done.stderr[-2000:]}")
-    return float(done.stdout.split()[-1])
+    return float(run_in_checkout(checkout, "unit_dispatch", f"measure({units}, {seconds}, {workers})")[-1])
 
 
 def main() -> None:
